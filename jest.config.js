@@ -1,0 +1,20 @@
+/**
+ * Jest runs TypeScript through ts-jest in transpile-only mode: type errors are caught by
+ * `npm run lint` (tsc), so the test run stays fast on a 2-core machine.
+ * PGlite loads its WASM through a dynamic import(), which needs --experimental-vm-modules
+ * (set by the `test` script in package.json).
+ */
+/** @type {import('jest').Config} */
+module.exports = {
+	testEnvironment: "node",
+	roots: ["<rootDir>/lib", "<rootDir>/services", "<rootDir>/mixins", "<rootDir>/test"],
+	testMatch: ["**/*.spec.ts", "**/*.test.ts"],
+	transform: {
+		"^.+\\.ts$": ["ts-jest", { isolatedModules: true, tsconfig: "tsconfig.check.json" }],
+	},
+	moduleFileExtensions: ["ts", "js", "json"],
+	globalSetup: "<rootDir>/test/setup/global-setup.ts",
+	setupFiles: ["<rootDir>/test/setup/env.ts"],
+	testTimeout: 60000,
+	maxWorkers: 2,
+};
