@@ -1,5 +1,5 @@
 /**
- * Jest runs TypeScript through ts-jest in transpile-only mode: type errors are caught by
+ * Jest runs TypeScript through ts-jest in transpile-only mode (isolatedModules in tsconfig): type errors are caught by
  * `npm run lint` (tsc), so the test run stays fast on a 2-core machine.
  * PGlite loads its WASM through a dynamic import(), which needs --experimental-vm-modules
  * (set by the `test` script in package.json).
@@ -10,7 +10,7 @@ module.exports = {
 	roots: ["<rootDir>/lib", "<rootDir>/services", "<rootDir>/mixins", "<rootDir>/test"],
 	testMatch: ["**/*.spec.ts", "**/*.test.ts"],
 	transform: {
-		"^.+\\.ts$": ["ts-jest", { isolatedModules: true, tsconfig: "tsconfig.check.json" }],
+		"^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.check.json" }],
 	},
 	moduleFileExtensions: ["ts", "js", "json"],
 	globalSetup: "<rootDir>/test/setup/global-setup.ts",

@@ -1,0 +1,59 @@
+import { ConfigError, loadConfig, redactUrl } from "./env";
+
+describe("loadConfig", () => {
+	it("starts with safe embedded defaults when nothing is set", () => {
+		const config = loadConfig({ NODE_ENV: "development" });
+		expect(config.transporter).toBeUndefined();
+		expect(config.databaseUrl).toBeUndefined();
+		expect(config.cacheUrl).toBe("memory://");
+		expect(config.storeUrl).toBe("memory://");
+		expect(config.channelsUrl).toBe("embedded://");
+		expect(config.services).toEqual(["*"]);
+		expect(config.http.port).toBe(3000);
+		expect(config.log.format).toBe("pretty");
+		expect(config.http.corsOrigins).toEqual(["*"]);
+	});
+
+	it("uses JSON logs and no CORS origins by default in production", () => {
+		const config = loadConfig({ NODE_ENV: "production" });
+		expect(config.log.format).toBe("json");
+		expect(config.http.corsOrigins).toEqual([]);
+	});
+
+	it("lets REDIS_URL switch on every Redis-backed adapter, and specific URLs win", () => {
+		const config = loadConfig({ REDIS_URL: "redis://cache:6379", STORE_URL: "memory://" });
+		expect(config.cacheUrl).toBe("redis://cache:6379");
+		expect(config.storeUrl).toBe("memory://");
+	});
+
+	it("names every invalid variable in one error", () => {
+		let error: unknown;
+		try {
+			loadConfig({ PORT: "eighty", TRANSPORTER: "carrier-pigeon://x", LOG_LEVEL: "loud", DATABASE_URL: "mysql://x" });
+		} catch (err) {
+			error = err;
+		}
+		expect(error).toBeInstanceOf(ConfigError);
+		expect(Object.keys((error as ConfigError).problems).sort()).toEqual(["DATABASE_URL", "LOG_LEVEL", "PORT", "TRANSPORTER"]);
+		expect((error as ConfigError).message).toMatch(/TRANSPORTER: scheme "carrier-pigeon"/);
+	});
+
+	it("parses lists and accepts the transporter forms Moleculer knows", () => {
+		const config = loadConfig({ SERVICES: " api, system ,", TRANSPORTER: "nats://127.0.0.1:4222" });
+		expect(config.services).toEqual(["api", "system"]);
+		expect(config.transporter).toBe("nats://127.0.0.1:4222");
+		expect(loadConfig({ TRANSPORTER: "tcp" }).transporter).toBe("TCP");
+	});
+
+	it("lets a service override the database URL, and validates the override", () => {
+		const config = loadConfig({ DATABASE_URL: "postgres://db/main", USERS_DATABASE_URL: "postgres://db/users" });
+		expect(config.databaseUrlFor("users")).toBe("postgres://db/users");
+		expect(config.databaseUrlFor("audit")).toBe("postgres://db/main");
+		const broken = loadConfig({ AUDIT_DATABASE_URL: "http://nope" });
+		expect(() => broken.databaseUrlFor("audit")).toThrow(/AUDIT_DATABASE_URL/);
+	});
+
+	it("never prints a password from a URL", () => {
+		expect(redactUrl("postgres://app:s3cret@db:5432/x")).toBe("postgres://app:***@db:5432/x");
+	});
+});

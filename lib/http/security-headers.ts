@@ -1,0 +1,18 @@
+import helmet from "helmet";
+import type { IncomingMessage, ServerResponse } from "node:http";
+
+type Middleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
+
+/**
+ * The API only ever answers JSON, so its pages may load nothing and be framed by no one. The docs
+ * page loads Swagger UI's script and stylesheet from our own origin; Swagger UI sets inline styles.
+ */
+export function apiSecurityHeaders(opts: { hsts: boolean }): Middleware {
+	return helmet({
+		contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+		strictTransportSecurity: opts.hsts ? { maxAge: 15552000, includeSubDomains: true } : false,
+		crossOriginResourcePolicy: { policy: "cross-origin" },
+	}) as Middleware;
+}
+
+export const DOCS_PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'";

@@ -1,0 +1,40 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { randomUUID } from "node:crypto";
+import { openPGlite } from "../../lib/sql/pglite-client";
+import { openPostgres } from "../../lib/sql/postgres-client";
+import type { SqlClient } from "../../lib/sql";
+
+/**
+ * Opening a fresh PGlite costs several seconds (initdb); reopening an initialised folder about half
+ * a second. The global setup initialises one template folder; each test file opens its own copy.
+ */
+export const PGLITE_TEMPLATE_DIR = path.join(os.tmpdir(), "lootopia-test-pglite-template");
+
+export async function openTestPGlite(): Promise<{ client: SqlClient; dataDir: string; dispose(): Promise<void> }> {
+	const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "lootopia-pglite-"));
+	fs.cpSync(PGLITE_TEMPLATE_DIR, dataDir, { recursive: true });
+	const client = await openPGlite(dataDir);
+	return {
+		client,
+		dataDir,
+		dispose: async () => {
+			await client.close();
+			fs.rmSync(dataDir, { recursive: true, force: true });
+		},
+	};
+}
+
+export function openTestPostgres(url: string): SqlClient {
+	return openPostgres(url, 5);
+}
+
+/** A schema name no other test run uses, so suites can share the machine's test database. */
+export function uniqueSchema(prefix: string): string {
+	return `${prefix}_${randomUUID().replace(/-/g, "").slice(0, 12)}`;
+}
+
+export async function dropSchemas(client: SqlClient, schemas: string[]): Promise<void> {
+	for (const schema of schemas) await client.query(`drop schema if exists "${schema}" cascade`);
+}
