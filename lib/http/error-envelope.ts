@@ -59,6 +59,8 @@ export function renderError(err: unknown): RenderedError {
 	if (bodyParserType === "entity.too.large" || e.name === "PayloadTooLarge" || e.type === "PAYLOAD_TOO_LARGE") return fromRegistry("PAYLOAD_TOO_LARGE");
 	if (bodyParserType === "encoding.unsupported" || bodyParserType === "charset.unsupported") return fromRegistry("UNSUPPORTED_MEDIA_TYPE");
 
+	// moleculer-web's own "no route matched" (its type NOT_FOUND would otherwise read as ours).
+	if (e.name === "NotFoundError") return fromRegistry("ROUTE_NOT_FOUND");
 	if (e.name === "AppError" && isErrorCode(e.type)) return fromRegistry(e.type, e.message, e.data ?? undefined);
 	if (isErrorCode(e.type) && typeof e.code === "number" && e.code === ERROR_CODES[e.type].status) {
 		// An AppError regenerated on another node arrives as a MoleculerError with the same fields.
@@ -68,8 +70,6 @@ export function renderError(err: unknown): RenderedError {
 	switch (e.name) {
 		case "ValidationError":
 			return fromRegistry("VALIDATION_FAILED", undefined, validationIssues(e.data));
-		case "NotFoundError":
-			return fromRegistry("ROUTE_NOT_FOUND");
 		case "InvalidRequestBodyError":
 			return fromRegistry("MALFORMED_JSON");
 		case "UnAuthorizedError":

@@ -1,0 +1,40 @@
+/**
+ * `npm run bench`: runs every benchmark and prints the numbers (also written to
+ * bench/results/latest.json). BENCH_ONLY=gateway|startup runs one; BENCH_DURATION and
+ * BENCH_ROUNDS shorten or lengthen the gateway runs.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import os from "node:os";
+import { benchGateway } from "./gateway.bench";
+import { benchStartup } from "./startup.bench";
+import { ROOT } from "./support";
+
+async function main(): Promise<void> {
+	const only = process.env.BENCH_ONLY;
+	const results: Record<string, unknown> = {
+		machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+		at: new Date().toISOString(),
+	};
+	if (!only || only === "gateway") {
+		const gateway = await benchGateway({ durationSeconds: Number(process.env.BENCH_DURATION ?? 8), rounds: Number(process.env.BENCH_ROUNDS ?? 3) });
+		results.gateway = gateway;
+		console.log(`gateway: ${gateway.gateway.requestsPerSecond} req/s (p50 ${gateway.gateway.p50Ms} ms, p99 ${gateway.gateway.p99Ms} ms)`);
+		console.log(`bare node:http: ${gateway.bare.requestsPerSecond} req/s (p50 ${gateway.bare.p50Ms} ms, p99 ${gateway.bare.p99Ms} ms)`);
+		console.log(`ratio gateway / bare: ${gateway.ratio} (aim ≥ 0.6), ${gateway.connections} connections, ${gateway.rounds}×${gateway.durationSeconds}s median`);
+	}
+	if (!only || only === "startup") {
+		const startup = await benchStartup();
+		results.startup = startup;
+		console.log(`start to ready: first start ${startup.firstStartMs} ms (creates the embedded database), restart ${startup.restartMs} ms, npm start's build check ${startup.buildCheckMs} ms`);
+		console.log(`idle resident memory: ${startup.idleRssMb} MB after ${startup.idleAfterSeconds} s`);
+	}
+	const dir = path.join(ROOT, "bench", "results");
+	fs.mkdirSync(dir, { recursive: true });
+	fs.writeFileSync(path.join(dir, "latest.json"), JSON.stringify(results, null, 2));
+}
+
+main().catch(err => {
+	console.error(err);
+	process.exit(1);
+});

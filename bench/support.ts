@@ -1,0 +1,65 @@
+import { ChildProcess, fork } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+
+export const ROOT = path.resolve(__dirname, "..", "..");
+
+export function freePort(): Promise<number> {
+	return new Promise((resolve, reject) => {
+		const server = net.createServer();
+		server.once("error", reject);
+		server.listen(0, "127.0.0.1", () => {
+			const { port } = server.address() as net.AddressInfo;
+			server.close(() => resolve(port));
+		});
+	});
+}
+
+export function tempDataDir(): string {
+	return fs.mkdtempSync(path.join(os.tmpdir(), "lootopia-bench-"));
+}
+
+/** Starts a compiled script of ours as a child process with its own environment. */
+export function startProcess(script: string, env: Record<string, string>): ChildProcess {
+	return fork(path.join(ROOT, "dist", script), [], {
+		env: { ...process.env, ...env },
+		stdio: ["ignore", "ignore", "inherit", "ipc"],
+	});
+}
+
+export async function waitForHttp(url: string, timeoutMs = 60_000): Promise<number> {
+	const started = performance.now();
+	for (;;) {
+		try {
+			const res = await fetch(url);
+			if (res.status === 200) return performance.now() - started;
+		} catch {
+			// not listening yet
+		}
+		if (performance.now() - started > timeoutMs) throw new Error(`${url} not ready within ${timeoutMs} ms`);
+		await new Promise(resolve => setTimeout(resolve, 25));
+	}
+}
+
+export function residentMemoryMb(pid: number): number {
+	const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
+	const match = /VmRSS:\s+(\d+) kB/.exec(status);
+	return match ? Math.round(Number(match[1]) / 1024) : NaN;
+}
+
+export async function stopProcess(child: ChildProcess): Promise<void> {
+	if (child.exitCode !== null) return;
+	await new Promise<void>(resolve => {
+		child.once("exit", () => resolve());
+		child.kill("SIGTERM");
+		setTimeout(() => child.kill("SIGKILL"), 15_000).unref();
+	});
+}
+
+export function median(values: number[]): number {
+	const sorted = [...values].sort((a, b) => a - b);
+	const mid = Math.floor(sorted.length / 2);
+	return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}

@@ -1,0 +1,50 @@
+/**
+ * Moleculer's internal middlewares, registered by us (broker option `internalMiddlewares: false`)
+ * so a few can skip the gateway's own `api.rest` action. That action only forwards an HTTP request
+ * to the real action, which gets every middleware itself; counting metrics and applying bulkhead,
+ * circuit breaker and retry twice per request cost about a fifth of the gateway's throughput
+ * (measured with bench/). middlewares.spec.ts checks this list against the broker's own default.
+ */
+import * as Moleculer from "moleculer";
+import type { Middleware, ServiceBroker } from "moleculer";
+
+export const MOLECULER_INTERNAL_MIDDLEWARES = [
+	"ActionHook",
+	"Validator",
+	"Bulkhead",
+	"Cacher",
+	"ContextTracker",
+	"CircuitBreaker",
+	"Timeout",
+	"Retry",
+	"Fallback",
+	"ErrorHandler",
+	"Tracing",
+	"Metrics",
+	"Debounce",
+	"Throttle",
+] as const;
+
+export const GATEWAY_FORWARDING_ACTION = "api.rest";
+const SKIPPED_ON_FORWARDING = new Set<string>(["Metrics", "Bulkhead", "CircuitBreaker", "Retry"]);
+
+type MiddlewareFactory = (broker: ServiceBroker) => Middleware & { localAction?: (next: unknown, action: { name: string }) => unknown };
+
+export function internalMiddlewares(): Array<string | ((broker: ServiceBroker) => Middleware)> {
+	return MOLECULER_INTERNAL_MIDDLEWARES.map(name => {
+		if (!SKIPPED_ON_FORWARDING.has(name)) return name;
+		// Exported at runtime, missing from the typings.
+		const factory = (Moleculer as unknown as { Middlewares: Record<string, MiddlewareFactory> }).Middlewares[name];
+		return (broker: ServiceBroker) => {
+			const middleware = factory.call(broker, broker);
+			const wrapLocalAction = middleware.localAction;
+			if (!wrapLocalAction) return middleware;
+			return {
+				...middleware,
+				localAction(this: unknown, next: unknown, action: { name: string }) {
+					return action.name === GATEWAY_FORWARDING_ACTION ? next : wrapLocalAction.call(this, next, action);
+				},
+			} as Middleware;
+		};
+	});
+}

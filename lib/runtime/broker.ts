@@ -1,0 +1,12 @@
+import { ServiceBroker } from "moleculer";
+import type { AppConfig } from "../config/env";
+import { buildBrokerOptions } from "../../moleculer.config";
+import { selectServices } from "../../services";
+
+/** A broker with this node's services (per SERVICES) created but not started. */
+export function createNode(config: AppConfig, overrides: Partial<ConstructorParameters<typeof ServiceBroker>[0]> = {}): ServiceBroker {
+	const services = selectServices(config);
+	const broker = new ServiceBroker({ ...buildBrokerOptions(config), ...overrides });
+	for (const schema of services) broker.createService(schema);
+	return broker;
+}

@@ -1,0 +1,31 @@
+/**
+ * `npm run repl`: with TRANSPORTER set, a service-less node joins the running cluster so operators
+ * can inspect and call it (`cluster` shows every node's health). Without it, a local node with
+ * every service starts, for poking at the embedded system.
+ */
+import { ConfigError, loadConfig } from "../config/env";
+import { createNode } from "./broker";
+
+async function main(): Promise<void> {
+	let config;
+	try {
+		config = loadConfig();
+	} catch (err) {
+		if (err instanceof ConfigError) {
+			process.stderr.write(`${err.message}\n`);
+			process.exit(1);
+		}
+		throw err;
+	}
+	const joinsCluster = Boolean(config.transporter);
+	const broker = createNode(
+		{ ...config, services: joinsCluster ? ["system"] : config.services, nodeId: config.nodeId ?? `repl-${process.pid}`, log: { ...config.log, level: joinsCluster ? "warn" : config.log.level } },
+	);
+	await broker.start();
+	broker.repl();
+}
+
+main().catch(err => {
+	process.stderr.write(`REPL failed: ${err instanceof Error ? err.message : String(err)}\n`);
+	process.exit(1);
+});

@@ -1,0 +1,35 @@
+/**
+ * `npm start`: one node running the services named in SERVICES (all by default), configured from
+ * the environment. With no TRANSPORTER and no URLs that is the whole platform in one process on
+ * embedded backends.
+ */
+import { ConfigError, loadConfig } from "../config/env";
+import { createNode } from "./broker";
+import { startHealthServer } from "./health-server";
+
+async function main(): Promise<void> {
+	let config;
+	try {
+		config = loadConfig();
+	} catch (err) {
+		if (err instanceof ConfigError) {
+			process.stderr.write(`${err.message}\n`);
+			process.exit(1);
+		}
+		throw err;
+	}
+	const startedAt = performance.now();
+	const broker = createNode(config);
+	await broker.start();
+	const hasGateway = broker.services.some(svc => svc.name === "api");
+	if (!hasGateway && config.healthPort) await startHealthServer(broker, config.healthPort);
+	broker.logger.info(
+		`Lootopia node ${broker.nodeID} ready in ${Math.round(performance.now() - startedAt)} ms` +
+			(hasGateway ? ` — http://localhost:${config.http.port} (docs: /api/docs)` : ""),
+	);
+}
+
+main().catch(err => {
+	process.stderr.write(`Start-up failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+	process.exit(1);
+});

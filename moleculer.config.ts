@@ -1,0 +1,111 @@
+/**
+ * Broker options for every Lootopia node, derived from the validated environment (lib/config/env.ts).
+ * Start a node with `npm start`; which services it runs comes from SERVICES, which nodes it sees
+ * from TRANSPORTER. Everything here has a safe single-process default.
+ */
+import type { BrokerOptions, CacherConfig, Errors, TransporterConfig } from "moleculer";
+import type { AppConfig } from "./lib/config/env";
+import { createChannelsMiddleware } from "./lib/channels";
+import { embeddedDatabaseDir } from "./lib/sql";
+import { attachNodeBackends, nodeBackends } from "./lib/runtime/node-backends";
+import { replCommands } from "./lib/runtime/repl-commands";
+import { internalMiddlewares } from "./lib/moleculer/middlewares";
+
+export function buildBrokerOptions(config: AppConfig): BrokerOptions {
+	return {
+		namespace: config.namespace,
+		nodeID: config.nodeId,
+
+		// No transporter: every service in this process. nats://… joins a cluster.
+		// Moleculer accepts a URL string here; its typings only list names and objects.
+		transporter: config.transporter as unknown as TransporterConfig | undefined,
+		serializer: config.serializer,
+
+		logger: {
+			type: "Console",
+			options: {
+				formatter: config.log.format === "json" ? "json" : "short",
+				colors: config.log.format === "pretty",
+				moduleColors: config.log.format === "pretty",
+				autoPadding: false,
+			},
+		},
+		logLevel: config.log.level,
+
+		// Memory unless REDIS_URL/CACHE_URL points at Redis; then nodes share cached results.
+		cacher: config.cacheUrl.startsWith("redis")
+			? ({ type: "Redis", options: { prefix: `${config.namespace}-cache`, redis: config.cacheUrl, ttl: 300 } } as unknown as CacherConfig)
+			: { type: "Memory", options: { ttl: 300, clone: false } },
+
+		requestTimeout: config.requestTimeoutMs,
+		// Retry only what Moleculer marks retryable (timeouts, unavailable services, node loss):
+		// a 4xx or a business refusal is never repeated.
+		retryPolicy: {
+			enabled: config.retries > 0,
+			retries: config.retries,
+			delay: 100,
+			maxDelay: 1000,
+			factor: 2,
+			check: (err: Error) => Boolean((err as Errors.MoleculerRetryableError).retryable),
+		},
+		// Trips on server-side failures only; a flood of 4xx from bad input says nothing about health.
+		circuitBreaker: {
+			enabled: config.circuitBreaker,
+			threshold: 0.5,
+			minRequestCount: 20,
+			windowTime: 60,
+			halfOpenTime: 10_000,
+			check: (err: Error) => typeof (err as Errors.MoleculerError).code !== "number" || (err as Errors.MoleculerError).code >= 500,
+		},
+		bulkhead: {
+			enabled: config.bulkhead.concurrency > 0,
+			concurrency: config.bulkhead.concurrency,
+			maxQueueSize: config.bulkhead.maxQueueSize,
+		},
+		// Graceful shutdown: on SIGTERM the broker waits for in-flight requests before it exits.
+		tracking: { enabled: true, shutdownTimeout: config.shutdownTimeoutMs },
+
+		registry: { strategy: "RoundRobin", preferLocal: true },
+		validator: true,
+
+		metrics: {
+			enabled: config.metrics.enabled,
+			reporter: [
+				{
+					type: "Prometheus",
+					options: { port: config.metrics.port, path: "/metrics", defaultLabels: () => ({ namespace: config.namespace, nodeID: config.nodeId ?? "" }) },
+				},
+			],
+		},
+		tracing: {
+			enabled: config.tracing.exporter !== "none",
+			exporter:
+				config.tracing.exporter === "zipkin"
+					? [{ type: "Zipkin", options: { baseURL: config.tracing.endpoint } }]
+					: config.tracing.exporter === "none"
+						? []
+						: [{ type: config.tracing.exporter === "console" ? "Console" : "Event" }],
+		},
+
+		// Registered in lib/moleculer/middlewares.ts so the gateway's forwarding action skips the
+		// ones its target action applies anyway.
+		internalMiddlewares: false,
+		middlewares: [
+			createChannelsMiddleware({
+				url: config.channelsUrl,
+				database: config.databaseUrl ? { url: config.databaseUrl, poolSize: config.databasePoolSize } : { dataDir: embeddedDatabaseDir(config.dataDir) },
+				namespace: config.namespace,
+			}),
+			...internalMiddlewares(),
+		] as BrokerOptions["middlewares"],
+
+		replOptions: { customCommands: replCommands },
+
+		created(broker) {
+			attachNodeBackends(broker, config);
+		},
+		async stopped(broker) {
+			await nodeBackends(broker).close();
+		},
+	};
+}

@@ -1,0 +1,188 @@
+/**
+ * The REST gateway. Domain services declare their own routes (`settings.rest` + action `rest`);
+ * this service only turns HTTP into calls: body limits, CORS, security headers, request ids, the
+ * error envelope, health probes and the OpenAPI document generated from what is registered.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import fs from "node:fs";
+import path from "node:path";
+import type { ServiceSchema } from "moleculer";
+import { defineService, LootopiaSettings } from "../lib/moleculer/define-service";
+import ApiGateway from "moleculer-web";
+import type { AppConfig } from "../lib/config/env";
+import { renderError } from "../lib/http/error-envelope";
+import { acceptRequestId } from "../lib/http/request-id";
+import { apiSecurityHeaders, DOCS_PAGE_CSP } from "../lib/http/security-headers";
+import { buildOpenApiDocument, DOCS_INITIALIZER_FILE, OpenApiActionInfo, OpenApiRoute, renderDocsInitializer, renderDocsPage, swaggerUiAssetsDir } from "../lib/http/openapi";
+import { healthPaths } from "../lib/http/health-openapi";
+import { nodeBackends } from "../lib/runtime/node-backends";
+import pkg from "../package.json";
+
+type Req = IncomingMessage & { $ctx?: unknown; query?: Record<string, unknown> };
+type Res = ServerResponse;
+
+const DOCS_ASSETS = new Map<string, string>([
+	["swagger-ui-bundle.js", "application/javascript; charset=utf-8"],
+	["swagger-ui.css", "text/css; charset=utf-8"],
+]);
+
+function sendJson(res: Res, status: number, body: unknown, headers: Record<string, string> = {}): void {
+	const payload = JSON.stringify(body);
+	res.statusCode = status;
+	res.setHeader("Content-Type", "application/json; charset=utf-8");
+	for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+	res.end(payload);
+}
+
+export function createApiService(config: AppConfig): ServiceSchema {
+	const securityHeaders = apiSecurityHeaders({ hsts: config.isProduction });
+	const corsOrigins = config.http.corsOrigins;
+	let openApiCache: unknown;
+	let aliasesReady = false;
+
+	return defineService<LootopiaSettings & Record<string, unknown>>({
+		name: "api",
+		mixins: [ApiGateway as unknown as ServiceSchema],
+
+		settings: {
+			port: config.http.port,
+			ip: config.http.host,
+			// Each request starts here, matched or not: give it a safe id every log line and the
+			// response carry.
+			rootCallOptions(options: { requestID?: string }, req: Req, res: Res) {
+				const id = acceptRequestId(req.headers["x-request-id"]);
+				req.headers["x-request-id"] = id;
+				delete req.headers["x-correlation-id"];
+				options.requestID = id;
+				res.setHeader("X-Request-ID", id);
+			},
+			use: [securityHeaders],
+			cors: corsOrigins.length
+				? {
+						origin: corsOrigins.includes("*") ? "*" : corsOrigins,
+						methods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+						allowedHeaders: ["Content-Type", "Authorization", "X-Request-ID"],
+						exposedHeaders: ["X-Request-ID", "Retry-After"],
+						credentials: false,
+						maxAge: 600,
+					}
+				: undefined,
+			// Per-request logs only at debug level: at info they would cost more than the request.
+			logRequest: "debug",
+			logResponse: "debug",
+			log4XXResponses: false,
+			logRouteRegistration: "debug",
+			debounceTime: 100,
+			optimizeOrder: true,
+
+			routes: [
+				{
+					path: "/health",
+					bodyParsers: false,
+					autoAliases: false,
+					mappingPolicy: "restrict",
+					aliases: {
+						"GET live"(this: any, _req: Req, res: Res) {
+							sendJson(res, 200, { status: "up", nodeID: this.broker.nodeID, uptimeSeconds: Math.round(process.uptime()) });
+						},
+						async "GET ready"(this: any, _req: Req, res: Res) {
+							const report = await nodeBackends(this.broker).health();
+							const gateway = aliasesReady ? "up" : "down";
+							const status = report.status === "up" && gateway === "up" ? "up" : "down";
+							sendJson(res, status === "up" ? 200 : 503, { ...report, status, gateway }, { "Cache-Control": "no-store" });
+						},
+					},
+				},
+				{
+					path: "/api",
+					// moleculer-web keeps one route per path, so the documentation endpoints live here
+					// beside the aliases generated from the services' `rest` declarations.
+					aliases: {
+						"GET openapi.json"(this: any, _req: Req, res: Res) {
+							openApiCache ??= this.buildOpenApi();
+							sendJson(res, 200, openApiCache);
+						},
+						"GET docs"(_req: Req, res: Res) {
+							res.setHeader("Content-Security-Policy", DOCS_PAGE_CSP);
+							res.setHeader("Content-Type", "text/html; charset=utf-8");
+							res.end(renderDocsPage({ specUrl: "/api/openapi.json", assetsBase: "/api/docs/assets", title: "Lootopia API" }));
+						},
+						"GET docs/assets/:file"(this: any, req: Req & { $params?: { file?: string } }, res: Res) {
+							this.sendDocsAsset(req.$params?.file ?? "", res);
+						},
+					},
+					autoAliases: true,
+					// Only actions that declare a `rest` route are reachable; nothing by naming convention.
+					mappingPolicy: "restrict",
+					bodyParsers: { json: { limit: config.http.bodyLimit, strict: true }, urlencoded: false },
+					// A tiny JSON API gains nothing from ETag hashing on every response.
+					etag: false,
+					callOptions: { timeout: config.requestTimeoutMs },
+				},
+			],
+
+			onError(this: any, req: Req, res: Res, err: unknown) {
+				// moleculer-web has already logged a 5xx with its stack; the client gets none of it.
+				const rendered = renderError(err);
+				if (res.headersSent) return;
+				// Errors raised before any route matched skipped the route middlewares.
+				if (!res.hasHeader("Content-Security-Policy")) securityHeaders(req, res, () => undefined);
+				sendJson(res, rendered.status, rendered.body, rendered.headers);
+			},
+		},
+
+		actions: {
+			// moleculer-web exposes its alias list by default; operators use the REPL instead.
+			listAliases: false,
+		},
+
+		events: {
+			"$api.aliases.regenerated"() {
+				aliasesReady = true;
+				openApiCache = undefined;
+			},
+		},
+
+		methods: {
+			buildOpenApi(this: any) {
+				const routes: OpenApiRoute[] = [];
+				for (const alias of this.aliases as Array<{ method: string; fullPath: string; action?: string }>) {
+					if (!alias.action || alias.method === "*") continue;
+					routes.push({ method: alias.method as OpenApiRoute["method"], path: alias.fullPath, action: alias.action });
+				}
+				const actions = new Map<string, OpenApiActionInfo>();
+				for (const item of this.broker.registry.getActionList({ skipInternal: true, withEndpoints: false }) as Array<{ name: string; action?: { params?: Record<string, unknown>; openapi?: OpenApiActionInfo["openapi"] } }>) {
+					actions.set(item.name, { name: item.name, params: item.action?.params, openapi: item.action?.openapi });
+				}
+				return buildOpenApiDocument({
+					info: {
+						title: "Lootopia API",
+						version: pkg.version,
+						description:
+							"Location-based treasure hunts. Every error is `{ error: { code, message, details? } }`. " +
+							`Prometheus metrics are served by each node on its metrics port (METRICS_PORT, default ${config.metrics.port}) at /metrics when METRICS_ENABLED=true, not through this gateway.`,
+					},
+					routes,
+					actions,
+					extraPaths: healthPaths(),
+				});
+			},
+
+			sendDocsAsset(this: any, file: string, res: Res) {
+				if (file === DOCS_INITIALIZER_FILE) {
+					res.setHeader("Content-Type", "application/javascript; charset=utf-8");
+					res.end(renderDocsInitializer("/api/openapi.json"));
+					return;
+				}
+				const type = DOCS_ASSETS.get(file);
+				if (!type) {
+					sendJson(res, 404, renderError({ name: "NotFoundError" }).body);
+					return;
+				}
+				res.setHeader("Content-Type", type);
+				res.setHeader("Cache-Control", "public, max-age=86400");
+				fs.createReadStream(path.join(swaggerUiAssetsDir, file)).pipe(res);
+			},
+		},
+	});
+}
