@@ -61,8 +61,8 @@ describeWithBackend("nats", "cluster over NATS", nats => {
 					hello: {
 						rest: "GET /hello",
 						params: { name: "string|min:1" },
-						handler(ctx) {
-							return { greeting: `hello ${ctx.params.name}`, servedBy: ctx.nodeID };
+						handler(this: { broker: ServiceBroker }, ctx) {
+							return { greeting: `hello ${ctx.params.name}`, servedBy: this.broker.nodeID };
 						},
 					},
 				},
