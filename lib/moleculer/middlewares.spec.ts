@@ -18,7 +18,7 @@ describe("internal middlewares", () => {
 		await broker.start();
 		await broker.call("api.rest");
 		await broker.call("hunts.list");
-		const total = broker.metrics.getMetric("moleculer.request.total")!.snapshot() as Array<{ labels: { action: string }; value: number }>;
+		const total = broker.metrics.getMetric("moleculer.request.total")!.snapshot() as unknown as Array<{ labels: { action: string }; value: number }>;
 		await broker.stop();
 		expect(total.map(item => item.labels.action)).toEqual(["hunts.list"]);
 	});
