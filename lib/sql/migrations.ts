@@ -1,0 +1,137 @@
+import { createHash } from "node:crypto";
+import type { SqlClient, SqlExecutor } from "./types";
+
+export interface Migration {
+	/** Increasing integers; a published version is never edited or renumbered. */
+	version: number;
+	name: string;
+	/** SQL run with the service's schema on the search path; may hold several statements. */
+	up: string;
+}
+
+export class MigrationError extends Error {
+	constructor(message: string) {
+		super(message);
+		this.name = "MigrationError";
+	}
+}
+
+const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+
+export function assertIdentifier(name: string, what = "identifier"): string {
+	if (!IDENTIFIER.test(name)) throw new MigrationError(`Invalid ${what} "${name}": use lower-case letters, digits and _`);
+	return name;
+}
+
+function checksum(migration: Migration): string {
+	return createHash("sha256").update(migration.up).digest("hex");
+}
+
+/**
+ * Brings `schema` up to the newest migration. Everything happens in one transaction holding a
+ * transaction-scoped advisory lock keyed by the schema, so nodes that start together apply each
+ * migration once: the others wait, then find nothing left to do. A migration whose text changed after
+ * it was applied stops start-up rather than leaving the schema in an unknown state.
+ */
+export async function runMigrations(client: SqlClient, schema: string, migrations: readonly Migration[]): Promise<number[]> {
+	assertIdentifier(schema, "schema name");
+	const ordered = [...migrations].sort((a, b) => a.version - b.version);
+	ordered.forEach((migration, index) => {
+		if (!Number.isInteger(migration.version) || migration.version < 1) throw new MigrationError(`${schema}: migration version ${migration.version} must be a positive integer`);
+		if (index > 0 && ordered[index - 1].version === migration.version) throw new MigrationError(`${schema}: migration version ${migration.version} is used twice`);
+	});
+
+	return client.transaction(async tx => {
+		await tx.query("select pg_advisory_xact_lock(hashtext($1))", [`lootopia:migrations:${schema}`]);
+		await tx.query(`create schema if not exists "${schema}"`);
+		await tx.query(
+			`create table if not exists "${schema}".schema_migrations (
+				version integer primary key,
+				name text not null,
+				checksum text not null,
+				applied_at timestamptz not null default now()
+			)`,
+		);
+		const applied = await tx.query<{ version: number; name: string; checksum: string }>(`select version, name, checksum from "${schema}".schema_migrations`);
+		const appliedByVersion = new Map(applied.rows.map(row => [row.version, row]));
+		const known = new Set(ordered.map(m => m.version));
+		for (const row of applied.rows) {
+			if (!known.has(row.version)) throw new MigrationError(`${schema}: the database has migration ${row.version} (${row.name}) that this build does not know; is an older build running?`);
+		}
+
+		const newlyApplied: number[] = [];
+		for (const migration of ordered) {
+			const previous = appliedByVersion.get(migration.version);
+			if (previous) {
+				if (previous.checksum !== checksum(migration)) throw new MigrationError(`${schema}: migration ${migration.version} (${migration.name}) was edited after it was applied; add a new migration instead`);
+				continue;
+			}
+			await applyOne(tx, schema, migration);
+			newlyApplied.push(migration.version);
+		}
+		return newlyApplied;
+	});
+}
+
+async function applyOne(tx: SqlExecutor, schema: string, migration: Migration): Promise<void> {
+	// search_path is local to this transaction, so unqualified names land in the service's schema.
+	await tx.query(`set local search_path to "${schema}"`);
+	for (const statement of splitStatements(migration.up)) {
+		await tx.query(statement);
+	}
+	await tx.query(`set local search_path to "$user", public`);
+	await tx.query(`insert into "${schema}".schema_migrations (version, name, checksum) values ($1, $2, $3)`, [migration.version, migration.name, checksum(migration)]);
+}
+
+/**
+ * Splits a migration into statements, since prepared queries (which transactions use on both
+ * drivers) take one statement each. Keeps semicolons inside quotes, dollar-quoted bodies and comments.
+ */
+export function splitStatements(script: string): string[] {
+	const statements: string[] = [];
+	let current = "";
+	let i = 0;
+	while (i < script.length) {
+		const rest = script.slice(i);
+		const dollar = /^\$[A-Za-z_]*\$/.exec(rest);
+		if (dollar) {
+			const end = script.indexOf(dollar[0], i + dollar[0].length);
+			const stop = end === -1 ? script.length : end + dollar[0].length;
+			current += script.slice(i, stop);
+			i = stop;
+			continue;
+		}
+		const ch = script[i];
+		if (ch === "'" || ch === '"') {
+			let j = i + 1;
+			while (j < script.length) {
+				if (script[j] === ch && script[j + 1] === ch) j += 2;
+				else if (script[j] === ch) break;
+				else j++;
+			}
+			current += script.slice(i, j + 1);
+			i = j + 1;
+			continue;
+		}
+		if (rest.startsWith("--")) {
+			const end = script.indexOf("\n", i);
+			i = end === -1 ? script.length : end + 1;
+			continue;
+		}
+		if (rest.startsWith("/*")) {
+			const end = script.indexOf("*/", i + 2);
+			i = end === -1 ? script.length : end + 2;
+			continue;
+		}
+		if (ch === ";") {
+			if (current.trim()) statements.push(current.trim());
+			current = "";
+			i++;
+			continue;
+		}
+		current += ch;
+		i++;
+	}
+	if (current.trim()) statements.push(current.trim());
+	return statements;
+}
