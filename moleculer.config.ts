@@ -11,7 +11,13 @@ import { attachNodeBackends, nodeBackends } from "./lib/runtime/node-backends";
 import { replCommands } from "./lib/runtime/repl-commands";
 import { internalMiddlewares } from "./lib/moleculer/middlewares";
 
-export function buildBrokerOptions(config: AppConfig): BrokerOptions {
+export interface NodeOptions {
+	/** A REPL that merely joins a cluster consumes nothing and must not open the embedded database. */
+	channels?: boolean;
+}
+
+export function buildBrokerOptions(config: AppConfig, node: NodeOptions = {}): BrokerOptions {
+	const withChannels = node.channels ?? true;
 	return {
 		namespace: config.namespace,
 		nodeID: config.nodeId,
@@ -91,18 +97,19 @@ export function buildBrokerOptions(config: AppConfig): BrokerOptions {
 		// ones its target action applies anyway.
 		internalMiddlewares: false,
 		middlewares: [
-			createChannelsMiddleware({
-				url: config.channelsUrl,
-				database: config.databaseUrl ? { url: config.databaseUrl, poolSize: config.databasePoolSize } : { dataDir: embeddedDatabaseDir(config.dataDir) },
-				namespace: config.namespace,
-			}),
+			withChannels &&
+				createChannelsMiddleware({
+					url: config.channelsUrl,
+					database: config.databaseUrl ? { url: config.databaseUrl, poolSize: config.databasePoolSize } : { dataDir: embeddedDatabaseDir(config.dataDir) },
+					namespace: config.namespace,
+				}),
 			...internalMiddlewares(),
-		] as BrokerOptions["middlewares"],
+		].filter(Boolean) as BrokerOptions["middlewares"],
 
 		replOptions: { customCommands: replCommands },
 
 		created(broker) {
-			attachNodeBackends(broker, config);
+			attachNodeBackends(broker, config, { channels: withChannels });
 		},
 		async stopped(broker) {
 			await nodeBackends(broker).close();

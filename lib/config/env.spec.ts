@@ -14,6 +14,12 @@ describe("loadConfig", () => {
 		expect(config.http.corsOrigins).toEqual(["*"]);
 	});
 
+	it("treats an unset NODE_ENV as development", () => {
+		const config = loadConfig({});
+		expect(config.env).toBe("development");
+		expect(config.log.format).toBe("pretty");
+	});
+
 	it("uses JSON logs and no CORS origins by default in production", () => {
 		const config = loadConfig({ NODE_ENV: "production" });
 		expect(config.log.format).toBe("json");

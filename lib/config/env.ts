@@ -113,8 +113,9 @@ export const ENVIRONMENT_VARIABLES = Object.keys(ENV_SPEC);
 
 export function loadConfig(source: NodeJS.ProcessEnv = process.env) {
 	const problems: Record<string, string> = {};
+	// envalid applies devDefault only when NODE_ENV is set: unset means development here.
 	const env = cleanEnv(
-		source,
+		{ ...source, NODE_ENV: source.NODE_ENV || "development" },
 		ENV_SPEC,
 		{
 			reporter: ({ errors }) => {

@@ -1,12 +1,12 @@
 import { ServiceBroker } from "moleculer";
 import type { AppConfig } from "../config/env";
-import { buildBrokerOptions } from "../../moleculer.config";
+import { buildBrokerOptions, NodeOptions } from "../../moleculer.config";
 import { selectServices } from "../../services";
 
 /** A broker with this node's services (per SERVICES) created but not started. */
-export function createNode(config: AppConfig, overrides: Partial<ConstructorParameters<typeof ServiceBroker>[0]> = {}): ServiceBroker {
+export function createNode(config: AppConfig, overrides: Partial<ConstructorParameters<typeof ServiceBroker>[0]> = {}, node: NodeOptions = {}): ServiceBroker {
 	const services = selectServices(config);
-	const broker = new ServiceBroker({ ...buildBrokerOptions(config), ...overrides });
+	const broker = new ServiceBroker({ ...buildBrokerOptions(config, node), ...overrides });
 	for (const schema of services) broker.createService(schema);
 	return broker;
 }

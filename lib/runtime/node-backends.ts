@@ -49,7 +49,9 @@ export class NodeBackends {
 	constructor(
 		private readonly broker: ServiceBroker,
 		readonly config: AppConfig,
+		options: { channels?: boolean } = {},
 	) {
+		const withChannels = options.channels ?? true;
 		if (config.transporter) {
 			this.checks.set("transporter", {
 				target: redactUrl(config.transporter),
@@ -65,11 +67,11 @@ export class NodeBackends {
 				if (client) await client.ping();
 			},
 		});
-		if (config.channelsUrl.startsWith("embedded")) {
+		if (withChannels && config.channelsUrl.startsWith("embedded")) {
 			// The embedded channel log lives in the default database, so this node depends on it.
 			this.checks.set("database", { target: config.databaseUrl ? redactUrl(config.databaseUrl) : "embedded", check: () => this.database("channels").then(client => client.ping()) });
 		}
-		this.checks.set("channels", {
+		if (withChannels) this.checks.set("channels", {
 			target: config.channelsUrl.startsWith("embedded") ? "embedded (service database)" : redactUrl(config.channelsUrl),
 			check: async () => {
 				const adapter = (broker as unknown as { channelAdapter?: { connected?: boolean } }).channelAdapter;
@@ -142,8 +144,8 @@ export class NodeBackends {
 
 const registry = new WeakMap<ServiceBroker, NodeBackends>();
 
-export function attachNodeBackends(broker: ServiceBroker, config: AppConfig): NodeBackends {
-	const backends = new NodeBackends(broker, config);
+export function attachNodeBackends(broker: ServiceBroker, config: AppConfig, options: { channels?: boolean } = {}): NodeBackends {
+	const backends = new NodeBackends(broker, config, options);
 	registry.set(broker, backends);
 	return backends;
 }

@@ -20,6 +20,10 @@ async function main(): Promise<void> {
 	const joinsCluster = Boolean(config.transporter);
 	const broker = createNode(
 		{ ...config, services: joinsCluster ? ["system"] : config.services, nodeId: config.nodeId ?? `repl-${process.pid}`, log: { ...config.log, level: joinsCluster ? "warn" : config.log.level } },
+		{},
+		// Joining a cluster, the REPL consumes no channel; with the embedded log it would also lock
+		// the ./data database a local node may be using.
+		{ channels: !joinsCluster || !config.channelsUrl.startsWith("embedded") },
 	);
 	await broker.start();
 	broker.repl();

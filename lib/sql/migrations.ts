@@ -83,44 +83,81 @@ async function applyOne(tx: SqlExecutor, schema: string, migration: Migration): 
 	await tx.query(`insert into "${schema}".schema_migrations (version, name, checksum) values ($1, $2, $3)`, [migration.version, migration.name, checksum(migration)]);
 }
 
+/** Characters that continue an identifier: a `$` after one is part of the name (a$b$), not a quote. */
+const IDENTIFIER_CHAR = /[A-Za-z0-9_$\u0080-\uffff]/;
+/** A dollar-quote opener: `$$` or `$tag$`, where a tag is an identifier without `$` (digits allowed after the first). */
+const DOLLAR_QUOTE = /^\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/;
+
+/** Index just past the quote that closes the one opening at `start`; `backslashEscapes` for E'' strings. */
+function endOfQuoted(script: string, start: number, backslashEscapes: boolean): number {
+	const quote = script[start];
+	let j = start + 1;
+	while (j < script.length) {
+		if (backslashEscapes && script[j] === "\\") j += 2;
+		else if (script[j] === quote && script[j + 1] === quote) j += 2;
+		else if (script[j] === quote) return j + 1;
+		else j++;
+	}
+	return script.length;
+}
+
+/** Index just past a block comment opening at `start`; PostgreSQL block comments nest. */
+function endOfBlockComment(script: string, start: number): number {
+	let depth = 0;
+	let j = start;
+	while (j < script.length) {
+		if (script.startsWith("/*", j)) {
+			depth++;
+			j += 2;
+		} else if (script.startsWith("*/", j)) {
+			depth--;
+			j += 2;
+			if (depth === 0) return j;
+		} else j++;
+	}
+	return script.length;
+}
+
 /**
  * Splits a migration into statements, since prepared queries (which transactions use on both
- * drivers) take one statement each. Keeps semicolons inside quotes, dollar-quoted bodies and comments.
+ * drivers) take one statement each. Keeps semicolons inside quotes, E'' strings, dollar-quoted
+ * bodies and quoted identifiers. Comments are dropped (so a lone trailing comment is not sent as an
+ * empty statement) and replaced by whitespace, so `a--x\nfrom t` does not become `afrom t`.
  */
 export function splitStatements(script: string): string[] {
 	const statements: string[] = [];
 	let current = "";
 	let i = 0;
 	while (i < script.length) {
-		const rest = script.slice(i);
-		const dollar = /^\$[A-Za-z_]*\$/.exec(rest);
-		if (dollar) {
-			const end = script.indexOf(dollar[0], i + dollar[0].length);
-			const stop = end === -1 ? script.length : end + dollar[0].length;
+		const ch = script[i];
+		const previous = i > 0 ? script[i - 1] : "";
+		if (ch === "$" && !IDENTIFIER_CHAR.test(previous)) {
+			const opener = DOLLAR_QUOTE.exec(script.slice(i));
+			if (opener) {
+				const end = script.indexOf(opener[0], i + opener[0].length);
+				const stop = end === -1 ? script.length : end + opener[0].length;
+				current += script.slice(i, stop);
+				i = stop;
+				continue;
+			}
+		}
+		if (ch === "'" || ch === '"') {
+			// E'…' (not the tail of an identifier such as `some'`) lets a backslash escape the quote.
+			const escapeString = ch === "'" && (previous === "E" || previous === "e") && !IDENTIFIER_CHAR.test(i > 1 ? script[i - 2] : "");
+			const stop = endOfQuoted(script, i, escapeString);
 			current += script.slice(i, stop);
 			i = stop;
 			continue;
 		}
-		const ch = script[i];
-		if (ch === "'" || ch === '"') {
-			let j = i + 1;
-			while (j < script.length) {
-				if (script[j] === ch && script[j + 1] === ch) j += 2;
-				else if (script[j] === ch) break;
-				else j++;
-			}
-			current += script.slice(i, j + 1);
-			i = j + 1;
-			continue;
-		}
-		if (rest.startsWith("--")) {
+		if (script.startsWith("--", i)) {
 			const end = script.indexOf("\n", i);
+			current += "\n";
 			i = end === -1 ? script.length : end + 1;
 			continue;
 		}
-		if (rest.startsWith("/*")) {
-			const end = script.indexOf("*/", i + 2);
-			i = end === -1 ? script.length : end + 2;
+		if (script.startsWith("/*", i)) {
+			current += " ";
+			i = endOfBlockComment(script, i);
 			continue;
 		}
 		if (ch === ";") {

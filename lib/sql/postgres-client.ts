@@ -29,16 +29,29 @@ export function openPostgres(url: string, poolSize: number): SqlClient {
 		query: executor.query,
 		async transaction(work) {
 			const client = await pool.connect();
+			// A connection whose ROLLBACK failed may still be inside the aborted transaction: handing
+			// it back would fail the next borrower's queries, so it is destroyed instead.
+			let unusable: Error | undefined;
+			// pg-pool listens for errors on idle clients only: a connection lost while checked out
+			// emits `error` with no listener, which would crash the process. The failing query
+			// rejects anyway; here the client is just marked for destruction.
+			const onConnectionError = (err: Error) => {
+				unusable = err;
+			};
+			client.on("error", onConnectionError);
 			try {
 				await client.query("BEGIN");
 				const result = await work(wrapExecutor(client));
 				await client.query("COMMIT");
 				return result;
 			} catch (err) {
-				await client.query("ROLLBACK").catch(() => undefined);
+				await client.query("ROLLBACK").catch((rollbackError: Error) => {
+					unusable = rollbackError;
+				});
 				throw err;
 			} finally {
-				client.release();
+				client.off("error", onConnectionError);
+				client.release(unusable);
 			}
 		},
 		exec: async script => {
