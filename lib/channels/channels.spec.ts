@@ -63,8 +63,9 @@ describe("SQL channel adapter on embedded PGlite", () => {
 		await crashed.broker.start();
 		await crashed.broker.sendToChannel("answer.given", { n: 1 });
 		await new Promise(resolve => setTimeout(resolve, 200));
-		// Simulate the process dying: its consumer stops polling with the claim still held.
+		// Simulate the process dying: its consumer stops polling and renewing, the claim still held.
 		crashed.adapter["subscriptions"].forEach(sub => (sub.stopped = true));
+		crashed.adapter["renewals"].forEach(timer => clearInterval(timer));
 
 		const survivor = node(namespace, "survivor", { leaseMs: 300 });
 		const seen: Array<{ n: number; attempts: number }> = [];
@@ -89,6 +90,36 @@ describe("SQL channel adapter on embedded PGlite", () => {
 		while (!deadLetters.length && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 25));
 		await broker.stop();
 		expect(deadLetters[0]).toEqual(expect.objectContaining({ "x-original-channel": `${namespace}.reward.claimed`, "x-original-group": "payments", "x-error-message": "provider down", "x-attempts": "2" }));
+	});
+
+	it("does not hand a slow handler's message to another consumer while the lease is renewed", async () => {
+		const namespace = `slow${randomUUID().slice(0, 6)}`;
+		const handledBy: string[] = [];
+		const consumerNode = (id: string) => {
+			const created = node(namespace, id, { leaseMs: 150 });
+			created.broker.createService({
+				name: "scores",
+				channels: {
+					"answer.given": {
+						group: "scores",
+						handler: async () => {
+							handledBy.push(id);
+							await new Promise(resolve => setTimeout(resolve, 700));
+						},
+					},
+				},
+			} as never);
+			return created;
+		};
+		const first = consumerNode("first");
+		await first.broker.start();
+		await first.broker.sendToChannel("answer.given", { n: 1 });
+		while (!handledBy.length) await new Promise(resolve => setTimeout(resolve, 10));
+		const second = consumerNode("second");
+		await second.broker.start();
+		await new Promise(resolve => setTimeout(resolve, 900));
+		await Promise.all([first.broker.stop(), second.broker.stop()]);
+		expect(handledBy).toEqual(["first"]);
 	});
 
 	it("starts a new group with the retained messages and garbage-collects consumed ones", async () => {

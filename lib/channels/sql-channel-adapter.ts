@@ -10,8 +10,9 @@
  *   nothing published while its consumers were down, or before they first started, is missed);
  *   an advisory lock per channel (shared by publishers, exclusive for registering a group) keeps a
  *   message from slipping between the two;
- * - consumers claim ready deliveries with FOR UPDATE SKIP LOCKED and a lease: a consumer that dies
- *   mid-message leaves a claim that becomes visible again when the lease runs out;
+ * - consumers claim ready deliveries with FOR UPDATE SKIP LOCKED and a lease, renewed while the
+ *   handler runs: a consumer that dies mid-message leaves a claim that becomes visible again when
+ *   the lease runs out, a slow one keeps it;
  * - success deletes the delivery; failure retries later with exponential backoff; after
  *   maxRetries the message goes to the dead-letter channel (or is dropped, logged, when that is off).
  */
@@ -177,6 +178,8 @@ export class SqlChannelAdapter extends BaseAdapter {
 	private flushing = false;
 	private pollTimer?: NodeJS.Timeout;
 	private gcTimer?: NodeJS.Timeout;
+	/** Lease renewals of the messages being handled. */
+	private readonly renewals = new Set<NodeJS.Timeout>();
 
 	constructor(options: SqlChannelAdapterOptions) {
 		super(Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)));
@@ -344,6 +347,14 @@ export class SqlChannelAdapter extends BaseAdapter {
 	private async processMessage(chan: Channel, row: ClaimedRow): Promise<void> {
 		const raw: SqlChannelMessage = { id: row.message_id, channel: chan.name, group: chan.group, attempts: row.attempts, headers: row.headers };
 		this.addChannelActiveMessages(chan.id, [row.message_id]);
+		// A slow handler keeps its claim: only a consumer that stopped renewing loses it.
+		const renewal = setInterval(() => {
+			void this.db
+				?.query(`update ${this.schema}.deliveries set available_at = now() + ($4::bigint * interval '1 millisecond') where channel = $1 and grp = $2 and message_id = $3`, [chan.name, chan.group, row.message_id, this.opts.leaseMs])
+				.catch(err => this.logger.warn(`Could not extend the lease of message ${row.message_id}`, err));
+		}, Math.max(10, Math.floor(this.opts.leaseMs / 3)));
+		renewal.unref();
+		this.renewals.add(renewal);
 		try {
 			let payload: unknown;
 			try {
@@ -365,6 +376,8 @@ export class SqlChannelAdapter extends BaseAdapter {
 			// The database refused the ack or the retry: the lease will expire and the message comes back.
 			this.logger.error(`Could not settle message ${row.message_id} of '${chan.name}'`, err);
 		} finally {
+			clearInterval(renewal);
+			this.renewals.delete(renewal);
 			this.removeChannelActiveMessages(chan.id, [row.message_id]);
 		}
 	}
