@@ -17,7 +17,6 @@ export const replCommands = [
 				nodes: () => broker.registry.getNodeList({ onlyAvailable: false, withServices: true }) as unknown as RegistryNode[],
 				health: nodeID => broker.call<HealthReport, Record<string, never>>("system.health", {}, { nodeID, timeout: 3000, retries: 0 }),
 			});
-			// eslint-disable-next-line no-console
 			console.log(helpers.table(clusterReportRows(report)));
 		},
 	},
