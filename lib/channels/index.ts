@@ -1,57 +1,196 @@
 /**
- * Durable events for every node: which adapter CHANNELS_URL selects, with one set of delivery
- * defaults (retries, dead-lettering, in-flight limit) whatever the backend.
+ * Durable channels (@moleculer/channels) for every node: CHANNELS_URL picks the backend, and the
+ * delivery defaults (retries, dead-lettering, context propagation, in-flight limit) are the same
+ * whichever it is. The default, embedded://, keeps the channels in the service database (see
+ * sql-adapter.ts), so a single node needs nothing but its data folder.
+ *
+ * The package's typings fail strict checks and type handlers as `Function`; the small wrappers here
+ * are what the rest of the code uses instead.
  */
-import type { Middleware } from "moleculer";
+import { Adapters, Middleware as ChannelsMiddlewareFactory } from "@moleculer/channels";
+import type { Context, Middleware, Service, ServiceBroker, ServiceSchema } from "moleculer";
 import type { DatabaseTarget } from "../sql";
-import { ChannelsMiddleware } from "./moleculer-channels";
-import { SqlChannelAdapter } from "./sql-channel-adapter";
+import { SqlChannelAdapter, type ChannelAdapter } from "./sql-adapter";
 
-export { SqlChannelAdapter } from "./sql-channel-adapter";
-export type { ChannelsBroker } from "./moleculer-channels";
+export { SqlChannelAdapter, type ChannelAdapter, type SqlChannelAdapterOptions, type SqlChannelMessage } from "./sql-adapter";
+export { HEADER_ERROR, HEADER_ORIGINAL_CHANNEL, HEADER_ORIGINAL_GROUP, HEADER_ORIGINAL_ID } from "./sql-adapter";
 
-/** Where a message goes after its retries are exhausted; an operator inspects or replays it. */
+/** Where a message goes once its retries are used up; an operator inspects or replays it from there. */
 export const DEAD_LETTER_CHANNEL = "DEAD_LETTER";
 
+/**
+ * Applied to every channel unless its definition says otherwise. maxInFlight: the library's 1 runs a
+ * consumer's handlers one at a time, which caps a node at one message per handler latency; 10 keeps
+ * the load bounded without that. (On NATS it is the whole group's limit: max_ack_pending.)
+ */
+export const CHANNEL_DEFAULTS = {
+	maxRetries: 3,
+	maxInFlight: 10,
+	deadLettering: { enabled: true, queueName: DEAD_LETTER_CHANNEL },
+} as const;
+
 export interface ChannelsOptions {
-	/** embedded://, redis(s)://, nats://, kafka://host:9092[,host2:9092] */
+	/** embedded:// (the service database), redis:// or rediss://, nats://, kafka://host:9092[,host2:9092]. */
 	url: string;
-	/** The database the embedded adapter keeps its log in. */
+	/** Where embedded:// keeps its tables: the services' database (PGlite folder or PostgreSQL URL). */
 	database: DatabaseTarget;
-	namespace: string;
+	/** Schema of the embedded tables (default "channels"). */
 	schema?: string;
-	maxInFlight?: number;
-	maxRetries?: number;
-	/** Embedded adapter: first retry delay (doubles per attempt) and poll interval. */
-	retryBackoffMs?: number;
-	pollIntervalMs?: number;
+	/** Prefix of every channel name; the broker's namespace when omitted, as in the library. */
+	namespace?: string;
+	/** Deep-merged over the adapter's options: tuning (poll interval, leases, Redis claim timings) and tests. */
+	adapterOptions?: Record<string, unknown>;
 }
 
-export function createChannelAdapter(options: ChannelsOptions): unknown {
-	const common = {
-		prefix: options.namespace,
-		maxInFlight: options.maxInFlight ?? 10,
-		maxRetries: options.maxRetries ?? 3,
-		deadLettering: { enabled: true, queueName: DEAD_LETTER_CHANNEL },
+/** An adapter as the middleware accepts it: an instance, a URL or `{ type, options }`. */
+export type AdapterInstanceOrOptions = ChannelAdapter | string | { type: string; options?: Record<string, unknown> };
+
+type AdapterClass = new (opts: object) => ChannelAdapter;
+const LibraryAdapters = Adapters as unknown as { Redis: AdapterClass; NATS: AdapterClass; Kafka: AdapterClass };
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+	return typeof value === "object" && value !== null && Object.getPrototypeOf(value) === Object.prototype;
+}
+
+/** Objects merge key by key, anything else (arrays included) is replaced. */
+function mergeDeep(base: Record<string, unknown>, override: Record<string, unknown> | undefined): Record<string, unknown> {
+	const result: Record<string, unknown> = { ...base };
+	for (const [key, value] of Object.entries(override ?? {})) {
+		result[key] = isPlainObject(value) && isPlainObject(result[key]) ? mergeDeep(result[key] as Record<string, unknown>, value) : value;
+	}
+	return result;
+}
+
+/**
+ * The NATS adapter maps its `url` through `new URL(each).host`, which breaks on a second server
+ * without a scheme and drops credentials, so servers and credentials are given to it ready-made.
+ */
+function natsConnectionOptions(url: string): Record<string, unknown> {
+	const servers = url.replace(/^nats:\/\//, "").split(",").map(s => s.trim()).filter(Boolean);
+	if (!servers.length) throw new Error(`CHANNELS_URL ${url} names no NATS server`);
+	const options: Record<string, unknown> = {};
+	const first = new URL(`nats://${servers[0]}`);
+	if (first.username && first.password) {
+		options.user = decodeURIComponent(first.username);
+		options.pass = decodeURIComponent(first.password);
+	} else if (first.username) {
+		options.token = decodeURIComponent(first.username);
+	}
+	options.servers = servers.map(server => new URL(`nats://${server}`).host);
+	return options;
+}
+
+export function createChannelAdapter(options: ChannelsOptions): AdapterInstanceOrOptions {
+	const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(options.url)?.[1]?.toLowerCase();
+	const common: Record<string, unknown> = {
+		...CHANNEL_DEFAULTS,
+		deadLettering: { ...CHANNEL_DEFAULTS.deadLettering },
+		...(options.namespace !== undefined ? { prefix: options.namespace } : {}),
 	};
-	const scheme = new URL(options.url).protocol.replace(/:$/, "");
 	switch (scheme) {
 		case "embedded":
-			return new SqlChannelAdapter({ ...common, database: options.database, schema: options.schema, retryBackoffMs: options.retryBackoffMs, pollIntervalMs: options.pollIntervalMs });
+			return new SqlChannelAdapter(mergeDeep({ ...common, database: options.database, ...(options.schema ? { schema: options.schema } : {}) }, options.adapterOptions) as never);
 		case "redis":
 		case "rediss":
-			return { type: "Redis", options: { ...common, redis: { url: options.url } } };
+			return new LibraryAdapters.Redis(mergeDeep({ ...common, redis: { url: options.url } }, options.adapterOptions));
 		case "nats":
-			return { type: "NATS", options: { ...common, url: options.url } };
+			return new LibraryAdapters.NATS(mergeDeep({ ...common, nats: { connectionOptions: natsConnectionOptions(options.url) } }, options.adapterOptions));
 		case "kafka": {
-			const brokers = options.url.replace(/^kafka:\/\//, "").split(",").map(host => host.replace(/\/.*$/, ""));
-			return { type: "Kafka", options: { ...common, kafka: { brokers } } };
+			const brokers = options.url.replace(/^kafka:\/\//i, "").split(",").map(b => b.trim().replace(/\/.*$/, "")).filter(Boolean);
+			if (!brokers.length) throw new Error(`CHANNELS_URL ${options.url} names no Kafka broker`);
+			return new LibraryAdapters.Kafka(mergeDeep({ ...common, kafka: { brokers } }, options.adapterOptions));
 		}
 		default:
-			throw new Error(`CHANNELS_URL scheme "${scheme}" is not supported`);
+			throw new Error(`CHANNELS_URL ${options.url}: unsupported scheme (use embedded://, redis://, rediss://, nats:// or kafka://)`);
 	}
 }
 
+interface ChannelsMiddlewareOptions {
+	adapter: AdapterInstanceOrOptions;
+	schemaProperty?: string;
+	sendMethodName?: string;
+	adapterPropertyName?: string;
+	channelHandlerTrigger?: string;
+	/** Handlers get a Context (params = payload) carrying the sender's meta, request id and tracing. */
+	context?: boolean;
+}
+
+const channelsMiddleware = ChannelsMiddlewareFactory as unknown as (options: ChannelsMiddlewareOptions) => Middleware;
+
+/** The @moleculer/channels middleware on the adapter CHANNELS_URL selects; one per broker. */
 export function createChannelsMiddleware(options: ChannelsOptions): Middleware {
-	return ChannelsMiddleware({ adapter: createChannelAdapter(options), context: true });
+	return channelsMiddleware({ adapter: createChannelAdapter(options), context: true });
+}
+
+// --- using channels from services ----------------------------------------------------------------
+
+export interface ChannelDefinition<Payload = unknown> {
+	/** Consumer group; the service's full name by default. Each group gets every message once. */
+	group?: string;
+	maxInFlight?: number;
+	/** Deliveries before the message is dead-lettered (or dropped when dead-lettering is off). */
+	maxRetries?: number;
+	deadLettering?: { enabled?: boolean; queueName?: string };
+	/** With the default context mode the handler gets a Context whose params are the payload. */
+	handler(this: Service, ctx: Context<Payload>, raw: unknown): unknown;
+	/** Backend-specific options (e.g. `redis: { minIdleTime }`) pass through to the adapter. */
+	[backendOptions: string]: unknown;
+}
+
+/** A service schema with its `channels` block (moleculer's ServiceSchema has no such property). */
+export type ServiceSchemaWithChannels = ServiceSchema & { channels?: Record<string, ChannelDefinition<any>> };
+
+export interface SendToChannelOptions {
+	/** Propagates meta, request id, caller and tracing to the consumer's Context. */
+	ctx?: Context;
+	headers?: Record<string, string>;
+	/** Kafka message key (partitioning). */
+	key?: string;
+}
+
+interface BrokerWithChannels {
+	sendToChannel?: (channel: string, payload: unknown, opts?: SendToChannelOptions) => Promise<void>;
+	channelAdapter?: ChannelAdapter;
+}
+
+/** Publishes durably: resolves once the backend accepted the message (committed, for embedded://). */
+export function sendToChannel(broker: ServiceBroker, channel: string, payload: unknown, opts: SendToChannelOptions = {}): Promise<void> {
+	const send = (broker as unknown as BrokerWithChannels).sendToChannel;
+	if (!send) return Promise.reject(new Error("The channels middleware is not installed on this broker"));
+	// The middleware rewrites opts (moves ctx into headers); keep the caller's object intact.
+	return send.call(broker, channel, payload, { ...opts, headers: opts.headers ? { ...opts.headers } : undefined });
+}
+
+export function channelAdapterOf(broker: ServiceBroker): ChannelAdapter | undefined {
+	return (broker as unknown as BrokerWithChannels).channelAdapter;
+}
+
+export interface ChannelsHealth {
+	connected: boolean;
+	reason?: string;
+}
+
+/**
+ * For readiness probes. The library's `connected` flag stays true when a connection drops later, so
+ * this also asks the client underneath: the database (embedded), ioredis status, the NATS connection.
+ */
+export async function channelsHealth(broker: ServiceBroker): Promise<ChannelsHealth> {
+	const adapter = channelAdapterOf(broker);
+	if (!adapter) return { connected: false, reason: "channels middleware not installed" };
+	if (!adapter.connected) return { connected: false, reason: "adapter not connected" };
+	try {
+		if (adapter instanceof SqlChannelAdapter) {
+			await adapter.ping();
+			return { connected: true };
+		}
+		const internals = adapter as unknown as { clients?: Map<string, { status?: string }>; connection?: { isClosed(): boolean } | null };
+		if (internals.clients instanceof Map) {
+			const down = [...internals.clients.entries()].filter(([, client]) => client.status !== "ready").map(([name]) => name);
+			if (down.length) return { connected: false, reason: `redis client(s) not ready: ${down.join(", ")}` };
+		}
+		if (internals.connection && internals.connection.isClosed()) return { connected: false, reason: "NATS connection closed" };
+		return { connected: true };
+	} catch (err) {
+		return { connected: false, reason: err instanceof Error ? err.message : String(err) };
+	}
 }
