@@ -1,11 +1,18 @@
 import { Pool, PoolClient, types as pgTypes } from "pg";
 import type { QueryResult, SqlClient, SqlExecutor } from "./types";
 
-/** int8 as a JS number, as PGlite returns it: our ids and counts stay far below 2^53. */
+/**
+ * int8 as a JS number, as PGlite returns it: our ids and counts stay far below 2^53. Beyond that a
+ * number would silently lose digits, so such a value comes back as a bigint, again as on PGlite.
+ */
 const INT8_OID = 20;
+function parseInt8(value: string): number | bigint {
+	const asNumber = Number(value);
+	return Number.isSafeInteger(asNumber) ? asNumber : BigInt(value);
+}
 const typeParsers = {
 	getTypeParser(oid: number, format?: "text" | "binary") {
-		if (oid === INT8_OID && format !== "binary") return (value: string) => Number(value);
+		if (oid === INT8_OID && format !== "binary") return parseInt8;
 		return pgTypes.getTypeParser(oid, format as "text");
 	},
 };

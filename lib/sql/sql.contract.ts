@@ -150,6 +150,12 @@ export function sqlClientContract(name: string, { setup, newSchemaName, separate
 				expect(rows[0].nothing).toBeNull();
 			});
 
+			it("returns int8 beyond 2^53 as an exact bigint rather than a rounded number", async () => {
+				const { rows } = await db.query<{ huge: unknown; negative: unknown }>("select 9007199254740993::int8 as huge, (-9007199254740993)::int8 as negative");
+				expect(rows[0].huge).toBe(BigInt("9007199254740993"));
+				expect(rows[0].negative).toBe(BigInt("-9007199254740993"));
+			});
+
 			it("binds a JSON text to jsonb the same on both engines (pg would send a JS array as a Postgres array)", async () => {
 				const { rows } = await db.query<{ doc: unknown }>("select $1::text::jsonb as doc", [JSON.stringify(["a", { b: 1 }])]);
 				expect(rows[0].doc).toEqual(["a", { b: 1 }]);

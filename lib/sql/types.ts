@@ -1,8 +1,10 @@
 /**
  * The SQL surface every service sees, whichever engine is behind it: embedded PGlite in development
  * and tests, PostgreSQL through `pg` when DATABASE_URL is set. Both return the same JS types
- * (int8 → number, numeric → string, timestamptz → Date, json/jsonb → parsed, bytea → bytes) so a
- * query behaves the same on both; the contract suite in sql.contract.ts holds them to it.
+ * (int8 → number, or bigint beyond ±2^53; numeric → string; timestamptz → Date; json/jsonb →
+ * parsed; bytea → bytes) so a query behaves the same on both; the contract suite in
+ * sql.contract.ts holds them to it. One input difference remains: pg sends a JS array parameter
+ * as a Postgres array, so bind jsonb arrays as JSON text (`$1::text::jsonb`, JSON.stringify).
  */
 export interface QueryResult<Row> {
 	rows: Row[];
