@@ -3,20 +3,11 @@
  * can inspect and call it (`cluster` shows every node's health). Without it, a local node with
  * every service starts, for poking at the embedded system.
  */
-import { ConfigError, loadConfig } from "../config/env";
+import { loadConfigOrExit } from "./load-config-or-exit";
 import { createNode } from "./broker";
 
 async function main(): Promise<void> {
-	let config;
-	try {
-		config = loadConfig();
-	} catch (err) {
-		if (err instanceof ConfigError) {
-			process.stderr.write(`${err.message}\n`);
-			process.exit(1);
-		}
-		throw err;
-	}
+	const config = loadConfigOrExit();
 	const joinsCluster = Boolean(config.transporter);
 	const broker = createNode(
 		{ ...config, services: joinsCluster ? ["system"] : config.services, nodeId: config.nodeId ?? `repl-${process.pid}`, log: { ...config.log, level: joinsCluster ? "warn" : config.log.level } },

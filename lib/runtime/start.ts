@@ -3,21 +3,12 @@
  * the environment. With no TRANSPORTER and no URLs that is the whole platform in one process on
  * embedded backends.
  */
-import { ConfigError, loadConfig } from "../config/env";
+import { loadConfigOrExit } from "./load-config-or-exit";
 import { createNode } from "./broker";
 import { startHealthServer } from "./health-server";
 
 async function main(): Promise<void> {
-	let config;
-	try {
-		config = loadConfig();
-	} catch (err) {
-		if (err instanceof ConfigError) {
-			process.stderr.write(`${err.message}\n`);
-			process.exit(1);
-		}
-		throw err;
-	}
+	const config = loadConfigOrExit();
 	const startedAt = performance.now();
 	const broker = createNode(config);
 	await broker.start();

@@ -44,13 +44,16 @@ describeWithBackend("nats", "cluster over NATS", nats => {
 	let backend: ReturnType<typeof startNodeProcess>;
 	let observer: ServiceBroker;
 	let baseUrl: string;
+	let backendHealthUrl: string;
 
 	beforeAll(async () => {
 		const port = await freePort();
 		baseUrl = `http://127.0.0.1:${port}`;
 		dataDirs.push(prepareDataDir(), prepareDataDir());
 		gateway = startNodeProcess({ ...common, NODE_ID: `${namespace}-gateway`, SERVICES: "api", PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDirs[0] });
-		backend = startNodeProcess({ ...common, NODE_ID: `${namespace}-backend`, SERVICES: "system", DATA_DIR: dataDirs[1] });
+		const healthPort = await freePort();
+		backendHealthUrl = `http://127.0.0.1:${healthPort}`;
+		backend = startNodeProcess({ ...common, NODE_ID: `${namespace}-backend`, SERVICES: "system", DATA_DIR: dataDirs[1], HEALTH_PORT: String(healthPort) });
 
 		observer = new ServiceBroker({ namespace, nodeID: `${namespace}-observer`, transporter: nats.url as never, logger: false, skipProcessEventRegistration: true });
 		observer.createService(
@@ -101,6 +104,17 @@ describeWithBackend("nats", "cluster over NATS", nats => {
 		expect(byId.get(`${namespace}-gateway`)?.services).toEqual(["api", "system"]);
 		expect(byId.get(`${namespace}-backend`)?.services).toEqual(["system"]);
 		expect(Object.keys(byId.get(`${namespace}-backend`)!.health!.backends).sort()).toEqual(["cache", "channels", "transporter"]);
+	});
+
+	it("serves probes on HEALTH_PORT on a node without the gateway", async () => {
+		const ready = await eventually(async () => {
+			const res = await fetch(`${backendHealthUrl}/health/ready`);
+			if (res.status !== 200) throw new Error(`backend not ready: ${res.status}`);
+			return (await res.json()) as { status: string; nodeID: string };
+		});
+		expect(ready).toEqual(expect.objectContaining({ status: "up", nodeID: `${namespace}-backend` }));
+		expect((await fetch(`${backendHealthUrl}/health/live`)).status).toBe(200);
+		expect((await fetch(`${backendHealthUrl}/nope`)).status).toBe(404);
 	});
 
 	it("calls an action on a chosen remote node", async () => {
