@@ -61,7 +61,9 @@ async function appliedVersions(db: SqlExecutor, schema: string): Promise<number[
 
 export function sqlClientContract(name: string, { setup, newSchemaName, separateClients }: SqlContractOptions): void {
 	// PGlite: one process owns an embedded database, so there is no second pool to race with.
-	const itWithSeparateClients = separateClients ? it : it.skip;
+	const itWithSeparateClients = separateClients
+		? it
+		: (title: string, fn: () => Promise<void>) => it.skip(`${title} [skipped: one process owns an embedded database, so there is no second pool]`, fn);
 
 	describe(`SqlClient contract: ${name}`, () => {
 		let target: SqlContractTarget;
