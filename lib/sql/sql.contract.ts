@@ -6,6 +6,7 @@
  */
 import { MigrationError, runMigrations, type Migration } from "./migrations";
 import { isSqlError, SQLSTATE, type SqlClient, type SqlExecutor } from "./types";
+import { rejectionOf } from "../../test/support/async";
 
 export interface SqlContractTarget {
 	/** The client under test; the contract does not close it. */
@@ -26,14 +27,6 @@ export interface SqlContractOptions {
 	separateClients: boolean;
 }
 
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-	try {
-		await promise;
-	} catch (err) {
-		return err;
-	}
-	throw new Error("expected a rejection, but the call resolved");
-}
 
 /** bytea comes back as Buffer from pg and Uint8Array from PGlite: both are Uint8Array, compare bytes. */
 function bytesOf(value: unknown): number[] {

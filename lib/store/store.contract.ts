@@ -4,6 +4,7 @@
  * written out or computed independently (own haversine, byte comparison), never with code under test.
  */
 import { isStoreError, KeyValueStore, ScoredMember, StoreErrorCode } from "./types";
+import { rejectionOf } from "../../test/support/async";
 
 /**
  * Makes a store whose key prefix includes `scope`. Each test gets a new scope, so tests never see
@@ -13,14 +14,6 @@ export type StoreFactory = (scope: string) => Promise<KeyValueStore> | KeyValueS
 
 const sleep = (ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms));
 
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-	try {
-		await promise;
-	} catch (err) {
-		return err;
-	}
-	throw new Error("expected a rejection, but the call resolved");
-}
 
 async function expectStoreError(promise: Promise<unknown>, code: StoreErrorCode): Promise<void> {
 	const err = await rejectionOf(promise);
