@@ -1,0 +1,72 @@
+/**
+ * Slows down password guessing. Failures are counted per account and per client address in the
+ * shared store (so every gateway node sees the same counts); past a threshold each further failure
+ * locks that key for a delay that doubles, up to a cap. The caller answers a locked attempt with
+ * 429 and Retry-After without checking the password, and with the same message whether or not the
+ * account exists. Accounts are keyed by a hash of the normalised email: the store never holds one.
+ */
+import { createHash } from "node:crypto";
+import type { KeyValueStore } from "../store/types";
+
+export interface ThrottleRule {
+	/** Failures allowed inside the window before delays start. */
+	freeAttempts: number;
+	firstDelayMs: number;
+	maxDelayMs: number;
+	/** How long a failure is remembered. */
+	windowMs: number;
+}
+
+export interface LoginThrottleOptions {
+	account: ThrottleRule;
+	address: ThrottleRule;
+}
+
+export const DEFAULT_LOGIN_THROTTLE: LoginThrottleOptions = {
+	account: { freeAttempts: 5, firstDelayMs: 1_000, maxDelayMs: 15 * 60_000, windowMs: 15 * 60_000 },
+	// One address may be a campus or a carrier NAT: more room, same growth.
+	address: { freeAttempts: 30, firstDelayMs: 1_000, maxDelayMs: 15 * 60_000, windowMs: 15 * 60_000 },
+};
+
+export type ThrottleVerdict = { allowed: true } | { allowed: false; retryAfterMs: number };
+
+export function normaliseEmail(email: string): string {
+	return email.trim().normalize("NFKC").toLowerCase();
+}
+
+const accountKey = (email: string) => `login:acct:${createHash("sha256").update(normaliseEmail(email)).digest("hex").slice(0, 32)}`;
+const addressKey = (address: string) => `login:addr:${address}`;
+
+export function delayAfter(failures: number, rule: ThrottleRule): number {
+	if (failures <= rule.freeAttempts) return 0;
+	return Math.min(rule.firstDelayMs * 2 ** (failures - rule.freeAttempts - 1), rule.maxDelayMs);
+}
+
+export class LoginThrottle {
+	constructor(
+		private readonly store: KeyValueStore,
+		private readonly options: LoginThrottleOptions = DEFAULT_LOGIN_THROTTLE,
+	) {}
+
+	/** Whether an attempt may go ahead now; checked before the password is. */
+	async check(email: string, address: string): Promise<ThrottleVerdict> {
+		const [accountLock, addressLock] = await Promise.all([this.store.ttl(`${accountKey(email)}:lock`), this.store.ttl(`${addressKey(address)}:lock`)]);
+		const retryAfterMs = Math.max(accountLock ?? 0, addressLock ?? 0);
+		return retryAfterMs > 0 ? { allowed: false, retryAfterMs } : { allowed: true };
+	}
+
+	async recordFailure(email: string, address: string): Promise<void> {
+		await Promise.all([this.fail(accountKey(email), this.options.account), this.fail(addressKey(address), this.options.address)]);
+	}
+
+	/** A good password clears the account's count; the address keeps its own (it may be guessing others). */
+	async recordSuccess(email: string): Promise<void> {
+		await this.store.del(`${accountKey(email)}:failures`, `${accountKey(email)}:lock`);
+	}
+
+	private async fail(key: string, rule: ThrottleRule): Promise<void> {
+		const failures = await this.store.incr(`${key}:failures`, { ttlMs: rule.windowMs });
+		const delay = delayAfter(failures, rule);
+		if (delay > 0) await this.store.set(`${key}:lock`, String(failures), { ttlMs: delay });
+	}
+}
