@@ -58,42 +58,54 @@ function duplicatesOf(ids: string[]): string[] {
 	return ids.filter(id => (seen.has(id) ? true : (seen.add(id), false)));
 }
 
+/**
+ * Brokers a test started: each with the channels middleware under test, all stopped (latest first,
+ * so consumers go before producers) by `stopAll`, even after a failed test.
+ */
+export class TestBrokers {
+	private started: ServiceBroker[] = [];
+
+	async start(role: string, namespace: string, channels: ChannelsOptions, services: ServiceSchemaWithChannels[] = []): Promise<ServiceBroker> {
+		const broker = new ServiceBroker({
+			nodeID: `${role}-${shortId()}`,
+			namespace,
+			transporter: null,
+			logger: { type: "Console", options: { level: (process.env.TEST_CHANNELS_LOG_LEVEL ?? "error") as "error" } },
+			registry: { stopDelay: 0 },
+			middlewares: [createChannelsMiddleware(channels)],
+		});
+		for (const schema of services) broker.createService(schema);
+		this.started.push(broker);
+		await broker.start();
+		return broker;
+	}
+
+	/** Stops one broker now (its consumers go down) and forgets it. */
+	async stop(broker: ServiceBroker): Promise<void> {
+		this.started = this.started.filter(b => b !== broker);
+		await broker.stop();
+	}
+
+	async stopAll(): Promise<void> {
+		const started = this.started.reverse();
+		this.started = [];
+		for (const broker of started) await broker.stop().catch(() => undefined);
+	}
+}
+
 export function channelsContract(name: string, makeOptions: () => ChannelsContractSetup): void {
 	describe(`channels contract: ${name}`, () => {
-		let brokers: ServiceBroker[] = [];
+		const brokers = new TestBrokers();
 		let setup: ChannelsContractSetup;
 
 		beforeEach(() => {
 			setup = makeOptions();
 		});
 
-		afterEach(async () => {
-			// Reverse order: consumers started last stop first; a failed test still releases everything.
-			const started = brokers.reverse();
-			brokers = [];
-			for (const broker of started) await broker.stop().catch(() => undefined);
-		});
+		afterEach(() => brokers.stopAll());
 
-		async function startBroker(role: string, services: ServiceSchemaWithChannels[] = []): Promise<ServiceBroker> {
-			const broker = new ServiceBroker({
-				nodeID: `${role}-${shortId()}`,
-				namespace: setup.namespace,
-				transporter: null,
-				logger: { type: "Console", options: { level: (process.env.TEST_CHANNELS_LOG_LEVEL ?? "error") as "error" } },
-				registry: { stopDelay: 0 },
-				middlewares: [createChannelsMiddleware(setup.channels)],
-			});
-			for (const schema of services) broker.createService(schema as ServiceSchemaWithChannels);
-			brokers.push(broker);
-			await broker.start();
-			return broker;
-		}
-
-		/** Stops one broker now (its consumers go down) and forgets it for afterEach. */
-		async function stopBroker(broker: ServiceBroker): Promise<void> {
-			brokers = brokers.filter(b => b !== broker);
-			await broker.stop();
-		}
+		const startBroker = (role: string, services: ServiceSchemaWithChannels[] = []) => brokers.start(role, setup.namespace, setup.channels, services);
+		const stopBroker = (broker: ServiceBroker) => brokers.stop(broker);
 
 		function recorder(serviceName: string, channel: string, group: string, received: string[], extra: Record<string, unknown> = {}): ServiceSchemaWithChannels {
 			return {
@@ -144,7 +156,7 @@ export function channelsContract(name: string, makeOptions: () => ChannelsContra
 					},
 				},
 			]);
-			await startBroker("publisher", [
+			const publisher = await startBroker("publisher", [
 				{
 					name: "hunts",
 					actions: {
@@ -154,7 +166,6 @@ export function channelsContract(name: string, makeOptions: () => ChannelsContra
 					},
 				},
 			]);
-			const publisher = brokers[brokers.length - 1];
 			await publisher.call("hunts.publish", { id: "h1" }, { meta: { userId: "player-42" }, requestID: "req-0001" });
 
 			await waitFor(() => seen.length >= 1, timeout(), () => "the message never arrived");

@@ -5,7 +5,7 @@ import { ServiceBroker, type Context } from "moleculer";
 import { describeWithBackend } from "../../test/support/backends";
 import { dropSchemas, openTestPGlite, openTestPostgres, uniqueSchema } from "../../test/support/sql";
 import { acquireDatabase, type DatabaseLease } from "../sql";
-import { channelsContract } from "./channels.contract";
+import { channelsContract, TestBrokers } from "./channels.contract";
 import { channelAdapterOf, channelsHealth, createChannelAdapter, createChannelsMiddleware, sendToChannel, SqlChannelAdapter, type ChannelsOptions, type ServiceSchemaWithChannels, type SqlChannelMessage } from "./index";
 
 const sleep = (ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms));
@@ -200,43 +200,22 @@ describe("createChannelAdapter", () => {
 /** Behaviour only the embedded adapter has: its storage, leases, retention, groups that come later. */
 describe("embedded SQL channels: durability and housekeeping (PGlite)", () => {
 	let dataDir: string;
-	let brokers: ServiceBroker[] = [];
+	const brokers = new TestBrokers();
 	const namespace = runNamespace("sql");
 	const schema = "channels";
 
 	beforeAll(async () => {
 		dataDir = await freshPGliteDir();
 	});
-	afterEach(async () => {
-		const started = brokers.reverse();
-		brokers = [];
-		for (const broker of started) await broker.stop().catch(() => undefined);
-	});
+	afterEach(() => brokers.stopAll());
 	afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
 
 	function options(adapterOptions: Record<string, unknown> = {}): ChannelsOptions {
 		return { url: "embedded://", database: { dataDir }, schema, adapterOptions: { ...FAST_SQL, ...adapterOptions } };
 	}
 
-	async function startBroker(role: string, services: ServiceSchemaWithChannels[] = [], adapterOptions: Record<string, unknown> = {}): Promise<ServiceBroker> {
-		const broker = new ServiceBroker({
-			nodeID: `${role}-${shortId()}`,
-			namespace,
-			transporter: null,
-			logger: { type: "Console", options: { level: (process.env.TEST_CHANNELS_LOG_LEVEL ?? "error") as "error" } },
-			registry: { stopDelay: 0 },
-			middlewares: [createChannelsMiddleware(options(adapterOptions))],
-		});
-		for (const schemaDef of services) broker.createService(schemaDef);
-		brokers.push(broker);
-		await broker.start();
-		return broker;
-	}
-
-	async function stopBroker(broker: ServiceBroker): Promise<void> {
-		brokers = brokers.filter(b => b !== broker);
-		await broker.stop();
-	}
+	const startBroker = (role: string, services: ServiceSchemaWithChannels[] = [], adapterOptions: Record<string, unknown> = {}) => brokers.start(role, namespace, options(adapterOptions), services);
+	const stopBroker = (broker: ServiceBroker) => brokers.stop(broker);
 
 	function recorder(name: string, channel: string, group: string, received: Array<{ id: string; attempts: number }>, extra: Record<string, unknown> = {}): ServiceSchemaWithChannels {
 		return {
@@ -333,9 +312,9 @@ describe("embedded SQL channels: durability and housekeeping (PGlite)", () => {
 				},
 			},
 		});
-		await startBroker("slow-a", [slow()], { leaseMs: 300 });
+		const first = await startBroker("slow-a", [slow()], { leaseMs: 300 });
 		await startBroker("slow-b", [slow()], { leaseMs: 300 });
-		await sendToChannel(brokers[0], channel, { id: "long-task" });
+		await sendToChannel(first, channel, { id: "long-task" });
 		await waitFor(() => handled.length >= 1, 5_000, () => "never handled");
 		await sleep(2500);
 		expect(handled).toEqual(["long-task"]);
@@ -391,7 +370,7 @@ describe("embedded SQL channels: durability and housekeeping (PGlite)", () => {
 		const channel = `noisy-${shortId()}`;
 		const group = `noisy-${shortId()}`;
 		let calls = 0;
-		await startBroker("consumer", [
+		const consumer = await startBroker("consumer", [
 			{
 				name: "noisy",
 				channels: {
@@ -407,8 +386,8 @@ describe("embedded SQL channels: durability and housekeeping (PGlite)", () => {
 				},
 			},
 		]);
-		const logged = jest.spyOn(channelAdapterOf(brokers[0])!.logger, "error").mockImplementation(() => undefined);
-		await sendToChannel(brokers[0], channel, { id: "x" });
+		const logged = jest.spyOn(channelAdapterOf(consumer)!.logger, "error").mockImplementation(() => undefined);
+		await sendToChannel(consumer, channel, { id: "x" });
 		const pending = () =>
 			withDatabase(async ({ client }) => (await client.query<{ n: number }>(`select count(*)::int as n from "${schema}".deliveries where channel = $1 and grp = $2`, [`${namespace}.${channel}`, group])).rows[0].n);
 		await waitFor(async () => calls >= 2 && (await pending()) === 0, 5_000, () => `handler ran ${calls} time(s)`);
