@@ -1,5 +1,4 @@
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import type { ServiceBroker } from "moleculer";
@@ -7,22 +6,15 @@ import { loadConfig, AppConfig } from "../../lib/config/env";
 import { createNode } from "../../lib/runtime/broker";
 import { PGLITE_TEMPLATE_DIR } from "./sql";
 
+// Benchmarks and tests pick ports the same way.
+import { freePort } from "../../bench/support";
+export { freePort };
+
 /** A DATA_DIR whose embedded database is a copy of the pre-initialised template (fast to open). */
 export function prepareDataDir(): string {
 	const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "lootopia-data-"));
 	fs.cpSync(PGLITE_TEMPLATE_DIR, path.join(dataDir, "pg"), { recursive: true });
 	return dataDir;
-}
-
-export function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const server = net.createServer();
-		server.once("error", reject);
-		server.listen(0, "127.0.0.1", () => {
-			const { port } = server.address() as net.AddressInfo;
-			server.close(() => resolve(port));
-		});
-	});
 }
 
 export interface TestNode {
