@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import fs from "node:fs";
 import path from "node:path";
-import type { ServiceSchema } from "moleculer";
+import type { Context, ServiceBroker, ServiceSchema } from "moleculer";
 import { defineService, LootopiaSettings } from "../lib/moleculer/define-service";
 import ApiGateway from "moleculer-web";
 import type { AppConfig } from "../lib/config/env";
@@ -17,6 +17,12 @@ import { buildOpenApiDocument, DOCS_INITIALIZER_FILE, OpenApiActionInfo, OpenApi
 import { healthPaths } from "../lib/http/health-openapi";
 import { nodeBackends } from "../lib/runtime/node-backends";
 import pkg from "../package.json";
+import type { Caller } from "../lib/contracts/identity";
+import { AppError } from "../lib/errors/app-error";
+import { InvalidTokenError } from "../lib/auth/tokens";
+import { accessVerifier, tokenError, type CallMeta } from "../lib/moleculer/authorization";
+import { clientAddressResolver } from "../lib/http/client-address";
+import { SharedRateLimitStore } from "../lib/http/rate-limit-store";
 
 type Req = IncomingMessage & { $ctx?: unknown; query?: Record<string, unknown> };
 type Res = ServerResponse;
@@ -34,8 +40,20 @@ function sendJson(res: Res, status: number, body: unknown, headers: Record<strin
 	res.end(payload);
 }
 
+const RATE_LIMIT_WINDOW_MS = 60_000;
+
+function bearerToken(req: Req): string | undefined {
+	const header = req.headers.authorization;
+	if (!header) return undefined;
+	const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+	if (!match) throw new AppError("INVALID_TOKEN", "The Authorization header must be `Bearer <access token>`");
+	return match[1];
+}
+
 export function createApiService(config: AppConfig): ServiceSchema {
 	const securityHeaders = apiSecurityHeaders({ hsts: config.isProduction });
+	const clientAddress = clientAddressResolver(config.http.trustProxy);
+	let rateLimitStore: SharedRateLimitStore | undefined;
 	const corsOrigins = config.http.corsOrigins;
 	let openApiCache: unknown;
 	let aliasesReady = false;
@@ -112,6 +130,20 @@ export function createApiService(config: AppConfig): ServiceSchema {
 						},
 					},
 					autoAliases: true,
+					// Establishes the caller for every request; each service checks again on its own.
+					authentication: true,
+					rateLimit: config.rateLimitPerMinute
+						? {
+								window: RATE_LIMIT_WINDOW_MS,
+								limit: config.rateLimitPerMinute,
+								headers: true,
+								key: (req: Req) => clientAddress(req),
+								StoreFactory: function (this: unknown, windowMs: number, _opts: unknown, broker: ServiceBroker) {
+									rateLimitStore = new SharedRateLimitStore(nodeBackends(broker).keyValueStore(), windowMs);
+									return rateLimitStore;
+								},
+							}
+						: undefined,
 					// Only actions that declare a `rest` route are reachable; nothing by naming convention.
 					mappingPolicy: "restrict",
 					bodyParsers: { json: { limit: config.http.bodyLimit, strict: true }, urlencoded: false },
@@ -123,7 +155,10 @@ export function createApiService(config: AppConfig): ServiceSchema {
 
 			onError(this: any, req: Req, res: Res, err: unknown) {
 				// moleculer-web has already logged a 5xx with its stack; the client gets none of it.
-				const rendered = renderError(err);
+				let rendered = renderError(err);
+				if ((err as { name?: string })?.name === "RateLimitExceeded" && rateLimitStore) {
+					rendered = { ...rendered, headers: { ...rendered.headers, "Retry-After": String(rateLimitStore.secondsToReset()) } };
+				}
 				if (res.headersSent) return;
 				// Errors raised before any route matched skipped the route middlewares.
 				if (!res.hasHeader("Content-Security-Policy")) securityHeaders(req, res, () => undefined);
@@ -144,6 +179,22 @@ export function createApiService(config: AppConfig): ServiceSchema {
 		},
 
 		methods: {
+			/** moleculer-web's hook: the token and client address travel in meta to every service called. */
+			async authenticate(this: any, ctx: Context, _route: unknown, req: Req): Promise<Caller | null> {
+				const meta = ctx.meta as CallMeta & { user?: Caller };
+				meta.clientIp = clientAddress(req);
+				const token = bearerToken(req);
+				if (!token) return null;
+				try {
+					const caller = await accessVerifier(this.broker).callerOf(token);
+					meta.accessToken = token;
+					return caller;
+				} catch (err) {
+					if (err instanceof InvalidTokenError) throw tokenError(err);
+					throw err;
+				}
+			},
+
 			buildOpenApi(this: any) {
 				const routes: OpenApiRoute[] = [];
 				for (const alias of this.aliases as Array<{ method: string; fullPath: string; action?: string }>) {
@@ -151,8 +202,8 @@ export function createApiService(config: AppConfig): ServiceSchema {
 					routes.push({ method: alias.method as OpenApiRoute["method"], path: alias.fullPath, action: alias.action });
 				}
 				const actions = new Map<string, OpenApiActionInfo>();
-				for (const item of this.broker.registry.getActionList({ skipInternal: true, withEndpoints: false }) as Array<{ name: string; action?: { params?: Record<string, unknown>; openapi?: OpenApiActionInfo["openapi"] } }>) {
-					actions.set(item.name, { name: item.name, params: item.action?.params, openapi: item.action?.openapi });
+				for (const item of this.broker.registry.getActionList({ skipInternal: true, withEndpoints: false }) as Array<{ name: string; action?: { params?: Record<string, unknown>; openapi?: OpenApiActionInfo["openapi"]; access?: string } }>) {
+					actions.set(item.name, { name: item.name, params: item.action?.params, openapi: item.action?.openapi, access: item.action?.access });
 				}
 				return buildOpenApiDocument({
 					info: {

@@ -6,10 +6,16 @@ import type { ServiceSchema } from "moleculer";
 import { AppConfig, ConfigError } from "../lib/config/env";
 import { createApiService } from "./api.service";
 import { createSystemService } from "./system.service";
+import { createAuthService } from "./auth.service";
+import { createUsersService } from "./users.service";
+import { createPartnersService } from "./partners.service";
 
 export const SERVICE_FACTORIES: Record<string, (config: AppConfig) => ServiceSchema> = {
 	api: createApiService,
 	system: createSystemService,
+	auth: createAuthService,
+	users: createUsersService,
+	partners: createPartnersService,
 };
 
 const ALWAYS_RUNNING = ["system"];

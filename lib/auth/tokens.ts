@@ -76,14 +76,35 @@ export class InvalidTokenError extends Error {
 }
 
 export async function verifyAccessToken(ring: KeyRing, token: string, settings: TokenSettings, now = new Date()): Promise<AccessClaims & JWTPayload> {
-	const keys = new Map([ring.current, ...ring.previous].map(record => [record.kid, record.publicJwk]));
+	return verifyWithPublicKeys(publicKeysOf(ring), token, settings, now);
+}
+
+// Importing a JWK costs more than verifying a signature with it; verifiers keep the same objects.
+const importedKeys = new WeakMap<JWK, ReturnType<typeof importJWK>>();
+function importedKey(jwk: JWK): ReturnType<typeof importJWK> {
+	let key = importedKeys.get(jwk);
+	if (!key) {
+		key = importJWK(jwk, ACCESS_TOKEN_ALGORITHM);
+		importedKeys.set(jwk, key);
+	}
+	return key;
+}
+
+/** The verifying half of a ring, safe to hand to any node. */
+export function publicKeysOf(ring: KeyRing): JWK[] {
+	return [ring.current, ...ring.previous].map(record => record.publicJwk);
+}
+
+/** Verification for nodes that only hold the public keys (fetched from the auth service). */
+export async function verifyWithPublicKeys(publicJwks: readonly JWK[], token: string, settings: TokenSettings, now = new Date()): Promise<AccessClaims & JWTPayload> {
+	const keys = new Map(publicJwks.filter(jwk => jwk.kid).map(jwk => [jwk.kid as string, jwk]));
 	try {
 		const { payload } = await jwtVerify(
 			token,
 			async header => {
 				const jwk = header.kid ? keys.get(header.kid) : undefined;
 				if (!jwk) throw new InvalidTokenError("unknown key");
-				return importJWK(jwk, ACCESS_TOKEN_ALGORITHM);
+				return importedKey(jwk);
 			},
 			{
 				algorithms: [ACCESS_TOKEN_ALGORITHM],
@@ -121,4 +142,13 @@ export function refreshTokenMatches(token: string, storedHash: string): boolean 
 	const candidate = Buffer.from(hashRefreshToken(token), "hex");
 	const stored = Buffer.from(storedHash, "hex");
 	return candidate.length === stored.length && timingSafeEqual(candidate, stored);
+}
+
+/**
+ * A token that stands for a machine rather than a session: a service calling another on its own
+ * behalf (`service:<name>`, role `service`) or an operator at the REPL (`operator:<name>`, role
+ * `operator`). Short-lived, and only mintable by whoever holds the signing key.
+ */
+export function signMachineToken(ring: KeyRing, subject: string, role: "service" | "operator", settings: TokenSettings, ttlSeconds = 120): Promise<string> {
+	return signAccessToken(ring, { sub: subject, roles: [role], partners: {}, sid: subject }, { ...settings, accessTtlSeconds: ttlSeconds });
 }

@@ -21,9 +21,21 @@ describe("loadConfig", () => {
 	});
 
 	it("uses JSON logs and no CORS origins by default in production", () => {
-		const config = loadConfig({ NODE_ENV: "production" });
+		const config = loadConfig({ NODE_ENV: "production", AUTH_KEYS_FILE: "/run/keys.json" });
 		expect(config.log.format).toBe("json");
 		expect(config.http.corsOrigins).toEqual([]);
+	});
+
+	it("requires signing keys in production only where the auth service runs", () => {
+		expect(() => loadConfig({ NODE_ENV: "production" })).toThrow(/AUTH_KEYS_FILE: is required in production/);
+		expect(() => loadConfig({ NODE_ENV: "production", SERVICES: "system,auth" })).toThrow(/AUTH_KEYS_FILE/);
+		expect(loadConfig({ NODE_ENV: "production", SERVICES: "api" }).auth.keysFile).toBeUndefined();
+		expect(loadConfig({}).auth.keysFile).toBeUndefined();
+	});
+
+	it("takes the admin bootstrap only as a pair", () => {
+		expect(() => loadConfig({ ADMIN_EMAIL: "ops@example.com" })).toThrow(/ADMIN_PASSWORD: ADMIN_EMAIL and ADMIN_PASSWORD go together/);
+		expect(loadConfig({ ADMIN_EMAIL: "ops@example.com", ADMIN_PASSWORD: "long enough pass" }).auth.admin).toEqual({ email: "ops@example.com", password: "long enough pass" });
 	});
 
 	it("lets REDIS_URL switch on every Redis-backed adapter, and specific URLs win", () => {

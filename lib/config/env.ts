@@ -100,6 +100,15 @@ const ENV_SPEC = {
 	BODY_LIMIT: byteSize({ default: "256kb", desc: "Largest accepted request body" }),
 	TRUST_PROXY: list({ default: [], desc: "Proxy addresses whose X-Forwarded-For is believed; empty trusts none" }),
 
+	RATE_LIMIT_PER_MINUTE: positiveInt({ default: 600, desc: "Requests per minute one client address may make through the gateway (0: off); counted in the shared store" }),
+
+	AUTH_KEYS_FILE: str({ default: "", desc: "JSON file with the token signing keys (newest signs, older still verify). Required in production where auth runs; in development one is generated under DATA_DIR/keys" }),
+	ACCESS_TOKEN_TTL_SECONDS: positiveInt({ default: 900, desc: "Lifetime of an access token" }),
+	REFRESH_TOKEN_TTL_DAYS: positiveInt({ default: 30, desc: "Lifetime of a session (refresh-token family) without use" }),
+	TOKEN_ISSUER: str({ default: "lootopia", desc: "iss of access tokens; verifiers accept only this" }),
+	ADMIN_EMAIL: str({ default: "", desc: "With ADMIN_PASSWORD: account created or promoted to admin when the auth service starts" }),
+	ADMIN_PASSWORD: str({ default: "", desc: "Password for a newly created ADMIN_EMAIL account (an existing account keeps its own)" }),
+
 	LOG_LEVEL: str({ choices: ["fatal", "error", "warn", "info", "debug", "trace"], default: "info", desc: "Log level" }),
 	LOG_FORMAT: str({ choices: ["pretty", "json"], default: "json", devDefault: "pretty", desc: "pretty for people, json for log shippers (production default)" }),
 	METRICS_ENABLED: bool({ default: false, desc: "Expose Prometheus metrics on METRICS_PORT/metrics" }),
@@ -125,6 +134,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env) {
 			},
 		},
 	);
+	// Only the node that signs tokens needs the private keys; others fetch the public ones.
+	const signsTokens = env.SERVICES?.includes("*") || env.SERVICES?.includes("auth");
+	if (env.NODE_ENV === "production" && signsTokens && !env.AUTH_KEYS_FILE) problems.AUTH_KEYS_FILE = "is required in production on nodes running the auth service (create one with `npm run keys -- <file>`)";
+	if (Boolean(env.ADMIN_EMAIL) !== Boolean(env.ADMIN_PASSWORD)) problems[env.ADMIN_EMAIL ? "ADMIN_PASSWORD" : "ADMIN_EMAIL"] = "ADMIN_EMAIL and ADMIN_PASSWORD go together";
+	if (env.ACCESS_TOKEN_TTL_SECONDS < 30 || env.ACCESS_TOKEN_TTL_SECONDS > 3600) problems.ACCESS_TOKEN_TTL_SECONDS = "must be between 30 and 3600 seconds";
 	if (Object.keys(problems).length) throw new ConfigError(problems);
 
 	const redisUrl = env.REDIS_URL;
@@ -168,6 +182,16 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env) {
 			corsOrigins: env.CORS_ORIGINS,
 			bodyLimit: env.BODY_LIMIT,
 			trustProxy: env.TRUST_PROXY,
+		},
+		rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
+		auth: {
+			/** Empty in development: the auth service keeps generated keys under DATA_DIR/keys. */
+			keysFile: env.AUTH_KEYS_FILE || undefined,
+			issuer: env.TOKEN_ISSUER,
+			audience: "lootopia-api",
+			accessTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
+			refreshTtlSeconds: env.REFRESH_TOKEN_TTL_DAYS * 86_400,
+			admin: env.ADMIN_EMAIL ? { email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD } : undefined,
 		},
 		healthPort: env.HEALTH_PORT,
 		log: { level: env.LOG_LEVEL as "fatal" | "error" | "warn" | "info" | "debug" | "trace", format: env.LOG_FORMAT as "pretty" | "json" },

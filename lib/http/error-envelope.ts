@@ -61,10 +61,9 @@ export function renderError(err: unknown): RenderedError {
 
 	// moleculer-web's own "no route matched" (its type NOT_FOUND would otherwise read as ours).
 	if (e.name === "NotFoundError") return fromRegistry("ROUTE_NOT_FOUND");
-	if (e.name === "AppError" && isErrorCode(e.type)) return fromRegistry(e.type, e.message, e.data ?? undefined);
-	if (isErrorCode(e.type) && typeof e.code === "number" && e.code === ERROR_CODES[e.type].status) {
-		// An AppError regenerated on another node arrives as a MoleculerError with the same fields.
-		return fromRegistry(e.type, e.message, e.data ?? undefined);
+	// An AppError regenerated on another node arrives as a MoleculerError with the same fields.
+	if (isErrorCode(e.type) && (e.name === "AppError" || (typeof e.code === "number" && e.code === ERROR_CODES[e.type].status))) {
+		return withRetryAfter(fromRegistry(e.type, e.message, e.data ?? undefined), e.data);
 	}
 
 	switch (e.name) {
@@ -95,6 +94,13 @@ export function renderError(err: unknown): RenderedError {
 		}
 	}
 	return fromRegistry("INTERNAL_ERROR");
+}
+
+/** Throttling errors say when to come back (`details.retryAfterSeconds`); HTTP clients read it from the header. */
+function withRetryAfter(rendered: RenderedError, details: unknown): RenderedError {
+	const seconds = (details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+	if (typeof seconds !== "number" || !(seconds > 0)) return rendered;
+	return { ...rendered, headers: { ...rendered.headers, "Retry-After": String(Math.ceil(seconds)) } };
 }
 
 function genericClientError(status: number, message?: string): RenderedError {

@@ -69,6 +69,8 @@ export interface OpenApiActionInfo {
 	/** fastest-validator schema: full rules, shorthand strings ("string|min:3|max:64"), `$$strict`. */
 	params?: Record<string, unknown>;
 	openapi?: ActionOpenApiMeta;
+	/** The action's `access`; anything but "public" needs a bearer token unless `openapi.security` says otherwise. */
+	access?: string;
 }
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
@@ -821,7 +823,7 @@ function buildOperation(route: OpenApiRoute, variant: PathVariant, action: OpenA
 		requestBody = { required: (schema.required ?? []).length > 0, content: { "application/json": { schema } } };
 	}
 
-	const bearer = meta.security === "bearer";
+	const bearer = meta.security ? meta.security === "bearer" : action?.access !== undefined && action.access !== "public";
 	const descriptions = [meta.description];
 	if (!action) descriptions.push("This action was not in the service registry when the document was built: its parameters are not described.");
 	const description = descriptions.filter(Boolean).join("\n\n");

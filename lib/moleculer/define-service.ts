@@ -3,15 +3,24 @@
  * (`rest`, `openapi`) and type settings loosely; service files declare their schema through this
  * helper so those stay typed without casts in every file.
  */
-import type { ActionHandler, ActionSchema, ServiceSchema, ServiceSettingSchema } from "moleculer";
+import type { ActionHandler, ActionSchema, Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import type { ActionOpenApiMeta } from "../http/openapi";
+import type { Access } from "../contracts/identity";
 
-export interface RestActionSchema extends ActionSchema {
+export interface RestActionSchema extends Omit<ActionSchema, "handler"> {
+	/**
+	 * Handlers declare their own `this` (the service's methods and state); Moleculer's typing
+	 * would only admit a bare Service.
+	 */
+	 
+	handler?(this: any, ctx: Context<any, any>): unknown;
 	/** moleculer-web route(s) relative to the service's `settings.rest`, e.g. "POST /register". */
 	rest?: string | string[];
 	/** Documentation for the generated OpenAPI document. */
 	openapi?: ActionOpenApiMeta;
 	timeout?: number;
+	/** Who may call it; enforced on every call by the Authorization middleware. */
+	access?: Access;
 }
 
 export interface LootopiaSettings extends ServiceSettingSchema {
@@ -19,9 +28,15 @@ export interface LootopiaSettings extends ServiceSettingSchema {
 	rest?: string | string[];
 }
 
-export type LootopiaServiceSchema<S extends LootopiaSettings> = Omit<ServiceSchema<S>, "actions"> & {
+
+export type LootopiaServiceSchema<S extends LootopiaSettings> = Omit<ServiceSchema<S>, "actions" | "methods" | "created" | "started" | "stopped"> & {
 	actions?: Record<string, RestActionSchema | ActionHandler | false>;
+	methods?: Record<string, (this: any, ...args: any[]) => unknown>;
+	created?(this: any): void;
+	started?(this: any): Promise<void> | void;
+	stopped?(this: any): Promise<void> | void;
 };
+
 
 /** The registry and broker take plain schemas; the settings type only matters while writing one. */
 export function defineService<S extends LootopiaSettings = LootopiaSettings>(schema: LootopiaServiceSchema<S>): ServiceSchema {

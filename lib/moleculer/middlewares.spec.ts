@@ -7,7 +7,10 @@ describe("internal middlewares", () => {
 	it("registers exactly the middlewares Moleculer would, in its order", () => {
 		const stock = new ServiceBroker({ logger: false, skipProcessEventRegistration: true, cacher: "Memory" });
 		const ours = new ServiceBroker({ logger: false, skipProcessEventRegistration: true, cacher: "Memory", internalMiddlewares: false, middlewares: internalMiddlewares() as never });
-		expect(names(ours)).toEqual(names(stock));
+		const expected = names(stock);
+		// Ours adds authorization right outside the cacher, so refused calls never get a cached answer.
+		expected.splice(expected.indexOf("Cacher") + 1, 0, "Authorization");
+		expect(names(ours)).toEqual(expected);
 		expect(names(stock)).toEqual([...MOLECULER_INTERNAL_MIDDLEWARES]);
 	});
 

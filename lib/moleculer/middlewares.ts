@@ -7,6 +7,7 @@
  */
 import * as Moleculer from "moleculer";
 import type { Middleware, ServiceBroker } from "moleculer";
+import { AuthorizationMiddleware } from "./authorization";
 
 export const MOLECULER_INTERNAL_MIDDLEWARES = [
 	"ActionHook",
@@ -30,7 +31,17 @@ const SKIPPED_ON_FORWARDING = new Set<string>(["Metrics", "Bulkhead", "CircuitBr
 
 type MiddlewareFactory = (broker: ServiceBroker) => Middleware & { localAction?: (next: unknown, action: { name: string }) => unknown };
 
-export function internalMiddlewares(): Array<string | ((broker: ServiceBroker) => Middleware)> {
+/**
+ * Moleculer's list with our Authorization middleware placed around the Cacher (the last-registered
+ * middleware is the outermost): a refused call never reaches validation, a cached result or the handler.
+ */
+export function internalMiddlewares(): Array<string | Middleware | ((broker: ServiceBroker) => Middleware)> {
+	const list: Array<string | Middleware | ((broker: ServiceBroker) => Middleware)> = moleculerMiddlewares();
+	list.splice(MOLECULER_INTERNAL_MIDDLEWARES.indexOf("Cacher") + 1, 0, AuthorizationMiddleware());
+	return list;
+}
+
+function moleculerMiddlewares(): Array<string | ((broker: ServiceBroker) => Middleware)> {
 	return MOLECULER_INTERNAL_MIDDLEWARES.map(name => {
 		if (!SKIPPED_ON_FORWARDING.has(name)) return name;
 		// Exported at runtime, missing from the typings.

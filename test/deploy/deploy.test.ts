@@ -498,12 +498,16 @@ describe("docker-compose.yml", () => {
 	// Compose resolves YAML merge keys (<<), which the file uses for the shared node-group settings.
 	const compose = parseYaml(composeText, { merge: true }) as { services: Record<string, ComposeService> };
 	const services = compose.services;
-	const platformNodes = Object.entries(services).filter(([, service]) => service.build !== undefined);
+	// One-shot jobs (restart "no") built from our image prepare something for the nodes, e.g. keys.
+	const isJob = (service: ComposeService) => service.build !== undefined && service.restart === "no";
+	const jobs = Object.entries(services).filter(([, service]) => isJob(service));
+	const platformNodes = Object.entries(services).filter(([, service]) => service.build !== undefined && !isJob(service));
 	const infrastructure = Object.entries(services).filter(([, service]) => service.build === undefined);
 
 	interface ComposeService {
 		image?: string;
 		build?: unknown;
+		restart?: string;
 		command?: string[] | string;
 		environment?: Record<string, string | number | boolean | null> | string[];
 		depends_on?: Record<string, { condition?: string }> | string[];
@@ -573,10 +577,14 @@ describe("docker-compose.yml", () => {
 			}
 		}
 		// Platform nodes start only once every backend is healthy: a node that starts early crash-loops.
+		// Jobs they wait for must have finished successfully.
 		for (const [name, service] of platformNodes) {
 			const dependsOn = (service.depends_on ?? {}) as Record<string, { condition?: string }>;
-			expect({ name, waitsFor: Object.keys(dependsOn).sort() }).toEqual({ name, waitsFor: infrastructure.map(([infra]) => infra).sort() });
-			for (const options of Object.values(dependsOn)) expect(options.condition).toBe("service_healthy");
+			const waitsFor = Object.keys(dependsOn).filter(dependency => !jobs.some(([job]) => job === dependency));
+			expect({ name, waitsFor: waitsFor.sort() }).toEqual({ name, waitsFor: infrastructure.map(([infra]) => infra).sort() });
+			for (const [dependency, options] of Object.entries(dependsOn)) {
+				expect({ name, dependency, condition: options.condition }).toEqual({ name, dependency, condition: jobs.some(([job]) => job === dependency) ? "service_completed_successfully" : "service_healthy" });
+			}
 		}
 	});
 

@@ -6,6 +6,7 @@ import { spawn } from "node:child_process";
 import path from "node:path";
 import fs from "node:fs";
 import { eventually, freePort, prepareDataDir } from "../support/node";
+import { rotateKeyFile } from "../../lib/auth/key-store";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
@@ -30,6 +31,12 @@ it("refuses to start with an invalid variable, naming it", async () => {
 	expect(node.output()).not.toMatch(/at .*\.ts:\d+/);
 });
 
+it("refuses to start in production without signing keys, naming the variable", async () => {
+	const node = run({ NODE_ENV: "production", DATA_DIR: prepareDataDir() });
+	expect(await node.exited).toBe(1);
+	expect(node.output()).toMatch(/AUTH_KEYS_FILE: is required in production/);
+});
+
 it("refuses an unknown service name in SERVICES", async () => {
 	const node = run({ SERVICES: "api,treasure-chest", DATA_DIR: prepareDataDir() });
 	expect(await node.exited).toBe(1);
@@ -40,7 +47,9 @@ it("serves Prometheus metrics and JSON logs in production mode, and exits cleanl
 	const port = await freePort();
 	const metricsPort = await freePort();
 	const dataDir = prepareDataDir();
-	const node = run({ NODE_ENV: "production", LOG_LEVEL: "info", PORT: String(port), HOST: "127.0.0.1", METRICS_ENABLED: "true", METRICS_PORT: String(metricsPort), DATA_DIR: dataDir });
+	const keysFile = path.join(dataDir, "signing-keys.json");
+	await rotateKeyFile(keysFile);
+	const node = run({ NODE_ENV: "production", LOG_LEVEL: "info", PORT: String(port), HOST: "127.0.0.1", METRICS_ENABLED: "true", METRICS_PORT: String(metricsPort), DATA_DIR: dataDir, AUTH_KEYS_FILE: keysFile });
 	try {
 		await eventually(async () => {
 			const res = await fetch(`http://127.0.0.1:${port}/health/ready`);

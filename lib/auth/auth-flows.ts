@@ -1,0 +1,207 @@
+/**
+ * What the auth service does, as plain steps over its store, the login throttle, the key ring and
+ * a few ports to the rest of the platform (profiles, memberships, audit, revocation). No Moleculer
+ * here: the service file maps actions onto these methods, and the spec runs them on PGlite.
+ *
+ * Registration is a short saga: the account row is the step that decides (the unique email index
+ * lets exactly one of many concurrent registrations through); creating the profile in the users
+ * service follows, and if it fails the account is deleted again so a retry can succeed.
+ */
+import type { AuditActor } from "../contracts/audit";
+import type { AccountView, AuthResult, PartnerRole, PlatformRole, SessionTokens } from "../contracts/identity";
+import { AppError } from "../errors/app-error";
+import { AccountStore, EmailTakenError, type AccountRecord } from "./account-store";
+import { LoginThrottle, normaliseEmail } from "./login-throttle";
+import { hashPassword, needsRehash, passwordProblems, verifyPassword } from "./passwords";
+import { hashRefreshToken, newRefreshToken, signAccessToken, type KeyRing, type TokenSettings } from "./tokens";
+
+export interface AuthPorts {
+	createProfile(userId: string, displayName: string): Promise<void>;
+	membershipsOf(userId: string): Promise<Record<string, PartnerRole>>;
+	audit(fact: { action: string; actor: AuditActor; subject?: { type: string; id: string }; data?: Record<string, unknown> }): Promise<void>;
+	/** Makes already-issued access tokens of these sessions stop working everywhere. */
+	sessionsRevoked(sessionIds: string[]): Promise<void>;
+	/** Tells every service holding data about the user to erase it (durably). */
+	accountClosed(userId: string): Promise<void>;
+}
+
+export interface AuthSettings {
+	token: TokenSettings;
+	refreshTtlSeconds: number;
+}
+
+export interface RequestOrigin {
+	clientIp?: string;
+}
+
+/** Verifying against this when the account does not exist costs the same as a real check. */
+let decoyHash: Promise<string> | undefined;
+const decoy = () => (decoyHash ??= hashPassword("decoy password that matches nothing"));
+
+const accountSubject = (id: string) => ({ type: "account", id });
+
+export class AuthFlows {
+	constructor(
+		private readonly store: AccountStore,
+		private readonly throttle: LoginThrottle,
+		private readonly keys: () => KeyRing,
+		private readonly settings: AuthSettings,
+		private readonly ports: AuthPorts,
+	) {}
+
+	async register(input: { email: string; password: string; displayName: string }, origin: RequestOrigin): Promise<AuthResult> {
+		const email = input.email.trim();
+		const displayName = input.displayName.trim();
+		const problems = passwordProblems(input.password, { email, displayName });
+		if (problems.length) throw new AppError("WEAK_PASSWORD", undefined, { problems });
+		const emailKey = normaliseEmail(email);
+		// Saves an argon2 run for the common duplicate; the insert below still decides under races.
+		if (await this.store.findByEmailKey(emailKey)) throw new AppError("EMAIL_TAKEN");
+		const passwordHash = await hashPassword(input.password);
+		let account: AccountRecord;
+		try {
+			account = await this.store.createAccount({ email, emailKey, passwordHash, displayName });
+		} catch (err) {
+			if (err instanceof EmailTakenError) throw new AppError("EMAIL_TAKEN");
+			throw err;
+		}
+		try {
+			await this.ports.createProfile(account.id, displayName);
+		} catch (err) {
+			await this.store.deleteAccount(account.id);
+			throw err;
+		}
+		const result = await this.startSession(account, {}, origin);
+		await this.ports.audit({ action: "auth.registered", actor: { type: "user", id: account.id, ip: origin.clientIp }, subject: accountSubject(account.id) });
+		return result;
+	}
+
+	/**
+	 * The same answer and about the same time for an unknown email and a wrong password, and the
+	 * same throttling for both, so the endpoint cannot be used to learn who has an account.
+	 */
+	async login(input: { email: string; password: string }, origin: RequestOrigin): Promise<AuthResult> {
+		const address = origin.clientIp ?? "unknown";
+		const verdict = await this.throttle.check(input.email, address);
+		if (!verdict.allowed) {
+			const retryAfterSeconds = Math.ceil(verdict.retryAfterMs / 1000);
+			await this.ports.audit({ action: "auth.login.throttled", actor: { type: "anonymous", ip: origin.clientIp }, data: { retryAfterSeconds } });
+			throw new AppError("LOGIN_THROTTLED", undefined, { retryAfterSeconds });
+		}
+		const account = await this.store.findByEmailKey(normaliseEmail(input.email));
+		const usable = account?.status === "active" && account.passwordHash ? account : undefined;
+		const matches = await verifyPassword(input.password, usable?.passwordHash ?? (await decoy()));
+		if (!usable || !matches) {
+			await this.throttle.recordFailure(input.email, address);
+			await this.ports.audit({
+				action: "auth.login.failed",
+				actor: { type: "anonymous", ip: origin.clientIp },
+				// Which account was tried matters to an investigator; the email itself stays out of the log.
+				...(usable ? { subject: accountSubject(usable.id) } : {}),
+				data: { knownAccount: Boolean(usable) },
+			});
+			throw new AppError("INVALID_CREDENTIALS");
+		}
+		await this.throttle.recordSuccess(input.email);
+		if (needsRehash(usable.passwordHash!)) await this.store.updatePasswordHash(usable.id, await hashPassword(input.password));
+		const result = await this.startSession(usable, await this.ports.membershipsOf(usable.id), origin);
+		await this.ports.audit({ action: "auth.login.succeeded", actor: { type: "user", id: usable.id, ip: origin.clientIp }, subject: accountSubject(usable.id) });
+		return result;
+	}
+
+	async refresh(refreshToken: string, origin: RequestOrigin): Promise<AuthResult> {
+		const next = newRefreshToken();
+		const outcome = await this.store.rotateRefreshToken(hashRefreshToken(refreshToken), next.hash, this.settings.refreshTtlSeconds);
+		if (outcome.kind === "reused") {
+			await this.ports.sessionsRevoked([outcome.sessionId]);
+			await this.ports.audit({
+				action: "auth.refresh.reused",
+				actor: { type: "anonymous", ip: origin.clientIp },
+				subject: accountSubject(outcome.accountId),
+				data: { sessionId: outcome.sessionId },
+			});
+		}
+		if (outcome.kind !== "rotated") throw new AppError("INVALID_REFRESH_TOKEN");
+		const { account, session } = outcome;
+		const partners = await this.ports.membershipsOf(account.id);
+		return { ...(await this.issue(account, partners, session.id, next.token)), user: view(account, partners) };
+	}
+
+	async logout(userId: string, sessionId: string, origin: RequestOrigin): Promise<void> {
+		if (await this.store.revokeSession(sessionId, userId, "logout")) {
+			await this.ports.sessionsRevoked([sessionId]);
+			await this.ports.audit({ action: "auth.logout", actor: { type: "user", id: userId, ip: origin.clientIp }, subject: accountSubject(userId) });
+		}
+	}
+
+	async me(userId: string): Promise<AccountView> {
+		const account = await this.store.findById(userId);
+		if (!account || account.status !== "active") throw new AppError("NOT_FOUND", "Account not found");
+		return view(account, await this.ports.membershipsOf(account.id));
+	}
+
+	/** Deleting an account asks for the password again: a stolen access token alone cannot do it. */
+	async closeAccount(userId: string, password: string, origin: RequestOrigin): Promise<void> {
+		const account = await this.store.findById(userId);
+		if (!account || account.status !== "active") throw new AppError("NOT_FOUND", "Account not found");
+		if (!account.passwordHash || !(await verifyPassword(password, account.passwordHash))) throw new AppError("INVALID_CREDENTIALS", "The password is wrong");
+		const revoked = await this.store.closeAccount(userId);
+		await this.ports.sessionsRevoked(revoked);
+		await this.ports.accountClosed(userId);
+		await this.ports.audit({ action: "auth.account.closed", actor: { type: "user", id: userId, ip: origin.clientIp }, subject: accountSubject(userId) });
+	}
+
+	async setRole(userId: string, role: PlatformRole, granted: boolean, actor: AuditActor): Promise<PlatformRole[]> {
+		const roles = await this.store.setRole(userId, role, granted);
+		if (!roles) throw new AppError("NOT_FOUND", "Account not found");
+		await this.ports.audit({ action: granted ? "auth.role.granted" : "auth.role.revoked", actor, subject: accountSubject(userId), data: { role } });
+		return roles;
+	}
+
+	/**
+	 * The first admin, from configuration or the REPL: creates the account with the given password
+	 * if the email is unknown, otherwise promotes it (its password is left alone).
+	 */
+	async ensureAdmin(email: string, password: string | undefined, actor: AuditActor): Promise<{ userId: string; created: boolean }> {
+		const existing = await this.store.findByEmailKey(normaliseEmail(email));
+		if (existing && existing.status === "active") {
+			if (!existing.roles.includes("admin")) await this.setRole(existing.id, "admin", true, actor);
+			return { userId: existing.id, created: false };
+		}
+		if (!password) throw new AppError("NOT_FOUND", "No account with this email; give a password to create it");
+		const displayName = email.split("@")[0] || "admin";
+		const problems = passwordProblems(password, { email, displayName });
+		if (problems.length) throw new AppError("WEAK_PASSWORD", undefined, { problems });
+		let account: AccountRecord;
+		try {
+			account = await this.store.createAccount({ email: email.trim(), emailKey: normaliseEmail(email), passwordHash: await hashPassword(password), displayName, roles: ["player", "admin"] });
+		} catch (err) {
+			// Another node bootstrapping the same admin at the same moment got there first.
+			if (err instanceof EmailTakenError) return this.ensureAdmin(email, undefined, actor);
+			throw err;
+		}
+		try {
+			await this.ports.createProfile(account.id, displayName);
+		} catch (err) {
+			await this.store.deleteAccount(account.id);
+			throw err;
+		}
+		await this.ports.audit({ action: "auth.role.granted", actor, subject: accountSubject(account.id), data: { role: "admin", created: true } });
+		return { userId: account.id, created: true };
+	}
+
+	private async startSession(account: AccountRecord, partners: Record<string, PartnerRole>, origin: RequestOrigin): Promise<AuthResult> {
+		const refresh = newRefreshToken();
+		const session = await this.store.createSession(account.id, refresh.hash, this.settings.refreshTtlSeconds, origin.clientIp);
+		return { ...(await this.issue(account, partners, session.id, refresh.token)), user: view(account, partners) };
+	}
+
+	private async issue(account: AccountRecord, partners: Record<string, PartnerRole>, sessionId: string, refreshToken: string): Promise<SessionTokens> {
+		const accessToken = await signAccessToken(this.keys(), { sub: account.id, roles: account.roles, partners, sid: sessionId }, this.settings.token);
+		return { accessToken, expiresIn: this.settings.token.accessTtlSeconds, refreshToken, tokenType: "Bearer" };
+	}
+}
+
+function view(account: AccountRecord, partners: Record<string, PartnerRole>): AccountView {
+	return { id: account.id, email: account.email, displayName: account.displayName, roles: account.roles, partners, createdAt: account.createdAt.toISOString() };
+}

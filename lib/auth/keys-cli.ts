@@ -1,0 +1,23 @@
+/**
+ * `npm run keys -- <file>`: creates a signing-key ring, or rotates the one already there. Nodes
+ * pick up a rotated file at their next start; tokens signed with the previous key stay valid.
+ * `--if-missing` only creates (for a container that prepares the key volume on every start).
+ */
+import { readOrCreateKeyRing, rotateKeyFile } from "./key-store";
+
+async function main(): Promise<void> {
+	const args = process.argv.slice(2);
+	const ifMissing = args.includes("--if-missing");
+	const file = args.find(arg => !arg.startsWith("--"));
+	if (!file) {
+		console.error("usage: npm run keys -- [--if-missing] <path/to/signing-keys.json>");
+		process.exit(2);
+	}
+	const ring = ifMissing ? (await readOrCreateKeyRing(file)).ring : await rotateKeyFile(file);
+	console.log(`${file}: current key ${ring.current.kid}; still verifying: ${ring.previous.map(k => k.kid).join(", ") || "none"}`);
+}
+
+main().catch((err: unknown) => {
+	console.error(err instanceof Error ? err.message : err);
+	process.exit(1);
+});

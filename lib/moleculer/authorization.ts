@@ -1,0 +1,94 @@
+/**
+ * The authorization boundary: a broker middleware that, for every local action declaring `access`,
+ * establishes the caller from `ctx.meta.accessToken` and refuses the call before validation, the
+ * cache or the handler see it. It runs on the node that executes the action, so a call arriving over
+ * the transporter is checked exactly like one from the gateway, and meta a caller wrote by hand
+ * (`meta.user`, `meta.caller`) is never believed.
+ */
+import type { Context, Middleware, ServiceBroker } from "moleculer";
+import type { Access, Caller, PublicKeySet } from "../contracts/identity";
+import { AccessTokenVerifier, decideAccess } from "../auth/access";
+import { InvalidTokenError } from "../auth/tokens";
+import { AppError } from "../errors/app-error";
+import { nodeBackends } from "../runtime/node-backends";
+
+/** Store key marking a session as logged out for as long as its access tokens could live. */
+export const revokedSessionKey = (sessionId: string) => `auth:revoked-session:${sessionId}`;
+
+export interface CallMeta {
+	/** The bearer token the request came with (set by the gateway, or by a service for its own calls). */
+	accessToken?: string;
+	/** Client address as the gateway established it (TRUST_PROXY aware). */
+	clientIp?: string;
+}
+
+const verifiers = new WeakMap<ServiceBroker, AccessTokenVerifier>();
+
+/** One verifier per node: it caches the auth service's public keys and recently verified tokens. */
+export function accessVerifier(broker: ServiceBroker): AccessTokenVerifier {
+	let verifier = verifiers.get(broker);
+	if (!verifier) {
+		const backends = nodeBackends(broker);
+		const { issuer, audience, accessTtlSeconds } = backends.config.auth;
+		verifier = new AccessTokenVerifier({
+			settings: { issuer, audience, accessTtlSeconds },
+			fetchKeys: async () => {
+				await broker.waitForServices(["auth"], 10_000);
+				return broker.call<PublicKeySet, Record<string, never>>("auth.publicKeys", {}, { meta: {} });
+			},
+			isSessionRevoked: async sessionId => (await backends.keyValueStore().get(revokedSessionKey(sessionId))) !== null,
+		});
+		verifiers.set(broker, verifier);
+	}
+	return verifier;
+}
+
+/** The token problem as the client should see it: expired ones are worth a refresh, others are not. */
+export function tokenError(err: InvalidTokenError): AppError {
+	return err.reason === "expired" ? new AppError("TOKEN_EXPIRED") : new AppError("INVALID_TOKEN", undefined, { reason: err.reason });
+}
+
+export async function authorizeCall(broker: ServiceBroker, access: Access, meta: CallMeta): Promise<Caller> {
+	let caller: Caller;
+	try {
+		caller = await accessVerifier(broker).callerOf(meta.accessToken);
+	} catch (err) {
+		if (err instanceof InvalidTokenError) throw tokenError(err);
+		throw err;
+	}
+	const decision = decideAccess(caller, access);
+	if (decision === "unauthenticated") throw new AppError("UNAUTHENTICATED");
+	if (decision === "forbidden") throw new AppError("FORBIDDEN");
+	return caller;
+}
+
+type GuardedAction = { name: string; access?: Access };
+type Handler = (ctx: Context) => Promise<unknown>;
+
+export function AuthorizationMiddleware(): Middleware {
+	return {
+		name: "Authorization",
+		localAction(next: Handler, action: GuardedAction) {
+			const access = action.access;
+			if (!access) return next;
+			return async function authorized(this: unknown, ctx: Context) {
+				(ctx.locals as { caller?: Caller }).caller = await authorizeCall(ctx.broker, access, ctx.meta as CallMeta);
+				return next.call(this, ctx);
+			};
+		},
+	} as unknown as Middleware;
+}
+
+/** The caller the middleware established; only valid inside an action that declares `access`. */
+export function callerOf(ctx: Context): Caller {
+	const caller = (ctx.locals as { caller?: Caller }).caller;
+	if (!caller) throw new Error(`${ctx.action?.name ?? "this action"} declares no access, so it has no caller`);
+	return caller;
+}
+
+/** The signed-in user, or 401 (for actions open to users and services alike). */
+export function userOf(ctx: Context): Extract<Caller, { kind: "user" }> {
+	const caller = callerOf(ctx);
+	if (caller.kind !== "user") throw new AppError(caller.kind === "anonymous" ? "UNAUTHENTICATED" : "FORBIDDEN");
+	return caller;
+}

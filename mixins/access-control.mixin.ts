@@ -1,0 +1,20 @@
+/**
+ * For services whose actions act for someone: every action must say who may call it (`access`), or
+ * the service refuses to start. The Authorization middleware (lib/moleculer/authorization.ts) then
+ * enforces it on every call, local or remote; handlers read the caller with `callerOf(ctx)`.
+ */
+import type { ServiceSchema } from "moleculer";
+
+const ACCESS_VALUES = new Set(["public", "user", "admin", "service"]);
+
+export function AccessControlMixin(): Partial<ServiceSchema> {
+	// `merged` runs once mixins are merged, so actions a mixin adds are checked too (missing from the typings).
+	return {
+		merged(this: unknown, schema: ServiceSchema) {
+			const undeclared = Object.entries(schema.actions ?? {})
+				.filter(([, action]) => action !== false && !(typeof action === "object" && ACCESS_VALUES.has(String((action as { access?: unknown }).access))))
+				.map(([name]) => name);
+			if (undeclared.length) throw new Error(`Service "${schema.name}": actions without a valid access declaration: ${undeclared.join(", ")}`);
+		},
+	} as Partial<ServiceSchema>;
+}

@@ -1,0 +1,232 @@
+/**
+ * Accounts, sessions and the keys that sign access tokens. The flows live in lib/auth/auth-flows.ts;
+ * this file maps them to actions and REST routes and wires their ports to the rest of the platform:
+ * profiles (users service), memberships (partners service), the audit channel and the shared store
+ * where logged-out sessions are remembered for every node's token checks.
+ */
+import type { Context, ServiceSchema } from "moleculer";
+import type { AppConfig } from "../lib/config/env";
+import { USER_DELETED_CHANNEL, USER_RENAMED_CHANNEL, type AccountView, type AuthResult, type LoginParams, type PartnerRole, type PlatformRole, type PublicKeySet, type RefreshParams, type RegisterParams, type UserDeletedMessage, type UserRenamedMessage } from "../lib/contracts/identity";
+import { sendToChannel, type ServiceSchemaWithChannels } from "../lib/channels";
+import { ACCOUNT_SCHEMA, AUTH_RESULT_SCHEMA, JWKS_SCHEMA } from "../lib/contracts/identity-schemas";
+import { AccountStore, AUTH_MIGRATIONS } from "../lib/auth/account-store";
+import { AuthFlows, type AuthPorts } from "../lib/auth/auth-flows";
+import { loadSigningKeys } from "../lib/auth/key-store";
+import { LoginThrottle } from "../lib/auth/login-throttle";
+import { PASSWORD_MAX_LENGTH } from "../lib/auth/passwords";
+import { publicKeysOf, signMachineToken, type KeyRing } from "../lib/auth/tokens";
+import { SERVICE_SUBJECT_PREFIX } from "../lib/auth/access";
+import { actorOf, recordAudit, requestContext } from "../lib/moleculer/audit";
+import { callerOf, revokedSessionKey, userOf } from "../lib/moleculer/authorization";
+import { defineService } from "../lib/moleculer/define-service";
+import { nodeBackends } from "../lib/runtime/node-backends";
+import { AccessControlMixin } from "../mixins/access-control.mixin";
+import { DatabaseMixin, type DatabaseServiceThis } from "../mixins/database.mixin";
+
+interface AuthServiceThis {
+	broker: ServiceBroker;
+	[member: string]: unknown;
+	logger: { info(...args: unknown[]): void; warn(...args: unknown[]): void };
+	accounts: AccountStore;
+	keyRing: KeyRing;
+	throttle: LoginThrottle;
+	flows(ctx: Context): AuthFlows;
+	serviceToken(): Promise<string>;
+}
+type ServiceBroker = Context["broker"];
+
+export const EMAIL_MAX_LENGTH = 254;
+export const DISPLAY_NAME_MAX_LENGTH = 50;
+
+const email = { type: "email", max: EMAIL_MAX_LENGTH, normalize: false } as const;
+const password = { type: "string", min: 1, max: PASSWORD_MAX_LENGTH } as const;
+
+export function createAuthService(config: AppConfig): ServiceSchema {
+	const tokenSettings = { issuer: config.auth.issuer, audience: config.auth.audience, accessTtlSeconds: config.auth.accessTtlSeconds };
+	let cachedServiceToken: { token: string; renewAtMs: number } | undefined;
+
+	const schema: ServiceSchemaWithChannels = defineService({
+		name: "auth",
+		mixins: [DatabaseMixin(AUTH_MIGRATIONS), AccessControlMixin()],
+		settings: { rest: "/" },
+
+		actions: {
+			register: {
+				rest: "POST /auth/register",
+				access: "public",
+				params: { $$strict: "remove", email, password, displayName: { type: "string", trim: true, min: 1, max: DISPLAY_NAME_MAX_LENGTH } },
+				openapi: {
+					summary: "Create an account and sign in",
+					tags: ["auth"],
+					successStatus: 201,
+					response: AUTH_RESULT_SCHEMA,
+					responses: { "409": { description: "EMAIL_TAKEN" }, "422": { description: "VALIDATION_FAILED or WEAK_PASSWORD (details.problems)" } },
+				},
+				async handler(this: AuthServiceThis, ctx: Context<RegisterParams>): Promise<AuthResult> {
+					const result = await this.flows(ctx).register(ctx.params, requestContext(ctx));
+					(ctx.meta as { $statusCode?: number }).$statusCode = 201;
+					return result;
+				},
+			},
+
+			login: {
+				rest: "POST /auth/login",
+				access: "public",
+				params: { $$strict: "remove", email: { type: "string", min: 1, max: EMAIL_MAX_LENGTH }, password },
+				openapi: {
+					summary: "Sign in with email and password",
+					tags: ["auth"],
+					response: AUTH_RESULT_SCHEMA,
+					responses: { "401": { description: "INVALID_CREDENTIALS (the same for an unknown email)" }, "429": { description: "LOGIN_THROTTLED; see Retry-After" } },
+				},
+				handler(this: AuthServiceThis, ctx: Context<LoginParams>): Promise<AuthResult> {
+					return this.flows(ctx).login(ctx.params, requestContext(ctx));
+				},
+			},
+
+			refresh: {
+				rest: "POST /auth/refresh",
+				access: "public",
+				params: { $$strict: "remove", refreshToken: { type: "string", min: 1, max: 200 } },
+				openapi: {
+					summary: "Exchange a refresh token for a new token pair",
+					description: "Each refresh token works once. Presenting one that was already used revokes the whole session.",
+					tags: ["auth"],
+					response: AUTH_RESULT_SCHEMA,
+					responses: { "401": { description: "INVALID_REFRESH_TOKEN" } },
+				},
+				handler(this: AuthServiceThis, ctx: Context<RefreshParams>): Promise<AuthResult> {
+					return this.flows(ctx).refresh(ctx.params.refreshToken, requestContext(ctx));
+				},
+			},
+
+			logout: {
+				rest: "POST /auth/logout",
+				access: "user",
+				params: { $$strict: "remove" },
+				openapi: { summary: "End this session", description: "Its refresh token and access tokens stop working.", tags: ["auth"], successStatus: 204 },
+				async handler(this: AuthServiceThis, ctx: Context): Promise<void> {
+					const user = userOf(ctx);
+					await this.flows(ctx).logout(user.userId, user.sessionId, requestContext(ctx));
+					(ctx.meta as { $statusCode?: number }).$statusCode = 204;
+				},
+			},
+
+			me: {
+				rest: "GET /auth/me",
+				access: "user",
+				openapi: { summary: "The signed-in account: email, roles and partner memberships", tags: ["auth"], response: ACCOUNT_SCHEMA },
+				handler(this: AuthServiceThis, ctx: Context): Promise<AccountView> {
+					return this.flows(ctx).me(userOf(ctx).userId);
+				},
+			},
+
+			publicKeys: {
+				rest: "GET /auth/jwks",
+				access: "public",
+				openapi: { summary: "Public keys that verify access tokens (JWK Set)", tags: ["auth"], response: JWKS_SCHEMA },
+				handler(this: AuthServiceThis): PublicKeySet {
+					return { keys: publicKeysOf(this.keyRing) as PublicKeySet["keys"] };
+				},
+			},
+
+			closeAccount: {
+				// Called by the users service when a user deletes their account, with the user's own token.
+				access: "user",
+				params: { password },
+				async handler(this: AuthServiceThis, ctx: Context<{ password: string }>): Promise<{ closed: true }> {
+					await this.flows(ctx).closeAccount(userOf(ctx).userId, ctx.params.password, requestContext(ctx));
+					return { closed: true };
+				},
+			},
+
+			grantRole: {
+				rest: "POST /admin/users/:id/roles",
+				access: "admin",
+				params: { id: "uuid", role: { type: "enum", values: ["admin"] } },
+				openapi: { summary: "Give an account a platform role", tags: ["admin"], response: { type: "object", properties: { roles: { type: "array", items: { type: "string" } } } } },
+				async handler(this: AuthServiceThis, ctx: Context<{ id: string; role: PlatformRole }>) {
+					const { clientIp } = requestContext(ctx);
+					return { roles: await this.flows(ctx).setRole(ctx.params.id, ctx.params.role, true, actorOf(callerOf(ctx), clientIp)) };
+				},
+			},
+
+			revokeRole: {
+				rest: "DELETE /admin/users/:id/roles/:role",
+				access: "admin",
+				params: { id: "uuid", role: { type: "enum", values: ["admin"] } },
+				openapi: { summary: "Take a platform role away from an account", tags: ["admin"], response: { type: "object", properties: { roles: { type: "array", items: { type: "string" } } } } },
+				async handler(this: AuthServiceThis, ctx: Context<{ id: string; role: PlatformRole }>) {
+					const { clientIp } = requestContext(ctx);
+					return { roles: await this.flows(ctx).setRole(ctx.params.id, ctx.params.role, false, actorOf(callerOf(ctx), clientIp)) };
+				},
+			},
+
+			ensureAdmin: {
+				// The REPL's `admin-grant`: operators (and admins) only, never a public route.
+				access: "admin",
+				params: { email, password: { ...password, optional: true } },
+				handler(this: AuthServiceThis, ctx: Context<{ email: string; password?: string }>) {
+					return this.flows(ctx).ensureAdmin(ctx.params.email, ctx.params.password, actorOf(callerOf(ctx)));
+				},
+			},
+		},
+
+		methods: {
+			flows(this: AuthServiceThis, ctx: Context): AuthFlows {
+				const store = nodeBackends(this.broker).keyValueStore();
+				const asService = async () => ({ meta: { accessToken: await this.serviceToken() } });
+				const ports: AuthPorts = {
+					createProfile: async (userId, displayName) => {
+						await ctx.call("users.createProfile", { userId, displayName }, await asService());
+					},
+					membershipsOf: async userId => ctx.call<Record<string, PartnerRole>, { userId: string }>("partners.membershipsOf", { userId }, await asService()),
+					audit: fact => recordAudit(this.broker, { ...fact, requestId: ctx.requestID ?? undefined }),
+					accountClosed: async userId => {
+						const message: UserDeletedMessage = { userId, at: new Date().toISOString() };
+						await sendToChannel(this.broker, USER_DELETED_CHANNEL, message);
+					},
+					sessionsRevoked: async sessionIds => {
+						// Remembered for as long as an access token of the session could still be presented.
+						const ttlMs = (config.auth.accessTtlSeconds + 60) * 1000;
+						await Promise.all(sessionIds.map(id => store.set(revokedSessionKey(id), "1", { ttlMs })));
+					},
+				};
+				return new AuthFlows(this.accounts, this.throttle, () => this.keyRing, { token: tokenSettings, refreshTtlSeconds: config.auth.refreshTtlSeconds }, ports);
+			},
+
+			/** Our own identity for calls to other services' service-only actions; reused while fresh. */
+			async serviceToken(this: AuthServiceThis): Promise<string> {
+				if (cachedServiceToken && cachedServiceToken.renewAtMs > Date.now()) return cachedServiceToken.token;
+				const token = await signMachineToken(this.keyRing, `${SERVICE_SUBJECT_PREFIX}auth`, "service", tokenSettings, 120);
+				cachedServiceToken = { token, renewAtMs: Date.now() + 60_000 };
+				return token;
+			},
+		},
+
+		async started(this: AuthServiceThis & DatabaseServiceThis) {
+			this.accounts = new AccountStore(this.db, "auth");
+			this.throttle = new LoginThrottle(nodeBackends(this.broker).keyValueStore());
+			this.keyRing = await loadSigningKeys(config.auth, config.dataDir);
+			this.logger.info(`Signing access tokens with key ${this.keyRing.current.kid}${config.auth.keysFile ? "" : " (development key under DATA_DIR)"}`);
+			const admin = config.auth.admin;
+			if (admin) {
+				// Profiles live in the users service, so the admin account waits for it.
+				await this.broker.waitForServices(["users", "partners"], 60_000);
+				const fakeCtx = { call: (action: string, params: unknown, opts: unknown) => this.broker.call(action, params as never, opts as never), requestID: null } as unknown as Context;
+				const result = await this.flows(fakeCtx).ensureAdmin(admin.email, admin.password, { type: "operator", id: "ADMIN_EMAIL" });
+				this.logger.info(`Admin ${result.created ? "created" : "confirmed"} from ADMIN_EMAIL (account ${result.userId})`);
+			}
+		},
+	});
+
+	schema.channels = {
+		[USER_RENAMED_CHANNEL]: {
+			group: "auth",
+			async handler(this: unknown, ctx: Context<UserRenamedMessage>) {
+				await (this as AuthServiceThis).accounts.updateDisplayName(ctx.params.userId, ctx.params.displayName);
+			},
+		},
+	};
+	return schema;
+}

@@ -1,0 +1,233 @@
+/**
+ * Partner organisations: created pending by any user (who becomes its owner), verified or suspended
+ * by admins, with owners managing members. Everything private about a partner is answered only to
+ * its members and admins, decided from this service's own membership rows; to anyone else a partner
+ * that is not verified does not exist (404), so ids cannot be probed.
+ */
+import type { Context, ServiceSchema } from "moleculer";
+import type { AppConfig } from "../lib/config/env";
+import { USER_DELETED_CHANNEL, type Caller, type MembershipsOfParams, type PartnerPublicView, type PartnerRole, type PartnerStatus, type PartnerView, type UserDeletedMessage } from "../lib/contracts/identity";
+import { PARTNER_PUBLIC_SCHEMA, PARTNER_SCHEMA } from "../lib/contracts/identity-schemas";
+import { AppError } from "../lib/errors/app-error";
+import { isAdmin } from "../lib/auth/access";
+import type { ServiceSchemaWithChannels } from "../lib/channels";
+import { actorOf, recordAudit, requestContext, type NewAuditFact } from "../lib/moleculer/audit";
+import { callerOf, userOf } from "../lib/moleculer/authorization";
+import { defineService } from "../lib/moleculer/define-service";
+import { PartnerStore, PARTNERS_MIGRATIONS, publicPartnerView, type NewPartner } from "../lib/partners/partner-store";
+import { AccessControlMixin } from "../mixins/access-control.mixin";
+import { DatabaseMixin, type DatabaseServiceThis } from "../mixins/database.mixin";
+
+interface PartnersThis extends DatabaseServiceThis {
+	broker: Context["broker"];
+	partners: PartnerStore;
+	loadForOwner(ctx: Context, partnerId: string): Promise<PartnerView>;
+	audit(ctx: Context, fact: Omit<NewAuditFact, "actor">): Promise<void>;
+}
+
+const NAME = { type: "string", trim: true, min: 2, max: 120 } as const;
+const TEXT = { type: "string", trim: true, max: 2000, nullable: true, optional: true } as const;
+const WEBSITE = { type: "url", max: 2048, nullable: true, optional: true } as const;
+const CONTACT = { type: "email", max: 254, nullable: true, optional: true } as const;
+const ROLE = { type: "enum", values: ["owner", "editor"] } as const;
+const partnerSubject = (id: string) => ({ type: "partner", id });
+
+export function createPartnersService(_config: AppConfig): ServiceSchema {
+	const schema: ServiceSchemaWithChannels = defineService({
+		name: "partners",
+		mixins: [DatabaseMixin(PARTNERS_MIGRATIONS), AccessControlMixin()],
+		settings: { rest: "/" },
+
+		actions: {
+			create: {
+				rest: "POST /partners",
+				access: "user",
+				params: { $$strict: true, name: NAME, description: TEXT, website: WEBSITE, contactEmail: CONTACT },
+				openapi: { summary: "Create a partner organisation (pending until an admin verifies it); you become its owner", tags: ["partners"], successStatus: 201, response: PARTNER_SCHEMA },
+				async handler(this: PartnersThis, ctx: Context<NewPartner>): Promise<PartnerView> {
+					const partner = await this.partners.create(ctx.params, userOf(ctx).userId);
+					await this.audit(ctx, { action: "partners.created", subject: partnerSubject(partner.id), data: { name: partner.name } });
+					(ctx.meta as { $statusCode?: number }).$statusCode = 201;
+					return partner;
+				},
+			},
+
+			mine: {
+				rest: "GET /partners",
+				access: "user",
+				openapi: { summary: "The partners you are a member of", tags: ["partners"], response: { type: "array", items: PARTNER_SCHEMA } },
+				handler(this: PartnersThis, ctx: Context): Promise<PartnerView[]> {
+					return this.partners.listForMember(userOf(ctx).userId);
+				},
+			},
+
+			get: {
+				rest: "GET /partners/:id",
+				access: "public",
+				params: { id: "uuid" },
+				openapi: {
+					summary: "A partner: the full view for its members and admins, the public view of a verified partner for anyone else",
+					tags: ["partners"],
+					response: { oneOf: [PARTNER_SCHEMA, PARTNER_PUBLIC_SCHEMA] },
+				},
+				async handler(this: PartnersThis, ctx: Context<{ id: string }>): Promise<PartnerView | PartnerPublicView> {
+					const partner = await this.partners.get(ctx.params.id);
+					if (!partner) throw new AppError("NOT_FOUND", "Partner not found");
+					const caller = callerOf(ctx);
+					if (isAdmin(caller) || (caller.kind === "user" && (await this.partners.roleOf(partner.id, caller.userId)))) return partner;
+					if (partner.status !== "verified") throw new AppError("NOT_FOUND", "Partner not found");
+					return publicPartnerView(partner);
+				},
+			},
+
+			update: {
+				rest: "PATCH /partners/:id",
+				access: "user",
+				params: { $$strict: true, id: "uuid", name: { ...NAME, optional: true }, description: TEXT, website: WEBSITE, contactEmail: CONTACT },
+				openapi: { summary: "Change a partner's details (owners)", tags: ["partners"], response: PARTNER_SCHEMA },
+				async handler(this: PartnersThis, ctx: Context<{ id: string } & Partial<NewPartner>>): Promise<PartnerView> {
+					const { id, ...changes } = ctx.params;
+					await this.loadForOwner(ctx, id);
+					return (await this.partners.update(id, changes))!;
+				},
+			},
+
+			setMember: {
+				rest: ["POST /partners/:id/members", "PUT /partners/:id/members/:userId"],
+				access: "user",
+				params: { id: "uuid", userId: "uuid", role: ROLE },
+				openapi: {
+					summary: "Add a member or change their role (owners)",
+					tags: ["partners"],
+					response: PARTNER_SCHEMA,
+					responses: { "404": { description: "No such partner or user" }, "409": { description: "LAST_OWNER: the partner would have no owner left" } },
+				},
+				async handler(this: PartnersThis, ctx: Context<{ id: string; userId: string; role: PartnerRole }>): Promise<PartnerView> {
+					const { id, userId, role } = ctx.params;
+					await this.loadForOwner(ctx, id);
+					// Only real, current users can be members (404 from the users service otherwise).
+					await ctx.call("users.publicProfile", { id: userId });
+					const change = await this.partners.setMember(id, userId, role);
+					if (change.kind === "last-owner") throw new AppError("LAST_OWNER");
+					if (change.kind !== "ok") throw new AppError("NOT_FOUND", "Partner not found");
+					if (change.previousRole !== role) {
+						await this.audit(ctx, {
+							action: change.previousRole ? "partners.member.role_changed" : "partners.member.added",
+							subject: partnerSubject(id),
+							data: { userId, role, previousRole: change.previousRole },
+						});
+						this.broker.emit("partner.membership.changed", { partnerId: id, userId, role, at: new Date().toISOString() });
+					}
+					return (await this.partners.get(id))!;
+				},
+			},
+
+			removeMember: {
+				rest: "DELETE /partners/:id/members/:userId",
+				access: "user",
+				params: { id: "uuid", userId: "uuid" },
+				openapi: { summary: "Remove a member (owners), or leave a partner yourself", tags: ["partners"], successStatus: 204, responses: { "409": { description: "LAST_OWNER" } } },
+				async handler(this: PartnersThis, ctx: Context<{ id: string; userId: string }>): Promise<void> {
+					const { id, userId } = ctx.params;
+					const caller = userOf(ctx);
+					if (caller.userId !== userId) await this.loadForOwner(ctx, id);
+					else if (!(await this.partners.roleOf(id, userId))) throw new AppError("NOT_FOUND", "Partner not found");
+					const change = await this.partners.setMember(id, userId, null);
+					if (change.kind === "last-owner") throw new AppError("LAST_OWNER");
+					if (change.kind !== "ok") throw new AppError("NOT_FOUND", "Member not found");
+					await this.audit(ctx, { action: "partners.member.removed", subject: partnerSubject(id), data: { userId, previousRole: change.previousRole } });
+					this.broker.emit("partner.membership.changed", { partnerId: id, userId, role: null, at: new Date().toISOString() });
+					(ctx.meta as { $statusCode?: number }).$statusCode = 204;
+				},
+			},
+
+			verify: {
+				rest: "POST /partners/:id/verify",
+				access: "admin",
+				params: { id: "uuid" },
+				openapi: { summary: "Verify a partner: its members may then publish hunts", tags: ["admin", "partners"], response: PARTNER_SCHEMA },
+				async handler(this: PartnersThis, ctx: Context<{ id: string }>): Promise<PartnerView> {
+					const partner = await this.partners.setStatus(ctx.params.id, "verified", null);
+					if (!partner) throw new AppError("NOT_FOUND", "Partner not found");
+					await this.audit(ctx, { action: "partners.verified", subject: partnerSubject(partner.id) });
+					this.broker.emit("partner.verified", { partnerId: partner.id, at: new Date().toISOString() });
+					return partner;
+				},
+			},
+
+			suspend: {
+				rest: "POST /partners/:id/suspend",
+				access: "admin",
+				params: { id: "uuid", reason: { type: "string", trim: true, min: 1, max: 500 } },
+				openapi: { summary: "Suspend a partner", tags: ["admin", "partners"], response: PARTNER_SCHEMA },
+				async handler(this: PartnersThis, ctx: Context<{ id: string; reason: string }>): Promise<PartnerView> {
+					const partner = await this.partners.setStatus(ctx.params.id, "suspended", ctx.params.reason);
+					if (!partner) throw new AppError("NOT_FOUND", "Partner not found");
+					await this.audit(ctx, { action: "partners.suspended", subject: partnerSubject(partner.id), data: { reason: ctx.params.reason } });
+					this.broker.emit("partner.suspended", { partnerId: partner.id, reason: ctx.params.reason, at: new Date().toISOString() });
+					return partner;
+				},
+			},
+
+			list: {
+				rest: "GET /admin/partners",
+				access: "admin",
+				params: { status: { type: "enum", values: ["pending", "verified", "suspended"], optional: true }, limit: { type: "number", integer: true, min: 1, max: 200, default: 50, convert: true }, offset: { type: "number", integer: true, min: 0, default: 0, convert: true } },
+				openapi: { summary: "Partners by status, oldest first (e.g. the pending ones awaiting verification)", tags: ["admin", "partners"], response: { type: "array", items: PARTNER_SCHEMA } },
+				handler(this: PartnersThis, ctx: Context<{ status?: PartnerStatus; limit: number; offset: number }>): Promise<PartnerView[]> {
+					return this.partners.listByStatus(ctx.params.status, ctx.params.limit, ctx.params.offset);
+				},
+			},
+
+			membershipsOf: {
+				// The auth service puts these in access tokens.
+				access: "service",
+				params: { userId: "uuid" },
+				handler(this: PartnersThis, ctx: Context<MembershipsOfParams>): Promise<Record<string, PartnerRole>> {
+					return this.partners.membershipsOf(ctx.params.userId);
+				},
+			},
+		},
+
+		methods: {
+			/** The partner, if the caller owns it (or is an admin); members who are not owners get 403, others 404. */
+			async loadForOwner(this: PartnersThis, ctx: Context, partnerId: string): Promise<PartnerView> {
+				const caller: Caller = callerOf(ctx);
+				const partner = await this.partners.get(partnerId);
+				if (!partner) throw new AppError("NOT_FOUND", "Partner not found");
+				if (isAdmin(caller)) return partner;
+				const role = caller.kind === "user" ? await this.partners.roleOf(partnerId, caller.userId) : undefined;
+				if (!role) throw new AppError("NOT_FOUND", "Partner not found");
+				if (role !== "owner") throw new AppError("FORBIDDEN", "Only the partner's owners can do this");
+				return partner;
+			},
+
+			audit(this: PartnersThis, ctx: Context, fact: Omit<NewAuditFact, "actor">): Promise<void> {
+				const { clientIp, requestId } = requestContext(ctx);
+				return recordAudit(this.broker, { ...fact, actor: actorOf(callerOf(ctx), clientIp), requestId });
+			},
+		},
+
+		async started(this: PartnersThis) {
+			this.partners = new PartnerStore(this.db, "partners");
+		},
+	});
+
+	schema.channels = {
+		[USER_DELETED_CHANNEL]: {
+			group: "partners",
+			async handler(this: unknown, ctx: Context<UserDeletedMessage>) {
+				const self = this as PartnersThis;
+				const left = await self.partners.removeUserEverywhere(ctx.params.userId);
+				for (const partnerId of left) {
+					await recordAudit(
+						self.broker,
+						{ action: "partners.member.removed", actor: { type: "service", id: "partners" }, subject: partnerSubject(partnerId), data: { userId: ctx.params.userId, reason: "account deleted" } },
+						{ idempotencyKey: `partners.member.removed:${partnerId}:${ctx.params.userId}:deleted` },
+					);
+				}
+			},
+		},
+	};
+	return schema;
+}
