@@ -9,6 +9,8 @@ import { createChannelsMiddleware } from "./lib/channels";
 import { embeddedDatabaseDir } from "./lib/sql";
 import { attachNodeBackends, nodeBackends } from "./lib/runtime/node-backends";
 import { replCommands } from "./lib/runtime/repl-commands";
+import { auditReplCommands } from "./lib/runtime/audit-repl-commands";
+import { identityReplCommands } from "./lib/runtime/identity-repl-commands";
 import { internalMiddlewares } from "./lib/moleculer/middlewares";
 
 export interface NodeOptions {
@@ -106,7 +108,8 @@ export function buildBrokerOptions(config: AppConfig, node: NodeOptions = {}): B
 			...internalMiddlewares(),
 		].filter(Boolean) as BrokerOptions["middlewares"],
 
-		replOptions: { customCommands: replCommands },
+		// Moleculer types command args as string[]; moleculer-repl passes the parsed object our commands read.
+		replOptions: { customCommands: [...replCommands, ...identityReplCommands, ...auditReplCommands] as unknown as NonNullable<BrokerOptions["replOptions"]>["customCommands"] },
 
 		created(broker) {
 			attachNodeBackends(broker, config, { channels: withChannels });

@@ -17,7 +17,7 @@ import { PASSWORD_MAX_LENGTH } from "../lib/auth/passwords";
 import { publicKeysOf, signMachineToken, type KeyRing } from "../lib/auth/tokens";
 import { SERVICE_SUBJECT_PREFIX } from "../lib/auth/access";
 import { actorOf, recordAudit, requestContext } from "../lib/moleculer/audit";
-import { callerOf, revokedSessionKey, userOf } from "../lib/moleculer/authorization";
+import { callerOf, provideLocalPublicKeys, revokedSessionKey, userOf } from "../lib/moleculer/authorization";
 import { defineService } from "../lib/moleculer/define-service";
 import { nodeBackends } from "../lib/runtime/node-backends";
 import { AccessControlMixin } from "../mixins/access-control.mixin";
@@ -26,7 +26,7 @@ import { DatabaseMixin, type DatabaseServiceThis } from "../mixins/database.mixi
 interface AuthServiceThis {
 	broker: ServiceBroker;
 	[member: string]: unknown;
-	logger: { info(...args: unknown[]): void; warn(...args: unknown[]): void };
+	logger: { info(...args: unknown[]): void; warn(...args: unknown[]): void; error(...args: unknown[]): void };
 	accounts: AccountStore;
 	keyRing: KeyRing;
 	throttle: LoginThrottle;
@@ -208,15 +208,25 @@ export function createAuthService(config: AppConfig): ServiceSchema {
 			this.accounts = new AccountStore(this.db, "auth");
 			this.throttle = new LoginThrottle(nodeBackends(this.broker).keyValueStore());
 			this.keyRing = await loadSigningKeys(config.auth, config.dataDir);
+			provideLocalPublicKeys(this.broker, () => ({ keys: publicKeysOf(this.keyRing) as PublicKeySet["keys"] }));
 			this.logger.info(`Signing access tokens with key ${this.keyRing.current.kid}${config.auth.keysFile ? "" : " (development key under DATA_DIR)"}`);
-			const admin = config.auth.admin;
-			if (admin) {
-				// Profiles live in the users service, so the admin account waits for it.
-				await this.broker.waitForServices(["users", "partners"], 60_000);
-				const fakeCtx = { call: (action: string, params: unknown, opts: unknown) => this.broker.call(action, params as never, opts as never), requestID: null } as unknown as Context;
-				const result = await this.flows(fakeCtx).ensureAdmin(admin.email, admin.password, { type: "operator", id: "ADMIN_EMAIL" });
-				this.logger.info(`Admin ${result.created ? "created" : "confirmed"} from ADMIN_EMAIL (account ${result.userId})`);
-			}
+		},
+
+		events: {
+			// The configured admin is created once the whole node runs: it needs the users service for
+			// the profile and the channels (connected after every service started) for the audit fact.
+			async "$broker.started"(this: AuthServiceThis) {
+				const admin = config.auth.admin;
+				if (!admin) return;
+				try {
+					await this.broker.waitForServices(["users", "partners"], 60_000);
+					const startupCtx = { call: (action: string, params: unknown, opts: unknown) => this.broker.call(action, params as never, opts as never), requestID: null } as unknown as Context;
+					const result = await this.flows(startupCtx).ensureAdmin(admin.email, admin.password, { type: "operator", id: "ADMIN_EMAIL" });
+					this.logger.info(`Admin ${result.created ? "created" : "confirmed"} from ADMIN_EMAIL (account ${result.userId})`);
+				} catch (err) {
+					this.logger.error(`Could not create the admin from ADMIN_EMAIL: ${(err as Error).message}`);
+				}
+			},
 		},
 	});
 

@@ -9,6 +9,7 @@ import { createSystemService } from "./system.service";
 import { createAuthService } from "./auth.service";
 import { createUsersService } from "./users.service";
 import { createPartnersService } from "./partners.service";
+import { createAuditService } from "./audit.service";
 
 export const SERVICE_FACTORIES: Record<string, (config: AppConfig) => ServiceSchema> = {
 	api: createApiService,
@@ -16,6 +17,7 @@ export const SERVICE_FACTORIES: Record<string, (config: AppConfig) => ServiceSch
 	auth: createAuthService,
 	users: createUsersService,
 	partners: createPartnersService,
+	audit: createAuditService,
 };
 
 const ALWAYS_RUNNING = ["system"];

@@ -23,6 +23,16 @@ export interface CallMeta {
 }
 
 const verifiers = new WeakMap<ServiceBroker, AccessTokenVerifier>();
+const localKeySources = new WeakMap<ServiceBroker, () => PublicKeySet>();
+
+/**
+ * The auth service hands its public keys to its own node: calls it makes while starting (creating
+ * the configured admin) are checked before it is registered, so asking it over the broker would wait
+ * for itself.
+ */
+export function provideLocalPublicKeys(broker: ServiceBroker, keys: () => PublicKeySet): void {
+	localKeySources.set(broker, keys);
+}
 
 /** One verifier per node: it caches the auth service's public keys and recently verified tokens. */
 export function accessVerifier(broker: ServiceBroker): AccessTokenVerifier {
@@ -33,6 +43,8 @@ export function accessVerifier(broker: ServiceBroker): AccessTokenVerifier {
 		verifier = new AccessTokenVerifier({
 			settings: { issuer, audience, accessTtlSeconds },
 			fetchKeys: async () => {
+				const local = localKeySources.get(broker);
+				if (local) return local();
 				await broker.waitForServices(["auth"], 10_000);
 				return broker.call<PublicKeySet, Record<string, never>>("auth.publicKeys", {}, { meta: {} });
 			},

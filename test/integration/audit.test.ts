@@ -1,0 +1,384 @@
+/**
+ * The audit service through a broker built like a production node: the Authorization middleware
+ * (tokens checked against a stand-in auth service's keys, which are the development key file the
+ * REPL's operator tokens are signed with), durable channels on the embedded SQL log in a throw-away
+ * DATA_DIR, and facts sent the way producers send them (recordAudit).
+ */
+import fs from "node:fs";
+import { randomUUID } from "node:crypto";
+import { ServiceBroker, type BrokerOptions, type Context } from "moleculer";
+import { AUDIT_CHANNEL, type AuditEntry, type AuditSearchResult, type AuditVerifyResult } from "../../lib/contracts/audit";
+import { loadConfig, type AppConfig } from "../../lib/config/env";
+import { createChannelsMiddleware, DEAD_LETTER_CHANNEL, sendToChannel, type ServiceSchemaWithChannels } from "../../lib/channels";
+import { embeddedDatabaseDir, type SqlClient } from "../../lib/sql";
+import { loadSigningKeys } from "../../lib/auth/key-store";
+import { publicKeysOf, signAccessToken, type KeyRing } from "../../lib/auth/tokens";
+import { recordAudit } from "../../lib/moleculer/audit";
+import { internalMiddlewares } from "../../lib/moleculer/middlewares";
+import { attachNodeBackends, nodeBackends } from "../../lib/runtime/node-backends";
+import { auditReplCommands, followAudit, verifyAudit } from "../../lib/runtime/audit-repl-commands";
+import { OpenSearchAuditIndex } from "../../lib/audit/search-index";
+import { createApiService } from "../../services/api.service";
+import { createAuditService } from "../../services/audit.service";
+import { describeWithBackend } from "../support/backends";
+import { eventually, freePort, prepareDataDir } from "../support/node";
+
+const shortId = () => randomUUID().replace(/-/g, "").slice(0, 8);
+
+interface AuditNode {
+	broker: ServiceBroker;
+	config: AppConfig;
+	ring: KeyRing;
+	buried: unknown[];
+	stop(): Promise<void>;
+}
+
+async function startAuditNode(env: Record<string, string> = {}, opts: { gateway?: boolean } = {}): Promise<AuditNode> {
+	const dataDir = prepareDataDir();
+	// Refused facts and broken chains are logged as errors on purpose here; TEST_LOG_LEVEL shows them.
+	const config = loadConfig({ NODE_ENV: "test", LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "fatal", DATA_DIR: dataDir, NAMESPACE: `audit-${shortId()}`, ...env });
+	// The development key file: what the REPL's operator tokens are signed with, as on a real node.
+	const ring = await loadSigningKeys(config.auth, dataDir);
+	const buried: unknown[] = [];
+	const broker = new ServiceBroker({
+		namespace: config.namespace,
+		nodeID: `audit-test-${shortId()}`,
+		logger: { type: "Console", options: { level: config.log.level } },
+		registry: { stopDelay: 0 },
+		validator: true,
+		internalMiddlewares: false,
+		middlewares: [
+			createChannelsMiddleware({
+				url: "embedded://",
+				database: { dataDir: embeddedDatabaseDir(dataDir) },
+				namespace: config.namespace,
+				// Retries and polls fast, so a refused fact reaches the dead-letter channel within the test.
+				adapterOptions: { retryDelayMs: 20, maxRetryDelayMs: 100, pollIntervalMs: 50 },
+			}),
+			...internalMiddlewares(),
+		] as BrokerOptions["middlewares"],
+		created(b) {
+			attachNodeBackends(b, config);
+		},
+		async stopped(b) {
+			await nodeBackends(b).close();
+		},
+	} as BrokerOptions);
+	broker.createService({
+		name: "auth",
+		actions: { publicKeys: { access: "public", handler: () => ({ keys: publicKeysOf(ring) }) } as never },
+	});
+	const morgue: ServiceSchemaWithChannels = {
+		name: "morgue",
+		channels: {
+			[DEAD_LETTER_CHANNEL]: {
+				group: "morgue",
+				handler(ctx: Context<unknown>) {
+					buried.push(ctx.params);
+				},
+			},
+		},
+	};
+	broker.createService(morgue);
+	broker.createService(createAuditService(config));
+	if (opts.gateway) broker.createService(createApiService(config));
+	await broker.start();
+	return {
+		broker,
+		config,
+		ring,
+		buried,
+		stop: async () => {
+			await broker.stop();
+			fs.rmSync(dataDir, { recursive: true, force: true });
+		},
+	};
+}
+
+function tokenFor(node: AuditNode, roles: string[]): Promise<string> {
+	const { issuer, audience, accessTtlSeconds } = node.config.auth;
+	return signAccessToken(node.ring, { sub: randomUUID(), roles, partners: {}, sid: randomUUID() }, { issuer, audience, accessTtlSeconds });
+}
+
+describe("audit service", () => {
+	let node: AuditNode;
+	let admin: { meta: { accessToken: string } };
+	let player: { meta: { accessToken: string } };
+
+	beforeAll(async () => {
+		node = await startAuditNode();
+		admin = { meta: { accessToken: await tokenFor(node, ["player", "admin"]) } };
+		player = { meta: { accessToken: await tokenFor(node, ["player"]) } };
+	});
+	afterAll(() => node?.stop());
+
+	const call = <T>(action: string, params: Record<string, unknown> = {}, opts = admin) => node.broker.call<T, Record<string, unknown>>(action, params, opts);
+	const allEntries = async () => (await call<{ entries: AuditEntry[] }>("audit.tail", { afterSeq: 0, limit: 500 })).entries;
+	const db = (): Promise<SqlClient> => nodeBackends(node.broker).database("audit");
+	/** Waits until every id is in the log; returns the entries in log order. */
+	const arrived = (ids: string[]) =>
+		eventually(
+			async () => {
+				const entries = await allEntries();
+				const wanted = entries.filter(e => ids.includes(e.id));
+				if (wanted.length < ids.length) throw new Error(`${wanted.length}/${ids.length} facts recorded`);
+				return wanted;
+			},
+			{ timeoutMs: 20_000 },
+		);
+	/** The fact id recordAudit produced, read back from the log by its unique action. */
+	const record = async (action: string, extra: Record<string, unknown> = {}) => {
+		await recordAudit(node.broker, { action, actor: { type: "user", id: "alice" }, ...extra });
+		return action;
+	};
+
+	it("records facts in the order they were sent, each chained to the previous one", async () => {
+		const run = shortId();
+		const actions = [1, 2, 3, 4, 5].map(n => `ordered_${run}.step${n}`);
+		for (const action of actions) await record(action, { subject: { type: "user", id: "bob" }, data: { n: action.slice(-1) } });
+		const entries = await eventually(
+			async () => {
+				const found = (await allEntries()).filter(e => e.action.startsWith(`ordered_${run}.`));
+				if (found.length < 5) throw new Error(`${found.length}/5 recorded`);
+				return found;
+			},
+			{ timeoutMs: 20_000 },
+		);
+		expect(entries.map(e => e.action)).toEqual(actions);
+		for (let i = 1; i < entries.length; i++) {
+			expect(entries[i].seq).toBe(entries[i - 1].seq + 1);
+			expect(entries[i].prevHash).toBe(entries[i - 1].hash);
+		}
+		expect(entries[0]).toMatchObject({ actor: { type: "user", id: "alice" }, subject: { type: "user", id: "bob" }, data: { n: "1" } });
+		expect(await call<AuditVerifyResult>("audit.verify")).toMatchObject({ ok: true });
+	});
+
+	it("records a redelivered fact once", async () => {
+		const key = `login:${shortId()}`;
+		await recordAudit(node.broker, { action: "auth.login.succeeded", actor: { type: "user", id: "carol" } }, { idempotencyKey: key });
+		await recordAudit(node.broker, { action: "auth.login.succeeded", actor: { type: "user", id: "carol" } }, { idempotencyKey: key });
+		const fact = { id: randomUUID(), at: new Date().toISOString(), action: "auth.logout", actor: { type: "user", id: "carol" } };
+		await sendToChannel(node.broker, AUDIT_CHANNEL, fact);
+		await sendToChannel(node.broker, AUDIT_CHANNEL, { ...fact });
+		// A marker sent last: the channel delivers in order to the one consumer, so once it is in the
+		// log every copy before it has been handled.
+		const marker = { ...fact, id: randomUUID(), action: "auth.login.failed" };
+		await sendToChannel(node.broker, AUDIT_CHANNEL, marker);
+		await arrived([marker.id]);
+		const carol = (await allEntries()).filter(e => e.actor.id === "carol");
+		expect(carol.map(e => e.action)).toEqual(["auth.login.succeeded", "auth.logout", "auth.login.failed"]);
+		expect(new Set(carol.map(e => e.id)).size).toBe(3);
+	});
+
+	it("keeps one valid chain under 50 concurrent recordAudit calls", async () => {
+		const before = (await allEntries()).length;
+		const run = shortId();
+		await Promise.all(Array.from({ length: 50 }, (_, i) => recordAudit(node.broker, { action: `burst_${run}.n${i}`, actor: { type: "service", id: "load" } })));
+		const entries = await eventually(
+			async () => {
+				const all = await allEntries();
+				if (all.length < before + 50) throw new Error(`${all.length - before}/50 recorded`);
+				return all;
+			},
+			{ timeoutMs: 30_000 },
+		);
+		const burst = entries.filter(e => e.action.startsWith(`burst_${run}.`));
+		expect(new Set(burst.map(e => e.action)).size).toBe(50);
+		expect(entries.map(e => e.seq)).toEqual(Array.from({ length: entries.length }, (_, i) => i + 1));
+		expect(await call<AuditVerifyResult>("audit.verify")).toEqual({ ok: true, checked: entries.length, head: { seq: entries.length, hash: entries[entries.length - 1].hash } });
+	});
+
+	it("dead-letters a malformed fact instead of recording it, and keeps recording the next ones", async () => {
+		const before = (await allEntries()).length;
+		const bad = { id: "not-a-uuid", action: "Shouting", actor: { type: "robot" }, marker: shortId() };
+		await sendToChannel(node.broker, AUDIT_CHANNEL, bad);
+		const next = await record(`after_bad_${shortId()}.ok`);
+		await eventually(async () => {
+			if (!node.buried.some(p => (p as { marker?: string }).marker === bad.marker)) throw new Error("not dead-lettered yet");
+		}, { timeoutMs: 20_000 });
+		const entries = await allEntries();
+		expect(entries.filter(e => e.action === next)).toHaveLength(1);
+		expect(entries).toHaveLength(before + 1);
+		expect(await call<AuditVerifyResult>("audit.verify")).toMatchObject({ ok: true });
+	});
+
+	it("searches by actor, action (exact or prefix), subject and time, newest first, with paging", async () => {
+		const run = shortId();
+		const dave = `dave-${run}`;
+		const t0 = Date.parse("2030-01-01T00:00:00Z");
+		const at = (minute: number) => new Date(t0 + minute * 60_000).toISOString();
+		await record(`search_${run}.opened`, { actor: { type: "user", id: dave }, subject: { type: "hunt", id: `hunt-${run}` }, at: at(1) });
+		await record(`search_${run}.closed`, { actor: { type: "user", id: dave }, at: at(2) });
+		await record(`search_${run}.opened`, { actor: { type: "user", id: `erin-${run}` }, subject: { type: "hunt", id: `hunt-${run}` }, at: at(3) });
+		const ids = (await eventually(async () => {
+			const found = (await allEntries()).filter(e => e.action.startsWith(`search_${run}.`));
+			if (found.length < 3) throw new Error("not yet");
+			return found;
+		})).map(e => e.seq);
+
+		// Query strings arrive as strings: numbers are converted.
+		const byActor = await call<AuditSearchResult>("audit.search", { actor: dave, limit: "1" });
+		expect(byActor.entries.map(e => e.seq)).toEqual([ids[1]]);
+		expect(byActor.nextBefore).toBe(ids[1]);
+		const nextPage = await call<AuditSearchResult>("audit.search", { actor: dave, limit: "1", before: String(byActor.nextBefore) });
+		expect(nextPage.entries.map(e => e.seq)).toEqual([ids[0]]);
+		expect(nextPage.nextBefore).toBeUndefined();
+
+		expect((await call<AuditSearchResult>("audit.search", { action: `search_${run}.opened` })).entries.map(e => e.seq)).toEqual([ids[2], ids[0]]);
+		expect((await call<AuditSearchResult>("audit.search", { action: `search_${run}.` })).entries.map(e => e.seq)).toEqual([ids[2], ids[1], ids[0]]);
+		expect((await call<AuditSearchResult>("audit.search", { subject: `hunt-${run}` })).entries.map(e => e.seq)).toEqual([ids[2], ids[0]]);
+		expect((await call<AuditSearchResult>("audit.search", { from: at(2), to: at(3) })).entries.map(e => e.seq)).toEqual([ids[1]]);
+		expect((await call<AuditSearchResult>("audit.search", { from: "2030-01-01", action: `search_${run}.`, actor: `erin-${run}` })).entries.map(e => e.seq)).toEqual([ids[2]]);
+	});
+
+	it("refuses bad search parameters with 422", async () => {
+		await expect(call("audit.search", { from: "yesterday" })).rejects.toMatchObject({ code: 422 });
+		await expect(call("audit.search", { from: "2024-13-45" })).rejects.toMatchObject({ code: 422 });
+		await expect(call("audit.search", { limit: "201" })).rejects.toMatchObject({ code: 422 });
+		await expect(call("audit.search", { limit: "0" })).rejects.toMatchObject({ code: 422 });
+	});
+
+	it("answers admins only: 403 for a player, 401 without a token", async () => {
+		for (const action of ["audit.search", "audit.verify", "audit.tail"]) {
+			await expect(call(action, {}, player)).rejects.toMatchObject({ code: 403, type: "FORBIDDEN" });
+			await expect(node.broker.call(action, {}, { meta: {} })).rejects.toMatchObject({ code: 401, type: "UNAUTHENTICATED" });
+		}
+	});
+
+	it("declares the REST routes admins use", () => {
+		const actions = (node.broker.getLocalService("audit") as unknown as { schema: { settings: { rest: string }; actions: Record<string, { rest?: string; openapi?: unknown }> } }).schema;
+		expect(actions.settings.rest).toBe("/");
+		expect(actions.actions.search.rest).toBe("GET /admin/audit");
+		expect(actions.actions.verify.rest).toBe("GET /admin/audit/verify");
+		expect(actions.actions.tail.rest).toBeUndefined();
+		expect(actions.actions.search.openapi).toMatchObject({ security: "bearer" });
+	});
+
+	it("gives operators audit-verify and audit-follow in the REPL", async () => {
+		expect(auditReplCommands.map(c => c.command)).toEqual(["audit-verify", "audit-follow"]);
+		const verified: string[] = [];
+		expect(await verifyAudit(node.broker, line => verified.push(line))).toMatchObject({ ok: true });
+		expect(verified[0]).toMatch(/^Audit chain intact: \d+ entries, head #\d+ [0-9a-f]{64}$/);
+
+		const printed: string[] = [];
+		const controller = new AbortController();
+		const run = shortId();
+		const following = followAudit(node.broker, line => printed.push(line), { count: 2, signal: controller.signal, pollIntervalMs: 50 });
+		await eventually(async () => expect(printed).toHaveLength(2));
+		await record(`follow_${run}.seen`);
+		await eventually(async () => expect(printed.some(line => line.includes(`follow_${run}.seen by user:alice`))).toBe(true), { timeoutMs: 20_000 });
+		controller.abort();
+		const lastSeq = await following;
+		const head = (await allEntries()).at(-1)!;
+		expect(lastSeq).toBe(head.seq);
+		expect(printed.at(-1)).toMatch(new RegExp(`^#${head.seq} `));
+
+		// --seconds stops it on its own.
+		const started = Date.now();
+		await followAudit(node.broker, () => undefined, { count: 0, seconds: 0.3, pollIntervalMs: 50 });
+		expect(Date.now() - started).toBeLessThan(5_000);
+	});
+
+	// Last: it leaves the chain as it found it, but the other tests must not run against a broken one.
+	it("finds a row altered directly in SQL: verify names exactly that seq", async () => {
+		const entries = await allEntries();
+		const victim = entries[Math.floor(entries.length / 2)];
+		const client = await db();
+		const tamper = async (data: unknown) => {
+			// The owner of the database can switch the append-only trigger off; nothing else can.
+			await client.exec(`alter table "audit".entries disable trigger user`);
+			try {
+				await client.query(`update "audit".entries set data = $1::text::jsonb where seq = $2`, [JSON.stringify(data), victim.seq]);
+			} finally {
+				await client.exec(`alter table "audit".entries enable trigger user`);
+			}
+		};
+		await expect(client.query(`update "audit".entries set data = '{}'::jsonb where seq = $1`, [victim.seq])).rejects.toThrow(/append-only/);
+
+		await tamper({ ...(victim.data ?? {}), forged: true });
+		expect(await call<AuditVerifyResult>("audit.verify")).toEqual({ ok: false, checked: victim.seq, firstBroken: { seq: victim.seq, reason: "hash_mismatch" }, lastGood: victim.seq - 1 });
+		const printed: string[] = [];
+		await verifyAudit(node.broker, line => printed.push(line));
+		expect(printed[0]).toContain(`AUDIT CHAIN BROKEN at #${victim.seq}`);
+		expect(printed.at(-1)).toContain('"forged":true');
+
+		await tamper(victim.data ?? null);
+		expect(await call<AuditVerifyResult>("audit.verify")).toMatchObject({ ok: true, checked: entries.length });
+	});
+});
+
+describe("audit REST routes through the gateway", () => {
+	let node: AuditNode;
+	let baseUrl: string;
+	beforeAll(async () => {
+		const port = await freePort();
+		node = await startAuditNode({ HOST: "127.0.0.1", PORT: String(port) }, { gateway: true });
+		baseUrl = `http://127.0.0.1:${port}`;
+	});
+	afterAll(() => node?.stop());
+
+	const get = (path: string, token?: string) => fetch(`${baseUrl}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+
+	it("serves GET /api/admin/audit and GET /api/admin/audit/verify to admins only", async () => {
+		const action = `rest_${shortId()}.done`;
+		await recordAudit(node.broker, { action, actor: { type: "user", id: "gina" } });
+		const adminToken = await tokenFor(node, ["player", "admin"]);
+		const found = await eventually(async () => {
+			const res = await get(`/api/admin/audit?action=${action}&limit=5`, adminToken);
+			expect(res.status).toBe(200);
+			const body = (await res.json()) as AuditSearchResult;
+			expect(body.entries).toHaveLength(1);
+			return body.entries[0];
+		}, { timeoutMs: 20_000 });
+		expect(found).toMatchObject({ seq: 1, action, actor: { type: "user", id: "gina" } });
+
+		const verify = await get("/api/admin/audit/verify", adminToken);
+		expect(verify.status).toBe(200);
+		expect(await verify.json()).toEqual({ ok: true, checked: 1, head: { seq: 1, hash: found.hash } });
+
+		const playerToken = await tokenFor(node, ["player"]);
+		for (const path of ["/api/admin/audit", "/api/admin/audit/verify"]) {
+			expect((await get(path, playerToken)).status).toBe(403);
+			expect((await get(path)).status).toBe(401);
+		}
+		expect((await get("/api/admin/audit?limit=500", adminToken)).status).toBe(422);
+	});
+
+	it("documents both routes in the OpenAPI document", async () => {
+		const doc = (await (await get("/api/openapi.json")).json()) as { paths: Record<string, Record<string, { security?: unknown }>> };
+		expect(doc.paths["/api/admin/audit"]?.get).toBeDefined();
+		expect(doc.paths["/api/admin/audit/verify"]?.get).toBeDefined();
+	});
+});
+
+describeWithBackend("opensearch", "audit service with OpenSearch", os => {
+	let node: AuditNode;
+	beforeAll(async () => {
+		node = await startAuditNode({ OPENSEARCH_URL: os.url });
+	});
+	afterAll(async () => {
+		const index = new OpenSearchAuditIndex({ url: os.url, namespace: node.config.namespace });
+		await index.deleteIndex().catch(() => undefined);
+		await index.close();
+		await node?.stop();
+	});
+
+	it("indexes appended entries into OpenSearch and searches there", async () => {
+		const accessToken = await tokenFor(node, ["admin"]);
+		const action = `indexed_${shortId()}.fact`;
+		await recordAudit(node.broker, { action, actor: { type: "user", id: "frank" } });
+		const index = new OpenSearchAuditIndex({ url: os.url, namespace: node.config.namespace });
+		try {
+			const [indexed] = await eventually(async () => {
+				await index.refresh();
+				const { entries } = await index.search({ action });
+				if (!entries.length) throw new Error("not indexed yet");
+				return entries;
+			}, { timeoutMs: 20_000 });
+			const viaService = await node.broker.call<AuditSearchResult, Record<string, unknown>>("audit.search", { action }, { meta: { accessToken } });
+			expect(viaService.entries).toEqual([indexed]);
+		} finally {
+			await index.close();
+		}
+	});
+});
