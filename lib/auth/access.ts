@@ -111,7 +111,7 @@ export class AccessTokenVerifier {
 			return await verifyWithPublicKeys(keys, token, this.options.settings, now);
 		} catch (err) {
 			// A key rotated in since we last fetched: fetch once more, then decide.
-			if (err instanceof InvalidTokenError && err.reason === "unknown key" && this.now() - this.lastKeyFetchMs >= (this.options.keyRefetchIntervalMs ?? 30_000)) {
+			if (err instanceof InvalidTokenError && err.reason === "unknown key" && this.now() - this.lastKeyFetchMs >= (this.options.keyRefetchIntervalMs ?? 5_000)) {
 				return verifyWithPublicKeys(await this.loadKeys(true), token, this.options.settings, now);
 			}
 			throw err;

@@ -358,3 +358,57 @@ describe("profiles and account deletion", () => {
 		expect((await http.post("/api/auth/register", { email, password: PASSWORD, displayName: "Newcomer" })).status).toBe(201);
 	});
 });
+
+describe("audit trail", () => {
+	it("records logins, failures, refresh reuse and role changes, with no email or secret in it, on a chain that verifies", async () => {
+		const email = uniqueEmail("audited");
+		const session = await register(email);
+		await login(email, "definitely not it");
+		const first = await http.post("/api/auth/refresh", { refreshToken: session.refreshToken });
+		await http.post("/api/auth/refresh", { refreshToken: session.refreshToken });
+		const adminToken = (await login(ADMIN.email, ADMIN.password)).body.accessToken;
+		await http.post(`/api/admin/users/${session.userId}/roles`, { role: "admin" }, { token: adminToken });
+
+		const entries = await eventually(async () => {
+			const res = await http.get(`/api/admin/audit?subject=${session.userId}&limit=50`, { token: adminToken });
+			expect(res.status).toBe(200);
+			const actions = res.body.entries.map((entry: { action: string }) => entry.action);
+			expect(actions).toEqual(expect.arrayContaining(["auth.registered", "auth.login.failed", "auth.refresh.reused", "auth.role.granted"]));
+			return res.body.entries;
+		});
+		const text = JSON.stringify(entries);
+		expect(text).not.toContain(email);
+		expect(text).not.toContain(session.refreshToken);
+		expect(text).not.toContain(first.body.accessToken);
+		expect(entries.find((entry: { action: string }) => entry.action === "auth.role.granted")).toMatchObject({ actor: { type: "user", id: expect.any(String) }, data: { role: "admin" } });
+
+		const verified = await http.get("/api/admin/audit/verify", { token: adminToken });
+		expect(verified.body).toMatchObject({ ok: true });
+		expect(verified.body.checked).toBeGreaterThanOrEqual(entries.length);
+		expectError(await http.get("/api/admin/audit", { token: session.accessToken }), 401, "INVALID_TOKEN");
+	});
+});
+
+describe("documentation", () => {
+	it("documents every identity path of the client contract, with bearer security where a token is needed", async () => {
+		const doc = (await http.get("/api/openapi.json")).body;
+		const contract: Array<[string, string, boolean]> = [
+			["post", "/api/auth/register", false],
+			["post", "/api/auth/login", false],
+			["post", "/api/auth/refresh", false],
+			["post", "/api/auth/logout", true],
+			["get", "/api/users/me", true],
+			["patch", "/api/users/me", true],
+			["post", "/api/partners", true],
+			["post", "/api/partners/{id}/verify", true],
+			["get", "/api/admin/audit", true],
+			["get", "/api/admin/audit/verify", true],
+		];
+		for (const [method, path, secured] of contract) {
+			const operation = doc.paths[path]?.[method];
+			expect({ method, path, documented: Boolean(operation) }).toEqual({ method, path, documented: true });
+			expect({ method, path, secured: Boolean(operation.security?.length) }).toEqual({ method, path, secured });
+		}
+		expect(doc.paths["/api/auth/register"].post.responses["201"]).toBeDefined();
+	});
+});

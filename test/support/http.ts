@@ -2,7 +2,6 @@
 export interface JsonResponse {
 	status: number;
 	headers: Headers;
-	// eslint-disable-next-line @typescript-eslint/no-explicit-any
 	body: any;
 	text: string;
 }

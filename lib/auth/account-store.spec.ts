@@ -1,0 +1,93 @@
+/**
+ * The account store on both engines: the unique email key under concurrency, refresh-token rotation
+ * that cannot fork under concurrent use, and reuse detection.
+ */
+import { runMigrations, type SqlClient } from "../sql";
+import { describeWithBackend } from "../../test/support/backends";
+import { dropSchemas, openTestPGlite, openTestPostgres, uniqueSchema } from "../../test/support/sql";
+import { AccountStore, AUTH_MIGRATIONS, EmailTakenError } from "./account-store";
+import { newRefreshToken } from "./tokens";
+
+function accountStoreContract(engine: string, open: () => Promise<{ client: SqlClient; dispose(): Promise<void> }>) {
+	describe(`AccountStore on ${engine}`, () => {
+		let client: SqlClient;
+		let dispose: () => Promise<void>;
+		let store: AccountStore;
+		const schema = uniqueSchema("auth");
+
+		beforeAll(async () => {
+			({ client, dispose } = await open());
+			await runMigrations(client, schema, AUTH_MIGRATIONS);
+			store = new AccountStore(client, schema);
+		});
+		afterAll(async () => {
+			await dropSchemas(client, [schema]);
+			await dispose();
+		});
+
+		const newAccount = (emailKey: string) => store.createAccount({ email: emailKey, emailKey, passwordHash: "$argon2id$stub", displayName: "Test" });
+
+		it("lets one of many concurrent inserts of one email key through", async () => {
+			const results = await Promise.allSettled(Array.from({ length: 20 }, () => newAccount("same@example.com")));
+			expect(results.filter(r => r.status === "fulfilled")).toHaveLength(1);
+			expect(results.filter(r => r.status === "rejected").every(r => (r as PromiseRejectedResult).reason instanceof EmailTakenError)).toBe(true);
+		});
+
+		it("rotates a refresh token once, and treats a second use as reuse that revokes the family", async () => {
+			const account = await newAccount(`rotate-${schema}@example.com`);
+			const first = newRefreshToken();
+			const session = await store.createSession(account.id, first.hash, 3600, "203.0.113.1");
+			const second = newRefreshToken();
+			expect(await store.rotateRefreshToken(first.hash, second.hash, 3600)).toMatchObject({ kind: "rotated", session: { id: session.id } });
+			expect(await store.rotateRefreshToken(first.hash, newRefreshToken().hash, 3600)).toEqual({ kind: "reused", sessionId: session.id, accountId: account.id });
+			// The family is gone: the newest token no longer works either.
+			expect(await store.rotateRefreshToken(second.hash, newRefreshToken().hash, 3600)).toEqual({ kind: "invalid" });
+			expect(await store.rotateRefreshToken(newRefreshToken().hash, newRefreshToken().hash, 3600)).toEqual({ kind: "invalid" });
+		});
+
+		it("never rotates one token twice under concurrent use", async () => {
+			const account = await newAccount(`race-${schema}@example.com`);
+			const token = newRefreshToken();
+			await store.createSession(account.id, token.hash, 3600, undefined);
+			const outcomes = await Promise.all(Array.from({ length: 8 }, () => store.rotateRefreshToken(token.hash, newRefreshToken().hash, 3600)));
+			expect(outcomes.filter(o => o.kind === "rotated")).toHaveLength(1);
+			expect(outcomes.filter(o => o.kind === "rotated").length + outcomes.filter(o => o.kind === "reused" || o.kind === "invalid").length).toBe(8);
+		});
+
+		it("refuses expired sessions", async () => {
+			const account = await newAccount(`expired-${schema}@example.com`);
+			const token = newRefreshToken();
+			await store.createSession(account.id, token.hash, 0, undefined);
+			expect(await store.rotateRefreshToken(token.hash, newRefreshToken().hash, 3600)).toEqual({ kind: "invalid" });
+		});
+
+		it("erases the person when closing an account, revokes its sessions, and frees the email", async () => {
+			const email = `close-${schema}@example.com`;
+			const account = await newAccount(email);
+			const token = newRefreshToken();
+			const session = await store.createSession(account.id, token.hash, 3600, undefined);
+			expect(await store.closeAccount(account.id)).toEqual([session.id]);
+			const closed = await store.findById(account.id);
+			expect(closed).toMatchObject({ status: "closed", email: "", displayName: "", passwordHash: null, roles: [] });
+			expect(await store.findByEmailKey(email)).toBeUndefined();
+			expect(await store.rotateRefreshToken(token.hash, newRefreshToken().hash, 3600)).toEqual({ kind: "invalid" });
+			expect((await newAccount(email)).id).not.toBe(account.id);
+		});
+
+		it("grants and revokes roles idempotently", async () => {
+			const account = await newAccount(`roles-${schema}@example.com`);
+			expect(await store.setRole(account.id, "admin", true)).toEqual(["player", "admin"]);
+			expect(await store.setRole(account.id, "admin", true)).toEqual(["player", "admin"]);
+			expect(await store.setRole(account.id, "admin", false)).toEqual(["player"]);
+		});
+	});
+}
+
+accountStoreContract("PGlite", openTestPGlite);
+
+describeWithBackend("postgres", "PostgreSQL", status => {
+	accountStoreContract("PostgreSQL", async () => {
+		const client = openTestPostgres(status.url);
+		return { client, dispose: () => client.close() };
+	});
+});

@@ -1,0 +1,108 @@
+/**
+ * Identity across nodes: a gateway node that holds no keys verifies tokens with the public keys it
+ * fetches from the auth node; a rogue broker on the same transporter gains nothing by writing meta
+ * by hand; and the gateway's rate limit is one limit across gateway nodes sharing a store.
+ */
+import { randomUUID } from "node:crypto";
+import { ServiceBroker } from "moleculer";
+import { describeWithBackend } from "../support/backends";
+import { expectError, httpClient } from "../support/http";
+import { startTestNode, type TestNode } from "../support/node";
+import { rejectionOf } from "../support/async";
+
+const PASSWORD = "a perfectly fine passphrase";
+
+/** Fixed one-minute windows: start a burst early in one so it cannot straddle two. */
+async function awaitFreshRateWindow(): Promise<void> {
+	const intoWindow = Date.now() % 60_000;
+	if (intoWindow > 50_000) await new Promise(resolve => setTimeout(resolve, 60_000 - intoWindow + 50));
+}
+
+describe("gateway rate limit on one node", () => {
+	let node: TestNode;
+	beforeAll(async () => {
+		node = await startTestNode({ SERVICES: "api", RATE_LIMIT_PER_MINUTE: "3" });
+	});
+	afterAll(async () => node?.stop());
+
+	it("answers 429 with Retry-After past the limit, and never limits health probes", async () => {
+		await awaitFreshRateWindow();
+		const http = httpClient(node.baseUrl);
+		const statuses = [];
+		for (let i = 0; i < 4; i++) statuses.push((await http.get("/api/ping")).status);
+		expect(statuses).toEqual([200, 200, 200, 429]);
+		const limited = await http.get("/api/ping");
+		expectError(limited, 429, "RATE_LIMITED");
+		expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
+		expect(limited.headers.get("x-rate-limit-remaining")).toBe("0");
+		expect((await http.get("/health/ready")).status).toBe(200);
+	});
+});
+
+describeWithBackend("redis", "gateway rate limit across nodes (Redis store)", redis => {
+	let nodes: TestNode[] = [];
+	beforeAll(async () => {
+		const common = { SERVICES: "api", STORE_URL: redis.url, NAMESPACE: `ratelimit-${randomUUID().slice(0, 8)}`, RATE_LIMIT_PER_MINUTE: "6" };
+		nodes = [await startTestNode({ ...common, NODE_ID: "gateway-a" }), await startTestNode({ ...common, NODE_ID: "gateway-b" })];
+	});
+	afterAll(async () => {
+		for (const node of nodes) await node.stop();
+	});
+
+	it("counts one client's requests to every gateway node against one limit", async () => {
+		await awaitFreshRateWindow();
+		const [a, b] = nodes.map(node => httpClient(node.baseUrl));
+		const statuses = [];
+		for (let i = 0; i < 4; i++) {
+			statuses.push((await a.get("/api/ping")).status);
+			statuses.push((await b.get("/api/ping")).status);
+		}
+		expect(statuses).toEqual([200, 200, 200, 200, 200, 200, 429, 429]);
+	});
+});
+
+describeWithBackend("nats", "identity over a NATS cluster", nats => {
+	let core: TestNode;
+	let gateway: TestNode;
+	let rogue: ServiceBroker;
+	const namespace = `identity-${randomUUID().slice(0, 8)}`;
+
+	beforeAll(async () => {
+		const common = { TRANSPORTER: nats.url, NAMESPACE: namespace, RATE_LIMIT_PER_MINUTE: "0" };
+		// Both nodes live in this process: without their own ids they would claim the same one.
+		core = await startTestNode({ ...common, NODE_ID: `${namespace}-core`, SERVICES: "auth,users,partners,audit" }, { waitReady: false });
+		gateway = await startTestNode({ ...common, NODE_ID: `${namespace}-gateway`, SERVICES: "api" });
+		rogue = new ServiceBroker({ namespace, nodeID: `${namespace}-rogue`, transporter: nats.url as never, logger: false, skipProcessEventRegistration: true });
+		await rogue.start();
+		await rogue.waitForServices(["partners", "auth"], 20_000);
+		await gateway.broker.waitForServices(["auth", "users", "partners"], 20_000);
+	});
+	afterAll(async () => {
+		await rogue?.stop();
+		await gateway?.stop();
+		await core?.stop();
+	});
+
+	it("serves accounts through a gateway node that holds no signing key", async () => {
+		const http = httpClient(gateway.baseUrl);
+		const email = `remote-${randomUUID().slice(0, 8)}@example.com`;
+		const registered = await http.post("/api/auth/register", { email, password: PASSWORD, displayName: "Remote" });
+		expect(registered.status).toBe(201);
+		expect((await http.get("/api/users/me", { token: registered.body.accessToken })).body.displayName).toBe("Remote");
+		const forged = registered.body.accessToken.slice(0, -4) + "AAAA";
+		expectError(await http.get("/api/users/me", { token: forged }), 401, "INVALID_TOKEN");
+	});
+
+	it("gives a broker that bypasses the gateway no more power than its token", async () => {
+		const http = httpClient(gateway.baseUrl);
+		const owner = await http.post("/api/auth/register", { email: `owner-${randomUUID().slice(0, 8)}@example.com`, password: PASSWORD, displayName: "Owner" });
+		const partner = await http.post("/api/partners", { name: "Remote Café" }, { token: owner.body.accessToken });
+		expect(partner.status).toBe(201);
+		const forgedMeta = { user: { id: randomUUID(), roles: ["admin"] }, caller: { kind: "operator", operator: "mallory" } };
+		expect(await rejectionOf(rogue.call("partners.verify", { id: partner.body.id }, { meta: forgedMeta }))).toMatchObject({ code: 401, type: "UNAUTHENTICATED" });
+		expect(await rejectionOf(rogue.call("partners.verify", { id: partner.body.id }, { meta: { accessToken: owner.body.accessToken } }))).toMatchObject({ code: 403, type: "FORBIDDEN" });
+		expect(await rejectionOf(rogue.call("partners.membershipsOf", { userId: owner.body.user.id }, { meta: forgedMeta }))).toMatchObject({ code: 401 });
+		expect(await rejectionOf(rogue.call("audit.search", {}, { meta: { accessToken: owner.body.accessToken } }))).toMatchObject({ code: 403 });
+		expect((await http.get(`/api/partners/${partner.body.id}`, { token: owner.body.accessToken })).body.status).toBe("pending");
+	});
+});
