@@ -32,10 +32,12 @@ interface AuthServiceThis {
 	throttle: LoginThrottle;
 	flows(ctx: Context): AuthFlows;
 	serviceToken(): Promise<string>;
+	purgeTimer?: NodeJS.Timeout;
 }
 type ServiceBroker = Context["broker"];
 
 export const EMAIL_MAX_LENGTH = 254;
+const SESSION_RETENTION_DAYS = 30;
 export const DISPLAY_NAME_MAX_LENGTH = 50;
 
 const email = { type: "email", max: EMAIL_MAX_LENGTH, normalize: false } as const;
@@ -208,8 +210,16 @@ export function createAuthService(config: AppConfig): ServiceSchema {
 			this.accounts = new AccountStore(this.db, "auth");
 			this.throttle = new LoginThrottle(nodeBackends(this.broker).keyValueStore());
 			this.keyRing = await loadSigningKeys(config.auth, config.dataDir);
+			// Ended sessions are kept a while for investigations (reuse is detected from them), then dropped.
+			const purge = () => this.accounts.purgeSessions(SESSION_RETENTION_DAYS).catch(err => this.logger.warn(`Session purge failed: ${(err as Error).message}`));
+			this.purgeTimer = setInterval(purge, 6 * 3600_000);
+			this.purgeTimer.unref();
 			provideLocalPublicKeys(this.broker, () => ({ keys: publicKeysOf(this.keyRing) as PublicKeySet["keys"] }));
 			this.logger.info(`Signing access tokens with key ${this.keyRing.current.kid}${config.auth.keysFile ? "" : " (development key under DATA_DIR)"}`);
+		},
+
+		stopped(this: AuthServiceThis) {
+			clearInterval(this.purgeTimer);
 		},
 
 		events: {

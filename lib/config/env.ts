@@ -91,7 +91,7 @@ const ENV_SPEC = {
 
 	CHANNELS_URL: urlWithScheme(["embedded", "redis", "rediss", "nats", "kafka"])({ default: "", desc: "Durable events: empty uses the SQL-backed log in the service database; redis://, nats:// (JetStream) or kafka://host:9092" }),
 	NEO4J_URL: urlWithScheme(["bolt", "neo4j", "neo4j+s", "bolt+s"])({ default: "", desc: "Neo4j for the clue graph (later issue); empty keeps it in SQL" }),
-	OPENSEARCH_URL: urlWithScheme(["http", "https"])({ default: "", desc: "OpenSearch for audit search (later issue); empty searches in SQL" }),
+	OPENSEARCH_URL: urlWithScheme(["http", "https"])({ default: "", desc: "OpenSearch for audit search (entries indexed there too); empty searches in SQL" }),
 
 	HOST: str({ default: "0.0.0.0", desc: "Interface the HTTP gateway listens on" }),
 	PORT: port({ default: 3000, desc: "HTTP gateway port (api service)" }),

@@ -11,6 +11,7 @@ import { DEV_KEYS_FILE } from "../../lib/auth/key-store";
 import { expectError, httpClient, type HttpClient } from "../support/http";
 import { eventually, startTestNode, type TestNode } from "../support/node";
 import { rejectionOf } from "../support/async";
+import { grantAdmin } from "../../lib/runtime/identity-repl-commands";
 
 const ADMIN = { email: "ops@lootopia.example", password: "operator passphrase 42" };
 const PASSWORD = "a perfectly fine passphrase";
@@ -242,6 +243,29 @@ describe("authorization over HTTP and over the broker", () => {
 		player = { ...player, accessToken: refreshed.body.accessToken, refreshToken: refreshed.body.refreshToken };
 		const revoked = await http.delete(`/api/admin/users/${player.userId}/roles/admin`, { token: admin.accessToken });
 		expect(revoked.body.roles).toEqual(["player"]);
+	});
+});
+
+describe("the REPL's admin-grant", () => {
+	it("promotes an existing account with an operator token made from the key file, and audits the operator", async () => {
+		const email = uniqueEmail("promoted");
+		const session = await register(email);
+		expect(await grantAdmin(node.broker, email)).toMatch(/is an admin .*already existed/);
+		const refreshed = await http.post("/api/auth/refresh", { refreshToken: session.refreshToken });
+		expect(refreshed.body.user.roles).toEqual(["player", "admin"]);
+		const entries = await eventually(async () => {
+			const res = await http.get(`/api/admin/audit?subject=${session.userId}&action=auth.role.granted`, { token: refreshed.body.accessToken });
+			expect(res.body.entries).toHaveLength(1);
+			return res.body.entries;
+		});
+		expect(entries[0].actor).toMatchObject({ type: "operator" });
+	});
+
+	it("creates the account when given a password, and refuses a weak one", async () => {
+		const email = uniqueEmail("created-admin");
+		expect(await grantAdmin(node.broker, email, PASSWORD)).toMatch(/created now/);
+		expect((await login(email, PASSWORD)).body.user.roles).toContain("admin");
+		expect(await rejectionOf(grantAdmin(node.broker, uniqueEmail("weak-admin"), "password1"))).toMatchObject({ type: "WEAK_PASSWORD" });
 	});
 });
 
