@@ -52,25 +52,11 @@ export class AuthFlows {
 	async register(input: { email: string; password: string; displayName: string }, origin: RequestOrigin): Promise<AuthResult> {
 		const email = input.email.trim();
 		const displayName = input.displayName.trim();
-		const problems = passwordProblems(input.password, { email, displayName });
-		if (problems.length) throw new AppError("WEAK_PASSWORD", undefined, { problems });
-		const emailKey = normaliseEmail(email);
-		// Saves an argon2 run for the common duplicate; the insert below still decides under races.
-		if (await this.store.findByEmailKey(emailKey)) throw new AppError("EMAIL_TAKEN");
-		const passwordHash = await hashPassword(input.password);
-		let account: AccountRecord;
-		try {
-			account = await this.store.createAccount({ email, emailKey, passwordHash, displayName });
-		} catch (err) {
-			if (err instanceof EmailTakenError) throw new AppError("EMAIL_TAKEN");
-			throw err;
-		}
-		try {
-			await this.ports.createProfile(account.id, displayName);
-		} catch (err) {
-			await this.store.deleteAccount(account.id);
-			throw err;
-		}
+		checkPassword(input.password, email, displayName);
+		// Saves an argon2 run for the common duplicate; the insert still decides under races.
+		if (await this.store.findByEmailKey(normaliseEmail(email))) throw new AppError("EMAIL_TAKEN");
+		const account = await this.createAccount(email, input.password, displayName, ["player"]);
+		if (!account) throw new AppError("EMAIL_TAKEN");
 		const result = await this.startSession(account, {}, origin);
 		await this.ports.audit({ action: "auth.registered", actor: { type: "user", id: account.id, ip: origin.clientIp }, subject: accountSubject(account.id) });
 		return result;
@@ -170,14 +156,25 @@ export class AuthFlows {
 		}
 		if (!password) throw new AppError("NOT_FOUND", "No account with this email; give a password to create it");
 		const displayName = email.split("@")[0] || "admin";
-		const problems = passwordProblems(password, { email, displayName });
-		if (problems.length) throw new AppError("WEAK_PASSWORD", undefined, { problems });
+		checkPassword(password, email, displayName);
+		const account = await this.createAccount(email.trim(), password, displayName, ["player", "admin"]);
+		// Another node bootstrapping the same admin at the same moment got there first.
+		if (!account) return this.ensureAdmin(email, undefined, actor);
+		await this.ports.audit({ action: "auth.role.granted", actor, subject: accountSubject(account.id), data: { role: "admin", created: true } });
+		return { userId: account.id, created: true };
+	}
+
+	/**
+	 * The account row, then its profile; undefined when the email is taken. The row is the step that
+	 * decides between concurrent registrations, and it is deleted again if the profile cannot be
+	 * made, so a retry can succeed.
+	 */
+	private async createAccount(email: string, password: string, displayName: string, roles: PlatformRole[]): Promise<AccountRecord | undefined> {
 		let account: AccountRecord;
 		try {
-			account = await this.store.createAccount({ email: email.trim(), emailKey: normaliseEmail(email), passwordHash: await hashPassword(password), displayName, roles: ["player", "admin"] });
+			account = await this.store.createAccount({ email, emailKey: normaliseEmail(email), passwordHash: await hashPassword(password), displayName, roles });
 		} catch (err) {
-			// Another node bootstrapping the same admin at the same moment got there first.
-			if (err instanceof EmailTakenError) return this.ensureAdmin(email, undefined, actor);
+			if (err instanceof EmailTakenError) return undefined;
 			throw err;
 		}
 		try {
@@ -186,8 +183,7 @@ export class AuthFlows {
 			await this.store.deleteAccount(account.id);
 			throw err;
 		}
-		await this.ports.audit({ action: "auth.role.granted", actor, subject: accountSubject(account.id), data: { role: "admin", created: true } });
-		return { userId: account.id, created: true };
+		return account;
 	}
 
 	private async startSession(account: AccountRecord, partners: Record<string, PartnerRole>, origin: RequestOrigin): Promise<AuthResult> {
@@ -200,6 +196,11 @@ export class AuthFlows {
 		const accessToken = await signAccessToken(this.keys(), { sub: account.id, roles: account.roles, partners, sid: sessionId }, this.settings.token);
 		return { accessToken, expiresIn: this.settings.token.accessTtlSeconds, refreshToken, tokenType: "Bearer" };
 	}
+}
+
+function checkPassword(password: string, email: string, displayName: string): void {
+	const problems = passwordProblems(password, { email, displayName });
+	if (problems.length) throw new AppError("WEAK_PASSWORD", undefined, { problems });
 }
 
 function view(account: AccountRecord, partners: Record<string, PartnerRole>): AccountView {
