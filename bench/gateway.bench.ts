@@ -4,7 +4,9 @@
  * ids, metrics), against bare node:http answering the same JSON, in the same run, alternating
  * rounds so machine noise hits both. Servers run in child processes; the load generator here.
  */
+import path from "node:path";
 import autocannon from "autocannon";
+import { readOrCreateKeyRing } from "../lib/auth/key-store";
 import { freePort, median, startProcess, stopProcess, tempDataDir, waitForHttp } from "./support";
 
 export interface GatewayBenchResult {
@@ -30,11 +32,17 @@ export async function benchGateway(opts: { connections?: number; durationSeconds
 	const barePort = await freePort();
 	const gatewayPort = await freePort();
 	const bare = startProcess("bench/bare-server.js", { PORT: String(barePort) });
+	const dataDir = tempDataDir();
+	const keysFile = path.join(dataDir, "signing-keys.json");
+	await readOrCreateKeyRing(keysFile);
 	const gateway = startProcess("lib/runtime/start.js", {
 		NODE_ENV: "production",
 		PORT: String(gatewayPort),
 		HOST: "127.0.0.1",
-		DATA_DIR: tempDataDir(),
+		DATA_DIR: dataDir,
+		AUTH_KEYS_FILE: keysFile,
+		// Counted like in production (one store increment per request) but never reached by the load.
+		RATE_LIMIT_PER_MINUTE: "1000000000",
 		METRICS_ENABLED: "true",
 		METRICS_PORT: String(await freePort()),
 		LOG_LEVEL: "warn",

@@ -1,13 +1,14 @@
 /**
  * `npm run bench`: runs every benchmark and prints the numbers (also written to
- * bench/results/latest.json). BENCH_ONLY=gateway|startup runs one; BENCH_DURATION and
- * BENCH_ROUNDS shorten or lengthen the gateway runs.
+ * bench/results/latest.json). BENCH_ONLY=gateway|startup|identity runs one; BENCH_DURATION and
+ * BENCH_ROUNDS shorten or lengthen the gateway and identity runs.
  */
 import fs from "node:fs";
 import path from "node:path";
 import os from "node:os";
 import { benchGateway } from "./gateway.bench";
 import { benchStartup } from "./startup.bench";
+import { benchIdentity } from "./identity.bench";
 import { ROOT } from "./support";
 
 async function main(): Promise<void> {
@@ -28,6 +29,18 @@ async function main(): Promise<void> {
 		results.startup = startup;
 		console.log(`start to ready: first start ${startup.firstStartMs} ms (creates the embedded database), restart ${startup.restartMs} ms, npm start's build check ${startup.buildCheckMs} ms`);
 		console.log(`idle resident memory: ${startup.idleRssMb} MB after ${startup.idleAfterSeconds} s`);
+	}
+	if (!only || only === "identity") {
+		const identity = await benchIdentity({ durationSeconds: Number(process.env.BENCH_DURATION ?? 4), rounds: Number(process.env.BENCH_ROUNDS ?? 3) });
+		results.identity = identity;
+		const { hashing, login, authenticated: auth } = identity;
+		const line = (t: { requestsPerSecond: number; p50Ms: number; p99Ms: number }) => `${t.requestsPerSecond} req/s (p50 ${t.p50Ms} ms, p99 ${t.p99Ms} ms)`;
+		console.log(`password hash (argon2id verify): one alone p50 ${hashing.single.p50Ms} ms, p99 ${hashing.single.p99Ms} ms; ${hashing.concurrent.concurrency} concurrent: ${hashing.concurrent.hashesPerSecond} hashes/s (p50 ${hashing.concurrent.p50Ms} ms, p99 ${hashing.concurrent.p99Ms} ms), thread pool ${identity.threadPoolSize}`);
+		console.log(`logins: ${login.loginsPerSecond} logins/s (p50 ${login.p50Ms} ms, p99 ${login.p99Ms} ms), ${login.concurrency} concurrent over ${login.accounts} accounts; ratio logins / hashes: ${login.ratioToHashBound}`);
+		console.log(`GET /api/ping anonymous: ${line(auth.anonymousPing)}`);
+		console.log(`GET /api/ping with a bearer token: ${line(auth.authenticatedPing)}; ratio ${auth.ratioPing}, +${auth.extraMicrosPerRequestPing} µs/request`);
+		console.log(`GET /api/users/me (guarded, reads its database): ${line(auth.usersMe)}; ratio to anonymous ping ${auth.ratioUsersMe}, +${auth.extraMicrosPerRequestUsersMe} µs/request`);
+		console.log(`identity: ${auth.connections} connections for the request comparison, ${identity.rounds}×${identity.durationSeconds}s median, alternating rounds`);
 	}
 	const dir = path.join(ROOT, "bench", "results");
 	fs.mkdirSync(dir, { recursive: true });

@@ -57,6 +57,7 @@ export function createApiService(config: AppConfig): ServiceSchema {
 	const corsOrigins = config.http.corsOrigins;
 	let openApiCache: unknown;
 	let aliasesReady = false;
+	let brokerStarted = false;
 
 	return defineService<LootopiaSettings & Record<string, unknown>>({
 		name: "api",
@@ -172,8 +173,15 @@ export function createApiService(config: AppConfig): ServiceSchema {
 		},
 
 		events: {
+			// Ready only once the routes of every service started on this node are in: aliases are
+			// regenerated as services register, and a probe that passed on the first regeneration
+			// would send traffic to routes that answer 404 for a moment.
+			"$broker.started"(this: any) {
+				brokerStarted = true;
+				this.regenerateAllAutoAliases();
+			},
 			"$api.aliases.regenerated"() {
-				aliasesReady = true;
+				if (brokerStarted) aliasesReady = true;
 				openApiCache = undefined;
 			},
 		},

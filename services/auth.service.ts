@@ -66,7 +66,7 @@ export function createAuthService(config: AppConfig): ServiceSchema {
 				},
 				async handler(this: AuthServiceThis, ctx: Context<RegisterParams>): Promise<AuthResult> {
 					const result = await this.flows(ctx).register(ctx.params, requestContext(ctx));
-					(ctx.meta as { $statusCode?: number }).$statusCode = 201;
+					Object.assign(ctx.meta, { $statusCode: 201, $location: `/api/users/${result.user.id}` });
 					return result;
 				},
 			},

@@ -47,7 +47,7 @@ export function createPartnersService(_config: AppConfig): ServiceSchema {
 				async handler(this: PartnersThis, ctx: Context<NewPartner>): Promise<PartnerView> {
 					const partner = await this.partners.create(ctx.params, userOf(ctx).userId);
 					await this.audit(ctx, { action: "partners.created", subject: partnerSubject(partner.id), data: { name: partner.name } });
-					(ctx.meta as { $statusCode?: number }).$statusCode = 201;
+					Object.assign(ctx.meta, { $statusCode: 201, $location: `/api/partners/${partner.id}` });
 					return partner;
 				},
 			},

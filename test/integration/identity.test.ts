@@ -29,6 +29,7 @@ interface Session {
 async function register(email: string, displayName = "Player"): Promise<Session> {
 	const res = await http.post("/api/auth/register", { email, password: PASSWORD, displayName });
 	expect(res.status).toBe(201);
+	expect(res.headers.get("location")).toBe(`/api/users/${res.body.user.id}`);
 	return { userId: res.body.user.id, accessToken: res.body.accessToken, refreshToken: res.body.refreshToken };
 }
 
