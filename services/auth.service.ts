@@ -12,7 +12,7 @@ import { ACCOUNT_SCHEMA, AUTH_RESULT_SCHEMA, JWKS_SCHEMA } from "../lib/contract
 import { AccountStore, AUTH_MIGRATIONS } from "../lib/auth/account-store";
 import { AuthFlows, type AuthPorts } from "../lib/auth/auth-flows";
 import { loadSigningKeys } from "../lib/auth/key-store";
-import { LoginThrottle } from "../lib/auth/login-throttle";
+import { LoginThrottle, RegistrationLimit } from "../lib/auth/login-throttle";
 import { PASSWORD_MAX_LENGTH } from "../lib/auth/passwords";
 import { publicKeysOf, signMachineToken, type KeyRing } from "../lib/auth/tokens";
 import { SERVICE_SUBJECT_PREFIX } from "../lib/auth/access";
@@ -30,6 +30,7 @@ interface AuthServiceThis {
 	accounts: AccountStore;
 	keyRing: KeyRing;
 	throttle: LoginThrottle;
+	registrations: RegistrationLimit;
 	flows(ctx: Context): AuthFlows;
 	serviceToken(): Promise<string>;
 	purgeTimer?: NodeJS.Timeout;
@@ -62,7 +63,11 @@ export function createAuthService(config: AppConfig): ServiceSchema {
 					tags: ["auth"],
 					successStatus: 201,
 					response: AUTH_RESULT_SCHEMA,
-					responses: { "409": { description: "EMAIL_TAKEN" }, "422": { description: "VALIDATION_FAILED or WEAK_PASSWORD (details.problems)" } },
+					responses: {
+						"409": { description: "EMAIL_TAKEN" },
+						"422": { description: "VALIDATION_FAILED or WEAK_PASSWORD (details.problems)" },
+						"429": { description: "RATE_LIMITED: too many registrations from this address (REGISTRATIONS_PER_HOUR); see Retry-After" },
+					},
 				},
 				async handler(this: AuthServiceThis, ctx: Context<RegisterParams>): Promise<AuthResult> {
 					const result = await this.flows(ctx).register(ctx.params, requestContext(ctx));
@@ -194,7 +199,7 @@ export function createAuthService(config: AppConfig): ServiceSchema {
 						await Promise.all(sessionIds.map(id => store.set(revokedSessionKey(id), "1", { ttlMs })));
 					},
 				};
-				return new AuthFlows(this.accounts, this.throttle, () => this.keyRing, { token: tokenSettings, refreshTtlSeconds: config.auth.refreshTtlSeconds }, ports);
+				return new AuthFlows(this.accounts, this.throttle, () => this.keyRing, { token: tokenSettings, refreshTtlSeconds: config.auth.refreshTtlSeconds }, ports, this.registrations);
 			},
 
 			/** Our own identity for calls to other services' service-only actions; reused while fresh. */
@@ -209,6 +214,7 @@ export function createAuthService(config: AppConfig): ServiceSchema {
 		async started(this: AuthServiceThis & DatabaseServiceThis) {
 			this.accounts = new AccountStore(this.db, "auth");
 			this.throttle = new LoginThrottle(nodeBackends(this.broker).keyValueStore());
+			this.registrations = new RegistrationLimit(nodeBackends(this.broker).keyValueStore(), config.auth.registrationsPerHour);
 			this.keyRing = await loadSigningKeys(config.auth, config.dataDir);
 			// Ended sessions are kept a while for investigations (reuse is detected from them), then dropped.
 			const purge = () => this.accounts.purgeSessions(SESSION_RETENTION_DAYS).catch(err => this.logger.warn(`Session purge failed: ${(err as Error).message}`));

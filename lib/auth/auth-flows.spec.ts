@@ -9,7 +9,7 @@ import { dropSchemas, openTestPGlite, uniqueSchema } from "../../test/support/sq
 import { rejectionOf } from "../../test/support/async";
 import { AccountStore, AUTH_MIGRATIONS } from "./account-store";
 import { AuthFlows, type AuthPorts } from "./auth-flows";
-import { LoginThrottle } from "./login-throttle";
+import { LoginThrottle, RegistrationLimit } from "./login-throttle";
 import { generateSigningKey, verifyAccessToken, type KeyRing } from "./tokens";
 
 const settings = { token: { issuer: "lootopia", audience: "lootopia-api", accessTtlSeconds: 900 }, refreshTtlSeconds: 3600 };
@@ -30,7 +30,7 @@ afterAll(async () => {
 	await dispose();
 });
 
-function setup(overrides: Partial<AuthPorts> = {}) {
+function setup(overrides: Partial<AuthPorts> = {}, registrations?: RegistrationLimit) {
 	const audit: Array<{ action: string }> = [];
 	const revoked: string[] = [];
 	const profiles: string[] = [];
@@ -44,7 +44,7 @@ function setup(overrides: Partial<AuthPorts> = {}) {
 		...overrides,
 	};
 	const store = new AccountStore(client, schema);
-	const flows = new AuthFlows(store, new LoginThrottle(new MemoryStore()), () => ring, settings, ports);
+	const flows = new AuthFlows(store, new LoginThrottle(new MemoryStore()), () => ring, settings, ports, registrations);
 	return { flows, store, audit, revoked, profiles, closed };
 }
 
@@ -125,4 +125,16 @@ it("creates the configured admin once, and promotes an existing account without 
 	const player = await flows.register({ email: email(), password: PASSWORD, displayName: "Fi" }, {});
 	await flows.ensureAdmin(player.user.email, undefined, { type: "operator", id: "test" });
 	expect((await flows.me(player.user.id)).roles).toEqual(["player", "admin"]);
+});
+
+it("limits registrations per address per hour, before any work is done", async () => {
+	const { flows, profiles } = setup({}, new RegistrationLimit(new MemoryStore(), 2));
+	await flows.register({ email: email(), password: PASSWORD, displayName: "Gi" }, { clientIp: "203.0.113.5" });
+	// A refused attempt counts too: probing for taken emails is what the limit is for.
+	expect(await rejectionOf(flows.register({ email: "nope", password: "short", displayName: "x" }, { clientIp: "203.0.113.5" }))).toMatchObject({ type: "WEAK_PASSWORD" });
+	const limited = await rejectionOf(flows.register({ email: email(), password: PASSWORD, displayName: "Ha" }, { clientIp: "203.0.113.5" }));
+	expect(limited).toMatchObject({ type: "RATE_LIMITED", data: { retryAfterSeconds: expect.any(Number) } });
+	expect(profiles).toHaveLength(1);
+	await flows.register({ email: email(), password: PASSWORD, displayName: "Io" }, { clientIp: "198.51.100.5" });
+	expect(profiles).toHaveLength(2);
 });

@@ -11,7 +11,7 @@ import type { AuditActor } from "../contracts/audit";
 import type { AccountView, AuthResult, PartnerRole, PlatformRole, SessionTokens } from "../contracts/identity";
 import { AppError } from "../errors/app-error";
 import { AccountStore, EmailTakenError, type AccountRecord } from "./account-store";
-import { LoginThrottle, normaliseEmail } from "./login-throttle";
+import { LoginThrottle, normaliseEmail, type RegistrationLimit } from "./login-throttle";
 import { hashPassword, needsRehash, passwordProblems, verifyPassword } from "./passwords";
 import { hashRefreshToken, newRefreshToken, signAccessToken, type KeyRing, type TokenSettings } from "./tokens";
 
@@ -47,9 +47,12 @@ export class AuthFlows {
 		private readonly keys: () => KeyRing,
 		private readonly settings: AuthSettings,
 		private readonly ports: AuthPorts,
+		private readonly registrations?: RegistrationLimit,
 	) {}
 
 	async register(input: { email: string; password: string; displayName: string }, origin: RequestOrigin): Promise<AuthResult> {
+		const verdict = (await this.registrations?.attempt(origin.clientIp ?? "unknown")) ?? { allowed: true };
+		if (!verdict.allowed) throw new AppError("RATE_LIMITED", "Too many registrations from this address; try again later", { retryAfterSeconds: Math.ceil(verdict.retryAfterMs / 1000) });
 		const email = input.email.trim();
 		const displayName = input.displayName.trim();
 		checkPassword(input.password, email, displayName);

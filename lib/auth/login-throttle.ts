@@ -70,3 +70,22 @@ export class LoginThrottle {
 		if (delay > 0) await this.store.set(`${key}:lock`, String(failures), { ttlMs: delay });
 	}
 }
+
+/**
+ * Registration attempts per client address in fixed hourly windows. Registering has to say when an
+ * email is taken, so this is what keeps that answer from being a fast way to test addresses.
+ */
+export class RegistrationLimit {
+	constructor(
+		private readonly store: KeyValueStore,
+		private readonly perHour: number,
+		private readonly now: () => number = Date.now,
+	) {}
+
+	async attempt(address: string): Promise<ThrottleVerdict> {
+		if (this.perHour <= 0) return { allowed: true };
+		const hour = Math.floor(this.now() / 3_600_000);
+		const count = await this.store.incr(`register:addr:${address}:${hour}`, { ttlMs: 3_600_000 });
+		return count <= this.perHour ? { allowed: true } : { allowed: false, retryAfterMs: (hour + 1) * 3_600_000 - this.now() };
+	}
+}

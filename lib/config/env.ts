@@ -102,6 +102,7 @@ const ENV_SPEC = {
 
 	RATE_LIMIT_PER_MINUTE: positiveInt({ default: 600, desc: "Requests per minute one client address may make through the gateway (0: off); counted in the shared store" }),
 
+	REGISTRATIONS_PER_HOUR: positiveInt({ default: 20, desc: "Registration attempts one client address may make per hour (0: no limit); slows down account farming and email probing" }),
 	AUTH_KEYS_FILE: str({ default: "", desc: "JSON file with the token signing keys (newest signs, older still verify). Required in production where auth runs; in development one is generated under DATA_DIR/keys" }),
 	ACCESS_TOKEN_TTL_SECONDS: positiveInt({ default: 900, desc: "Lifetime of an access token" }),
 	REFRESH_TOKEN_TTL_DAYS: positiveInt({ default: 30, desc: "Lifetime of a session (refresh-token family) without use" }),
@@ -191,6 +192,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env) {
 			audience: "lootopia-api",
 			accessTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
 			refreshTtlSeconds: env.REFRESH_TOKEN_TTL_DAYS * 86_400,
+			registrationsPerHour: env.REGISTRATIONS_PER_HOUR,
 			admin: env.ADMIN_EMAIL ? { email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD } : undefined,
 		},
 		healthPort: env.HEALTH_PORT,
