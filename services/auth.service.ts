@@ -34,11 +34,19 @@ interface AuthServiceThis {
 	flows(ctx: Context): AuthFlows;
 	serviceToken(): Promise<string>;
 	purgeTimer?: NodeJS.Timeout;
+	announceTimer?: NodeJS.Timeout;
+	announceClosures(): Promise<void>;
+}
+
+/** What flows need of a context for work that no request started (start-up, timers). */
+function startupContext(broker: ServiceBroker): Context {
+	return { call: (action: string, params: unknown, opts: unknown) => broker.call(action, params as never, opts as never), requestID: null } as unknown as Context;
 }
 type ServiceBroker = Context["broker"];
 
 export const EMAIL_MAX_LENGTH = 254;
 const SESSION_RETENTION_DAYS = 30;
+const CLOSURE_RECHECK_MS = 5 * 60_000;
 export const DISPLAY_NAME_MAX_LENGTH = 50;
 
 const email = { type: "email", max: EMAIL_MAX_LENGTH, normalize: false } as const;
@@ -202,6 +210,15 @@ export function createAuthService(config: AppConfig): ServiceSchema {
 				return new AuthFlows(this.accounts, this.throttle, () => this.keyRing, { token: tokenSettings, refreshTtlSeconds: config.auth.refreshTtlSeconds }, ports, this.registrations);
 			},
 
+			async announceClosures(this: AuthServiceThis): Promise<void> {
+				try {
+					const sent = await this.flows(startupContext(this.broker)).announcePendingClosures();
+					if (sent) this.logger.info(`Announced ${sent} account closure(s) that had not gone out`);
+				} catch (err) {
+					this.logger.warn(`Could not announce pending account closures: ${(err as Error).message}`);
+				}
+			},
+
 			/** Our own identity for calls to other services' service-only actions; reused while fresh. */
 			async serviceToken(this: AuthServiceThis): Promise<string> {
 				if (cachedServiceToken && cachedServiceToken.renewAtMs > Date.now()) return cachedServiceToken.token;
@@ -220,24 +237,27 @@ export function createAuthService(config: AppConfig): ServiceSchema {
 			const purge = () => this.accounts.purgeSessions(SESSION_RETENTION_DAYS).catch(err => this.logger.warn(`Session purge failed: ${(err as Error).message}`));
 			this.purgeTimer = setInterval(purge, 6 * 3600_000);
 			this.purgeTimer.unref();
+			this.announceTimer = setInterval(() => this.announceClosures(), CLOSURE_RECHECK_MS);
+			this.announceTimer.unref();
 			provideLocalPublicKeys(this.broker, () => ({ keys: publicKeysOf(this.keyRing) as PublicKeySet["keys"] }));
 			this.logger.info(`Signing access tokens with key ${this.keyRing.current.kid}${config.auth.keysFile ? "" : " (development key under DATA_DIR)"}`);
 		},
 
 		stopped(this: AuthServiceThis) {
 			clearInterval(this.purgeTimer);
+			clearInterval(this.announceTimer);
 		},
 
 		events: {
 			// The configured admin is created once the whole node runs: it needs the users service for
 			// the profile and the channels (connected after every service started) for the audit fact.
 			async "$broker.started"(this: AuthServiceThis) {
+				await this.announceClosures();
 				const admin = config.auth.admin;
 				if (!admin) return;
 				try {
 					await this.broker.waitForServices(["users", "partners"], 60_000);
-					const startupCtx = { call: (action: string, params: unknown, opts: unknown) => this.broker.call(action, params as never, opts as never), requestID: null } as unknown as Context;
-					const result = await this.flows(startupCtx).ensureAdmin(admin.email, admin.password, { type: "operator", id: "ADMIN_EMAIL" });
+					const result = await this.flows(startupContext(this.broker)).ensureAdmin(admin.email, admin.password, { type: "operator", id: "ADMIN_EMAIL" });
 					this.logger.info(`Admin ${result.created ? "created" : "confirmed"} from ADMIN_EMAIL (account ${result.userId})`);
 				} catch (err) {
 					this.logger.error(`Could not create the admin from ADMIN_EMAIL: ${(err as Error).message}`);

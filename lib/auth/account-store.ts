@@ -49,6 +49,16 @@ export const AUTH_MIGRATIONS: readonly Migration[] = [
 			create index refresh_tokens_session on refresh_tokens (session_id);
 		`,
 	},
+	{
+		version: 2,
+		name: "closure announcements",
+		// A closed account is announced to the other services after its commit; the mark says it
+		// went out, so an announcement lost to a crash in between is sent again.
+		up: `
+			alter table accounts add column closure_announced_at timestamptz;
+			create index accounts_unannounced_closures on accounts (closed_at) where status = 'closed' and closure_announced_at is null;
+		`,
+	},
 ];
 
 export interface AccountRecord {
@@ -169,6 +179,19 @@ export class AccountStore {
 			const { rows } = await tx.query<{ id: string }>(`update ${this.sessions} set revoked_at = now(), revoked_reason = 'account closed' where account_id = $1 and revoked_at is null returning id`, [id]);
 			return rows.map(row => row.id);
 		});
+	}
+
+	/** Closed accounts whose closure the other services may not have heard of yet. */
+	async unannouncedClosures(limit = 100): Promise<string[]> {
+		const { rows } = await this.db.query<{ id: string }>(
+			`select id from ${this.accounts} where status = 'closed' and closure_announced_at is null order by closed_at limit $1`,
+			[limit],
+		);
+		return rows.map(row => row.id);
+	}
+
+	async markClosureAnnounced(id: string): Promise<void> {
+		await this.db.query(`update ${this.accounts} set closure_announced_at = now() where id = $1`, [id]);
 	}
 
 	async createSession(accountId: string, tokenHash: string, ttlSeconds: number, clientIp: string | undefined): Promise<SessionRecord> {

@@ -138,3 +138,21 @@ it("limits registrations per address per hour, before any work is done", async (
 	await flows.register({ email: email(), password: PASSWORD, displayName: "Io" }, { clientIp: "198.51.100.5" });
 	expect(profiles).toHaveLength(2);
 });
+
+it("announces a closure that could not be sent at the time on the next pass, and only once", async () => {
+	let channelUp = false;
+	const announced: string[] = [];
+	const { flows } = setup({
+		accountClosed: async userId => {
+			if (!channelUp) throw new Error("channel down");
+			announced.push(userId);
+		},
+	});
+	const result = await flows.register({ email: email(), password: PASSWORD, displayName: "Jo" }, {});
+	await flows.closeAccount(result.user.id, PASSWORD, {});
+	expect(announced).toEqual([]);
+	channelUp = true;
+	expect(await flows.announcePendingClosures()).toBe(1);
+	expect(announced).toContain(result.user.id);
+	expect(await flows.announcePendingClosures()).toBe(0);
+});

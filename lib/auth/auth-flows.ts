@@ -136,8 +136,26 @@ export class AuthFlows {
 		if (!account.passwordHash || !(await verifyPassword(password, account.passwordHash))) throw new AppError("INVALID_CREDENTIALS", "The password is wrong");
 		const revoked = await this.store.closeAccount(userId);
 		await this.ports.sessionsRevoked(revoked);
-		await this.ports.accountClosed(userId);
+		try {
+			await this.ports.accountClosed(userId);
+			await this.store.markClosureAnnounced(userId);
+		} catch {
+			// The account is closed either way; announcePendingClosures sends it on its next run.
+		}
 		await this.ports.audit({ action: "auth.account.closed", actor: { type: "user", id: userId, ip: origin.clientIp }, subject: accountSubject(userId) });
+	}
+
+	/**
+	 * Sends the closure announcements that a crash (or a channel outage) kept from going out after
+	 * their account was closed. Consumers erase idempotently, so a repeat is harmless.
+	 */
+	async announcePendingClosures(): Promise<number> {
+		const pending = await this.store.unannouncedClosures();
+		for (const userId of pending) {
+			await this.ports.accountClosed(userId);
+			await this.store.markClosureAnnounced(userId);
+		}
+		return pending.length;
 	}
 
 	async setRole(userId: string, role: PlatformRole, granted: boolean, actor: AuditActor): Promise<PlatformRole[]> {
