@@ -71,7 +71,7 @@ export class AuthFlows {
 	 */
 	async login(input: { email: string; password: string }, origin: RequestOrigin): Promise<AuthResult> {
 		const address = origin.clientIp ?? "unknown";
-		const verdict = await this.throttle.check(input.email, address);
+		const verdict = await this.throttle.begin(input.email, address);
 		if (!verdict.allowed) {
 			const retryAfterSeconds = Math.ceil(verdict.retryAfterMs / 1000);
 			await this.ports.audit({ action: "auth.login.throttled", actor: { type: "anonymous", ip: origin.clientIp }, data: { retryAfterSeconds } });
@@ -81,7 +81,6 @@ export class AuthFlows {
 		const usable = account?.status === "active" && account.passwordHash ? account : undefined;
 		const matches = await verifyPassword(input.password, usable?.passwordHash ?? (await decoy()));
 		if (!usable || !matches) {
-			await this.throttle.recordFailure(input.email, address);
 			await this.ports.audit({
 				action: "auth.login.failed",
 				actor: { type: "anonymous", ip: origin.clientIp },
@@ -91,7 +90,7 @@ export class AuthFlows {
 			});
 			throw new AppError("INVALID_CREDENTIALS");
 		}
-		await this.throttle.recordSuccess(input.email);
+		await this.throttle.recordSuccess(input.email, address);
 		if (needsRehash(usable.passwordHash!)) await this.store.updatePasswordHash(usable.id, await hashPassword(input.password));
 		const result = await this.startSession(usable, await this.ports.membershipsOf(usable.id), origin);
 		await this.ports.audit({ action: "auth.login.succeeded", actor: { type: "user", id: usable.id, ip: origin.clientIp }, subject: accountSubject(usable.id) });
@@ -133,7 +132,12 @@ export class AuthFlows {
 	async closeAccount(userId: string, password: string, origin: RequestOrigin): Promise<void> {
 		const account = await this.store.findById(userId);
 		if (!account || account.status !== "active") throw new AppError("NOT_FOUND", "Account not found");
+		// The same throttle as logins: a stolen access token must not allow unlimited password guesses.
+		const address = origin.clientIp ?? "unknown";
+		const verdict = await this.throttle.begin(account.emailKey, address);
+		if (!verdict.allowed) throw new AppError("LOGIN_THROTTLED", undefined, { retryAfterSeconds: Math.ceil(verdict.retryAfterMs / 1000) });
 		if (!account.passwordHash || !(await verifyPassword(password, account.passwordHash))) throw new AppError("INVALID_CREDENTIALS", "The password is wrong");
+		await this.throttle.recordSuccess(account.emailKey, address);
 		const revoked = await this.store.closeAccount(userId);
 		await this.ports.sessionsRevoked(revoked);
 		try {

@@ -5,7 +5,8 @@
  */
 import fs from "node:fs/promises";
 import path from "node:path";
-import { generateSigningKey, rotate, type KeyRing, type SigningKeyRecord } from "./tokens";
+import { generateSigningKey, publicKeysOf, rotate, type KeyRing, type SigningKeyRecord } from "./tokens";
+import type { PublicKeySet } from "../contracts/identity";
 
 export const DEV_KEYS_FILE = "keys/signing-keys.json";
 
@@ -88,4 +89,41 @@ export function signingKeysFile(auth: { keysFile?: string }, dataDir: string): s
 export async function loadSigningKeys(auth: { keysFile?: string }, dataDir: string): Promise<KeyRing> {
 	const file = signingKeysFile(auth, dataDir);
 	return auth.keysFile ? readKeyRing(file) : (await readOrCreateKeyRing(file)).ring;
+}
+
+/** Where `npm run keys` puts the public half of a ring: beside it, `<name>.public.json`. */
+export function publicKeysFileFor(ringFile: string): string {
+	return ringFile.replace(/(\.json)?$/, ".public.json");
+}
+
+export async function writePublicKeys(file: string, ring: KeyRing): Promise<void> {
+	const set: PublicKeySet = { keys: publicKeysOf(ring) as PublicKeySet["keys"] };
+	await fs.mkdir(path.dirname(file), { recursive: true });
+	const temporary = `${file}.${process.pid}.tmp`;
+	await fs.writeFile(temporary, JSON.stringify(set, null, 2), { mode: 0o644 });
+	await fs.rename(temporary, file);
+}
+
+export async function readPublicKeys(file: string): Promise<PublicKeySet> {
+	let parsed: { keys?: unknown };
+	try {
+		parsed = JSON.parse(await fs.readFile(file, "utf8")) as { keys?: unknown };
+	} catch (err) {
+		throw new KeyFileError(file, (err as NodeJS.ErrnoException).code === "ENOENT" ? "file not found" : (err as Error).message);
+	}
+	const keys = Array.isArray(parsed.keys) ? parsed.keys : [];
+	if (!keys.length || !keys.every(key => typeof key?.kid === "string" && key?.crv === "Ed25519" && typeof key?.x === "string" && key?.d === undefined)) {
+		throw new KeyFileError(file, "not a set of Ed25519 public keys (and only public keys)");
+	}
+	return { keys };
+}
+
+/**
+ * The verification keys a node may trust without asking the cluster: its own ring's public half,
+ * or the pinned public key file. Undefined when neither is configured (development only).
+ */
+export async function pinnedPublicKeys(auth: { keysFile?: string; publicKeysFile?: string }): Promise<PublicKeySet | undefined> {
+	if (auth.keysFile) return { keys: publicKeysOf(await readKeyRing(auth.keysFile)) as PublicKeySet["keys"] };
+	if (auth.publicKeysFile) return readPublicKeys(auth.publicKeysFile);
+	return undefined;
 }

@@ -2,8 +2,9 @@
  * `npm run keys -- <file>`: creates a signing-key ring, or rotates the one already there. Nodes
  * pick up a rotated file at their next start; tokens signed with the previous key stay valid.
  * `--if-missing` only creates (for a container that prepares the key volume on every start).
+ * The public half is written beside it (`<name>.public.json`) for AUTH_PUBLIC_KEYS_FILE.
  */
-import { readOrCreateKeyRing, rotateKeyFile } from "./key-store";
+import { publicKeysFileFor, readOrCreateKeyRing, rotateKeyFile, writePublicKeys } from "./key-store";
 
 async function main(): Promise<void> {
 	const args = process.argv.slice(2);
@@ -14,6 +15,10 @@ async function main(): Promise<void> {
 		process.exit(2);
 	}
 	const ring = ifMissing ? (await readOrCreateKeyRing(file)).ring : await rotateKeyFile(file);
+	// Verifying nodes get only this file; they never see the private keys.
+	const publicFile = publicKeysFileFor(file);
+	await writePublicKeys(publicFile, ring);
+	console.log(`${publicFile}: public keys for verifying nodes (AUTH_PUBLIC_KEYS_FILE)`);
 	console.log(`${file}: current key ${ring.current.kid}; still verifying: ${ring.previous.map(k => k.kid).join(", ") || "none"}`);
 }
 

@@ -48,26 +48,38 @@ export class LoginThrottle {
 		private readonly options: LoginThrottleOptions = DEFAULT_LOGIN_THROTTLE,
 	) {}
 
-	/** Whether an attempt may go ahead now; checked before the password is. */
-	async check(email: string, address: string): Promise<ThrottleVerdict> {
-		const [accountLock, addressLock] = await Promise.all([this.store.ttl(`${accountKey(email)}:lock`), this.store.ttl(`${addressKey(address)}:lock`)]);
-		const retryAfterMs = Math.max(accountLock ?? 0, addressLock ?? 0);
-		return retryAfterMs > 0 ? { allowed: false, retryAfterMs } : { allowed: true };
+	/**
+	 * Reserves an attempt before the password is checked: it is counted as a failure up front, so a
+	 * burst of concurrent guesses cannot all slip past the check while the slow hashes run. Past the
+	 * free attempts, only the attempt that sets the lock goes ahead; the others in the burst are
+	 * refused (and stay counted, lengthening the next delay). `recordSuccess` takes it back.
+	 */
+	async begin(account: string, address: string): Promise<ThrottleVerdict> {
+		const keys = { account: accountKey(account), address: addressKey(address) };
+		const [accountLock, addressLock] = await Promise.all([this.store.ttl(`${keys.account}:lock`), this.store.ttl(`${keys.address}:lock`)]);
+		const locked = Math.max(accountLock ?? 0, addressLock ?? 0);
+		if (locked > 0) return { allowed: false, retryAfterMs: locked };
+		const verdicts = await Promise.all([this.reserve(keys.account, this.options.account), this.reserve(keys.address, this.options.address)]);
+		const refused = verdicts.filter((v): v is { allowed: false; retryAfterMs: number } => !v.allowed);
+		return refused.length ? { allowed: false, retryAfterMs: Math.max(...refused.map(v => v.retryAfterMs)) } : { allowed: true };
 	}
 
-	async recordFailure(email: string, address: string): Promise<void> {
-		await Promise.all([this.fail(accountKey(email), this.options.account), this.fail(addressKey(address), this.options.address)]);
+	/**
+	 * A good password clears the account's count; the address only gets this attempt back (it may be
+	 * guessing other accounts).
+	 */
+	async recordSuccess(account: string, address: string): Promise<void> {
+		await this.store.del(`${accountKey(account)}:failures`, `${accountKey(account)}:lock`);
+		await this.store.incr(`${addressKey(address)}:failures`, { by: -1, ttlMs: this.options.address.windowMs });
 	}
 
-	/** A good password clears the account's count; the address keeps its own (it may be guessing others). */
-	async recordSuccess(email: string): Promise<void> {
-		await this.store.del(`${accountKey(email)}:failures`, `${accountKey(email)}:lock`);
-	}
-
-	private async fail(key: string, rule: ThrottleRule): Promise<void> {
+	private async reserve(key: string, rule: ThrottleRule): Promise<ThrottleVerdict> {
 		const failures = await this.store.incr(`${key}:failures`, { ttlMs: rule.windowMs });
 		const delay = delayAfter(failures, rule);
-		if (delay > 0) await this.store.set(`${key}:lock`, String(failures), { ttlMs: delay });
+		if (delay === 0) return { allowed: true };
+		// Only one attempt per lock period: the one that manages to set it.
+		if (await this.store.set(`${key}:lock`, String(failures), { ttlMs: delay, onlyIfAbsent: true })) return { allowed: true };
+		return { allowed: false, retryAfterMs: (await this.store.ttl(`${key}:lock`)) ?? delay };
 	}
 }
 

@@ -29,8 +29,21 @@ describe("loadConfig", () => {
 	it("requires signing keys in production only where the auth service runs", () => {
 		expect(() => loadConfig({ NODE_ENV: "production" })).toThrow(/AUTH_KEYS_FILE: is required in production/);
 		expect(() => loadConfig({ NODE_ENV: "production", SERVICES: "system,auth" })).toThrow(/AUTH_KEYS_FILE/);
-		expect(loadConfig({ NODE_ENV: "production", SERVICES: "api" }).auth.keysFile).toBeUndefined();
+		expect(loadConfig({ NODE_ENV: "production", SERVICES: "system" }).auth.keysFile).toBeUndefined();
 		expect(loadConfig({}).auth.keysFile).toBeUndefined();
+	});
+
+	it("requires pinned public keys in production on nodes that verify tokens without signing them", () => {
+		expect(() => loadConfig({ NODE_ENV: "production", SERVICES: "api" })).toThrow(/AUTH_PUBLIC_KEYS_FILE: is required in production/);
+		expect(loadConfig({ NODE_ENV: "production", SERVICES: "api", AUTH_PUBLIC_KEYS_FILE: "/keys/public.json" }).auth.publicKeysFile).toBe("/keys/public.json");
+		expect(loadConfig({ SERVICES: "api" }).auth.publicKeysFile).toBeUndefined();
+	});
+
+	it("refuses a production cluster whose nodes would each keep revocations and limits to themselves", () => {
+		const cluster = { NODE_ENV: "production", SERVICES: "system", TRANSPORTER: "nats://nats:4222" };
+		expect(() => loadConfig(cluster)).toThrow(/STORE_URL: must be a shared redis:\/\/ store/);
+		expect(loadConfig({ ...cluster, REDIS_URL: "redis://redis:6379" }).storeUrl).toBe("redis://redis:6379");
+		expect(loadConfig({ ...cluster, NODE_ENV: "development" }).storeUrl).toBe("memory://");
 	});
 
 	it("takes the admin bootstrap only as a pair", () => {

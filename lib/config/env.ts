@@ -104,6 +104,7 @@ const ENV_SPEC = {
 
 	REGISTRATIONS_PER_HOUR: positiveInt({ default: 20, desc: "Registration attempts one client address may make per hour (0: no limit); slows down account farming and email probing" }),
 	AUTH_KEYS_FILE: str({ default: "", desc: "JSON file with the token signing keys (newest signs, older still verify). Required in production where auth runs; in development one is generated under DATA_DIR/keys" }),
+	AUTH_PUBLIC_KEYS_FILE: str({ default: "", desc: "JSON JWK set of the token verification keys, for nodes without AUTH_KEYS_FILE: they then never take keys from the cluster. Required in production on such nodes" }),
 	ACCESS_TOKEN_TTL_SECONDS: positiveInt({ default: 900, desc: "Lifetime of an access token" }),
 	REFRESH_TOKEN_TTL_DAYS: positiveInt({ default: 30, desc: "Lifetime of a session (refresh-token family) without use" }),
 	TOKEN_ISSUER: str({ default: "lootopia", desc: "iss of access tokens; verifiers accept only this" }),
@@ -138,6 +139,15 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env) {
 	// Only the node that signs tokens needs the private keys; others fetch the public ones.
 	const signsTokens = env.SERVICES?.includes("*") || env.SERVICES?.includes("auth");
 	if (env.NODE_ENV === "production" && signsTokens && !env.AUTH_KEYS_FILE) problems.AUTH_KEYS_FILE = "is required in production on nodes running the auth service (create one with `npm run keys -- <file>`)";
+	// A verifying node that asked the cluster for keys would believe whoever answered as `auth`.
+	const verifiesTokens = env.SERVICES?.some(name => name !== "system");
+	if (env.NODE_ENV === "production" && verifiesTokens && !signsTokens && !env.AUTH_KEYS_FILE && !env.AUTH_PUBLIC_KEYS_FILE) {
+		problems.AUTH_PUBLIC_KEYS_FILE = "is required in production on nodes without AUTH_KEYS_FILE (`npm run keys` writes it beside the key ring)";
+	}
+	// Logouts, revocations and limits must be seen by every node, which an in-memory store is not.
+	if (env.NODE_ENV === "production" && env.TRANSPORTER && !(env.STORE_URL || env.REDIS_URL).startsWith("redis")) {
+		problems.STORE_URL = "must be a shared redis:// store (or set REDIS_URL) in a production cluster: revocations and rate limits would otherwise be per node";
+	}
 	if (Boolean(env.ADMIN_EMAIL) !== Boolean(env.ADMIN_PASSWORD)) problems[env.ADMIN_EMAIL ? "ADMIN_PASSWORD" : "ADMIN_EMAIL"] = "ADMIN_EMAIL and ADMIN_PASSWORD go together";
 	if (env.ACCESS_TOKEN_TTL_SECONDS < 30 || env.ACCESS_TOKEN_TTL_SECONDS > 3600) problems.ACCESS_TOKEN_TTL_SECONDS = "must be between 30 and 3600 seconds";
 	if (Object.keys(problems).length) throw new ConfigError(problems);
@@ -188,6 +198,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env) {
 		auth: {
 			/** Empty in development: the auth service keeps generated keys under DATA_DIR/keys. */
 			keysFile: env.AUTH_KEYS_FILE || undefined,
+			publicKeysFile: env.AUTH_PUBLIC_KEYS_FILE || undefined,
 			issuer: env.TOKEN_ISSUER,
 			audience: "lootopia-api",
 			accessTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,

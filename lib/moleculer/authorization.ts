@@ -8,6 +8,7 @@
 import type { Context, Middleware, ServiceBroker } from "moleculer";
 import type { Access, Caller, PublicKeySet } from "../contracts/identity";
 import { AccessTokenVerifier, decideAccess } from "../auth/access";
+import { pinnedPublicKeys } from "../auth/key-store";
 import { InvalidTokenError } from "../auth/tokens";
 import { AppError } from "../errors/app-error";
 import { nodeBackends } from "../runtime/node-backends";
@@ -45,6 +46,10 @@ export function accessVerifier(broker: ServiceBroker): AccessTokenVerifier {
 			fetchKeys: async () => {
 				const local = localKeySources.get(broker);
 				if (local) return local();
+				// Read again on every fetch, so a rotated file is picked up without a restart.
+				const pinned = await pinnedPublicKeys(backends.config.auth);
+				if (pinned) return pinned;
+				// Development only (production requires a key file): believe the cluster's `auth`.
 				await broker.waitForServices(["auth"], 10_000);
 				return broker.call<PublicKeySet, Record<string, never>>("auth.publicKeys", {}, { meta: {} });
 			},

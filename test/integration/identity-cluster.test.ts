@@ -3,7 +3,10 @@
  * fetches from the auth node; a rogue broker on the same transporter gains nothing by writing meta
  * by hand; and the gateway's rate limit is one limit across gateway nodes sharing a store.
  */
+import path from "node:path";
 import { randomUUID } from "node:crypto";
+import { DEV_KEYS_FILE, readKeyRing, writePublicKeys } from "../../lib/auth/key-store";
+import { generateSigningKey, publicKeysOf, signMachineToken, type KeyRing } from "../../lib/auth/tokens";
 import { ServiceBroker } from "moleculer";
 import { describeWithBackend } from "../support/backends";
 import { expectError, httpClient } from "../support/http";
@@ -65,14 +68,21 @@ describeWithBackend("nats", "identity over a NATS cluster", nats => {
 	let core: TestNode;
 	let gateway: TestNode;
 	let rogue: ServiceBroker;
+	let rogueRing: KeyRing;
 	const namespace = `identity-${randomUUID().slice(0, 8)}`;
 
 	beforeAll(async () => {
 		const common = { TRANSPORTER: nats.url, NAMESPACE: namespace, RATE_LIMIT_PER_MINUTE: "0" };
 		// Both nodes live in this process: without their own ids they would claim the same one.
 		core = await startTestNode({ ...common, NODE_ID: `${namespace}-core`, SERVICES: "auth,users,partners,audit" }, { waitReady: false });
-		gateway = await startTestNode({ ...common, NODE_ID: `${namespace}-gateway`, SERVICES: "api" });
+		// As in production: the gateway gets the public keys as a file, never from the cluster.
+		const publicKeysFile = path.join(core.dataDir, "public-keys.json");
+		await writePublicKeys(publicKeysFile, await readKeyRing(path.join(core.dataDir, DEV_KEYS_FILE)));
+		gateway = await startTestNode({ ...common, NODE_ID: `${namespace}-gateway`, SERVICES: "api", AUTH_PUBLIC_KEYS_FILE: publicKeysFile });
 		rogue = new ServiceBroker({ namespace, nodeID: `${namespace}-rogue`, transporter: nats.url as never, logger: false, skipProcessEventRegistration: true });
+		// The rogue also pretends to be the auth service, handing out its own key.
+		rogueRing = { current: await generateSigningKey(), previous: [] };
+		rogue.createService({ name: "auth", actions: { publicKeys: () => ({ keys: publicKeysOf(rogueRing) }) } });
 		await rogue.start();
 		await rogue.waitForServices(["partners", "auth"], 20_000);
 		await gateway.broker.waitForServices(["auth", "users", "partners"], 20_000);
@@ -104,5 +114,14 @@ describeWithBackend("nats", "identity over a NATS cluster", nats => {
 		expect(await rejectionOf(rogue.call("partners.membershipsOf", { userId: owner.body.user.id }, { meta: forgedMeta }))).toMatchObject({ code: 401 });
 		expect(await rejectionOf(rogue.call("audit.search", {}, { meta: { accessToken: owner.body.accessToken } }))).toMatchObject({ code: 403 });
 		expect((await http.get(`/api/partners/${partner.body.id}`, { token: owner.body.accessToken })).body.status).toBe("pending");
+	});
+
+	it("refuses tokens signed with a key a rogue `auth` service hands out", async () => {
+		const http = httpClient(gateway.baseUrl);
+		const settings = { issuer: "lootopia", audience: "lootopia-api", accessTtlSeconds: 900 };
+		const operatorToken = await signMachineToken(rogueRing, "operator:mallory", "operator", settings);
+		// Several tries: the gateway may pick either `auth` when it looks for keys, if it looks at all.
+		for (let i = 0; i < 4; i++) expectError(await http.get("/api/admin/audit", { token: operatorToken }), 401, "INVALID_TOKEN");
+		expect(await rejectionOf(rogue.call("audit.search", {}, { meta: { accessToken: operatorToken }, nodeID: `${namespace}-core` }))).toMatchObject({ code: 401 });
 	});
 });
