@@ -21,7 +21,7 @@ import type { Caller } from "../lib/contracts/identity";
 import { AppError } from "../lib/errors/app-error";
 import { InvalidTokenError } from "../lib/auth/tokens";
 import { accessVerifier, tokenError, type CallMeta } from "../lib/moleculer/authorization";
-import { clientAddressResolver } from "../lib/http/client-address";
+import { clientAddressResolver, limitKeyOf } from "../lib/http/client-address";
 import { SharedRateLimitStore } from "../lib/http/rate-limit-store";
 
 type Req = IncomingMessage & { $ctx?: unknown; query?: Record<string, unknown> };
@@ -138,7 +138,7 @@ export function createApiService(config: AppConfig): ServiceSchema {
 								window: RATE_LIMIT_WINDOW_MS,
 								limit: config.rateLimitPerMinute,
 								headers: true,
-								key: (req: Req) => clientAddress(req),
+								key: (req: Req) => limitKeyOf(clientAddress(req)),
 								StoreFactory: function (this: unknown, windowMs: number, _opts: unknown, broker: ServiceBroker) {
 									rateLimitStore = new SharedRateLimitStore(nodeBackends(broker).keyValueStore(), windowMs);
 									return rateLimitStore;

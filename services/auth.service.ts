@@ -38,9 +38,9 @@ interface AuthServiceThis {
 	announceClosures(): Promise<void>;
 }
 
-/** What flows need of a context for work that no request started (start-up, timers). */
-function startupContext(broker: ServiceBroker): Context {
-	return { call: (action: string, params: unknown, opts: unknown) => broker.call(action, params as never, opts as never), requestID: null } as unknown as Context;
+/** What flows need of a context for work that no request started (start-up, timers): no parent, no request id. */
+function startupContext(): Context {
+	return { requestID: null, meta: {} } as unknown as Context;
 }
 type ServiceBroker = Context["broker"];
 
@@ -190,12 +190,14 @@ export function createAuthService(config: AppConfig): ServiceSchema {
 		methods: {
 			flows(this: AuthServiceThis, ctx: Context): AuthFlows {
 				const store = nodeBackends(this.broker).keyValueStore();
-				const asService = async () => ({ meta: { accessToken: await this.serviceToken() } });
+				// broker.call with parentCtx, not ctx.call: ctx.call copies the callee's meta back into the
+				// caller's, which would leave our service token in the user's request.
+				const asService = async () => ({ meta: { accessToken: await this.serviceToken() }, parentCtx: ctx.broker ? ctx : undefined });
 				const ports: AuthPorts = {
 					createProfile: async (userId, displayName) => {
-						await ctx.call("users.createProfile", { userId, displayName }, await asService());
+						await this.broker.call("users.createProfile", { userId, displayName }, await asService());
 					},
-					membershipsOf: async userId => ctx.call<Record<string, PartnerRole>, { userId: string }>("partners.membershipsOf", { userId }, await asService()),
+					membershipsOf: async userId => this.broker.call<Record<string, PartnerRole>, { userId: string }>("partners.membershipsOf", { userId }, await asService()),
 					audit: fact => recordAudit(this.broker, { ...fact, requestId: ctx.requestID ?? undefined }),
 					accountClosed: async userId => {
 						const message: UserDeletedMessage = { userId, at: new Date().toISOString() };
@@ -212,7 +214,7 @@ export function createAuthService(config: AppConfig): ServiceSchema {
 
 			async announceClosures(this: AuthServiceThis): Promise<void> {
 				try {
-					const sent = await this.flows(startupContext(this.broker)).announcePendingClosures();
+					const sent = await this.flows(startupContext()).announcePendingClosures();
 					if (sent) this.logger.info(`Announced ${sent} account closure(s) that had not gone out`);
 				} catch (err) {
 					this.logger.warn(`Could not announce pending account closures: ${(err as Error).message}`);
@@ -257,7 +259,7 @@ export function createAuthService(config: AppConfig): ServiceSchema {
 				if (!admin) return;
 				try {
 					await this.broker.waitForServices(["users", "partners"], 60_000);
-					const result = await this.flows(startupContext(this.broker)).ensureAdmin(admin.email, admin.password, { type: "operator", id: "ADMIN_EMAIL" });
+					const result = await this.flows(startupContext()).ensureAdmin(admin.email, admin.password, { type: "operator", id: "ADMIN_EMAIL" });
 					this.logger.info(`Admin ${result.created ? "created" : "confirmed"} from ADMIN_EMAIL (account ${result.userId})`);
 				} catch (err) {
 					this.logger.error(`Could not create the admin from ADMIN_EMAIL: ${(err as Error).message}`);

@@ -176,6 +176,8 @@ export class AccountStore {
 				`update ${this.accounts} set status = 'closed', email = '', email_key = 'closed:' || id::text, password_hash = null, display_name = '', roles = '[]', closed_at = now(), updated_at = now() where id = $1`,
 				[id],
 			);
+			// Addresses are personal data too; the sessions stay only as ids for the reuse check.
+			await tx.query(`update ${this.sessions} set client_ip = null where account_id = $1`, [id]);
 			const { rows } = await tx.query<{ id: string }>(`update ${this.sessions} set revoked_at = now(), revoked_reason = 'account closed' where account_id = $1 and revoked_at is null returning id`, [id]);
 			return rows.map(row => row.id);
 		});
@@ -241,6 +243,14 @@ export class AccountStore {
 				account: toAccount(accounts.rows[0]),
 			} as const;
 		});
+	}
+
+	async revokeSessionsOf(accountId: string, reason: string): Promise<string[]> {
+		const { rows } = await this.db.query<{ id: string }>(
+			`update ${this.sessions} set revoked_at = now(), revoked_reason = $2 where account_id = $1 and revoked_at is null returning id`,
+			[accountId, reason],
+		);
+		return rows.map(row => row.id);
 	}
 
 	/** Logout: revokes the session the token belongs to, if it is this account's. */

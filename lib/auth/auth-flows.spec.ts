@@ -115,12 +115,26 @@ it("closes an account only with its password, then revokes and announces", async
 	expect(await rejectionOf(flows.me(result.user.id))).toMatchObject({ type: "NOT_FOUND" });
 });
 
+it("ends the sessions of an account whose role is taken away", async () => {
+	const { flows, revoked } = setup();
+	const result = await flows.register({ email: email(), password: PASSWORD, displayName: "Ko" }, {});
+	await flows.setRole(result.user.id, "admin", true, { type: "operator", id: "test" });
+	expect(revoked).toEqual([]);
+	await flows.setRole(result.user.id, "admin", false, { type: "operator", id: "test" });
+	expect(revoked).toHaveLength(1);
+	expect(await rejectionOf(flows.refresh(result.refreshToken, {}))).toMatchObject({ type: "INVALID_REFRESH_TOKEN" });
+});
+
 it("creates the configured admin once, and promotes an existing account without touching its password", async () => {
 	const { flows } = setup();
 	const address = email();
 	const created = await flows.ensureAdmin(address, PASSWORD, { type: "operator", id: "test" });
 	expect(created.created).toBe(true);
-	expect(await flows.ensureAdmin(address, "another passphrase entirely", { type: "operator", id: "test" })).toEqual({ userId: created.userId, created: false });
+	expect(await flows.ensureAdmin(address, PASSWORD, { type: "operator", id: "test" })).toEqual({ userId: created.userId, created: false });
+	// Someone else may have registered the configured email: a different password is not promoted.
+	const squatter = await flows.register({ email: email(), password: "the squatter's passphrase", displayName: "Sq" }, {});
+	expect(await rejectionOf(flows.ensureAdmin(squatter.user.email, PASSWORD, { type: "operator", id: "ADMIN_EMAIL" }))).toMatchObject({ type: "CONFLICT" });
+	expect((await flows.me(squatter.user.id)).roles).toEqual(["player"]);
 	expect((await flows.login({ email: address, password: PASSWORD }, {})).user.roles).toEqual(["player", "admin"]);
 	const player = await flows.register({ email: email(), password: PASSWORD, displayName: "Fi" }, {});
 	await flows.ensureAdmin(player.user.email, undefined, { type: "operator", id: "test" });

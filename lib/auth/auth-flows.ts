@@ -165,6 +165,8 @@ export class AuthFlows {
 	async setRole(userId: string, role: PlatformRole, granted: boolean, actor: AuditActor): Promise<PlatformRole[]> {
 		const roles = await this.store.setRole(userId, role, granted);
 		if (!roles) throw new AppError("NOT_FOUND", "Account not found");
+		// A role taken away must not live on in access tokens already issued: end those sessions.
+		if (!granted) await this.ports.sessionsRevoked(await this.store.revokeSessionsOf(userId, `role ${role} revoked`));
 		await this.ports.audit({ action: granted ? "auth.role.granted" : "auth.role.revoked", actor, subject: accountSubject(userId), data: { role } });
 		return roles;
 	}
@@ -176,6 +178,11 @@ export class AuthFlows {
 	async ensureAdmin(email: string, password: string | undefined, actor: AuditActor): Promise<{ userId: string; created: boolean }> {
 		const existing = await this.store.findByEmailKey(normaliseEmail(email));
 		if (existing && existing.status === "active") {
+			// Anyone can register any email, so with a password given the account must prove it is the
+			// intended one; without one (an operator at the REPL naming the account) it is promoted as is.
+			if (password !== undefined && !(existing.passwordHash && (await verifyPassword(password, existing.passwordHash)))) {
+				throw new AppError("CONFLICT", "An account with this email exists with another password; promote it with the REPL's admin-grant if it is the right one");
+			}
 			if (!existing.roles.includes("admin")) await this.setRole(existing.id, "admin", true, actor);
 			return { userId: existing.id, created: false };
 		}

@@ -65,6 +65,14 @@ describe("login throttle", () => {
 		await store.close();
 	});
 
+	it("counts an IPv6 client's whole /64 as one address", async () => {
+		const { throttle: t, store } = throttle();
+		for (let i = 0; i < 7; i++) await t.begin(`v6user${i}@example.com`, `2001:db8:7:7::${i + 1}`);
+		expect((await t.begin("someone@example.com", "2001:db8:7:7:dead:beef::1")).allowed).toBe(false);
+		expect(await t.begin("someone@example.com", "2001:db8:7:8::1")).toEqual({ allowed: true });
+		await store.close();
+	});
+
 	it("never stores the email itself", async () => {
 		const keyspace = new MemoryKeyspace();
 		const store = new MemoryStore({ keyspace, keyPrefix: "t:" });

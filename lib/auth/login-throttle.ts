@@ -7,6 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import type { KeyValueStore } from "../store/types";
+import { limitKeyOf } from "../http/client-address";
 
 export interface ThrottleRule {
 	/** Failures allowed inside the window before delays start. */
@@ -35,7 +36,7 @@ export function normaliseEmail(email: string): string {
 }
 
 const accountKey = (email: string) => `login:acct:${createHash("sha256").update(normaliseEmail(email)).digest("hex").slice(0, 32)}`;
-const addressKey = (address: string) => `login:addr:${address}`;
+const addressKey = (address: string) => `login:addr:${limitKeyOf(address)}`;
 
 export function delayAfter(failures: number, rule: ThrottleRule): number {
 	if (failures <= rule.freeAttempts) return 0;
@@ -97,7 +98,7 @@ export class RegistrationLimit {
 	async attempt(address: string): Promise<ThrottleVerdict> {
 		if (this.perHour <= 0) return { allowed: true };
 		const hour = Math.floor(this.now() / 3_600_000);
-		const count = await this.store.incr(`register:addr:${address}:${hour}`, { ttlMs: 3_600_000 });
+		const count = await this.store.incr(`register:addr:${limitKeyOf(address)}:${hour}`, { ttlMs: 3_600_000 });
 		return count <= this.perHour ? { allowed: true } : { allowed: false, retryAfterMs: (hour + 1) * 3_600_000 - this.now() };
 	}
 }

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from "node:http";
-import { clientAddressResolver } from "./client-address";
+import { clientAddressResolver, limitKeyOf } from "./client-address";
 
 const request = (remoteAddress: string, forwardedFor?: string) =>
 	({ socket: { remoteAddress }, connection: { remoteAddress }, headers: forwardedFor ? { "x-forwarded-for": forwardedFor } : {} }) as unknown as IncomingMessage;
@@ -23,5 +23,16 @@ describe("clientAddressResolver", () => {
 		const resolve = clientAddressResolver(["loopback"]);
 		expect(resolve(request("198.51.100.7", "203.0.113.1"))).toBe("198.51.100.7");
 		expect(resolve(request("127.0.0.1", "203.0.113.1"))).toBe("203.0.113.1");
+	});
+});
+
+describe("limitKeyOf", () => {
+	it("counts IPv6 clients by their /64 and IPv4 clients by their address", () => {
+		expect(limitKeyOf("2001:db8:1:2:aaaa::1")).toBe("2001:db8:1:2::/64");
+		expect(limitKeyOf("2001:0db8:0001:0002:ffff:ffff:ffff:ffff")).toBe("2001:db8:1:2::/64");
+		expect(limitKeyOf("2001:db8:1:3::1")).toBe("2001:db8:1:3::/64");
+		expect(limitKeyOf("203.0.113.9")).toBe("203.0.113.9");
+		expect(limitKeyOf("::ffff:203.0.113.9")).toBe("203.0.113.9");
+		expect(limitKeyOf("unknown")).toBe("unknown");
 	});
 });

@@ -5,6 +5,7 @@
  * walking from the nearest hop outwards and stopping at the first address we do not trust.
  */
 import type { IncomingMessage } from "node:http";
+import ipaddr from "ipaddr.js";
 import proxyaddr from "proxy-addr";
 
 export type ClientAddressResolver = (req: IncomingMessage) => string;
@@ -18,4 +19,18 @@ export function clientAddressResolver(trustedProxies: readonly string[]): Client
 	if (trustedProxies.length === 0) return req => canonical(req.socket.remoteAddress ?? "unknown");
 	const trust = proxyaddr.compile([...trustedProxies]);
 	return req => canonical(proxyaddr(req, trust));
+}
+
+/**
+ * What per-address limits count by. An IPv6 host is handed a whole /64 and can change address within
+ * it at will, so IPv6 addresses are counted by their /64; IPv4 addresses by themselves.
+ */
+export function limitKeyOf(address: string): string {
+	if (!ipaddr.isValid(address)) return address;
+	const parsed = ipaddr.parse(address);
+	if (parsed.kind() === "ipv4") return parsed.toString();
+	const v6 = parsed as ipaddr.IPv6;
+	if (v6.isIPv4MappedAddress()) return v6.toIPv4Address().toString();
+	const parts = v6.parts.slice(0, 4).map(part => part.toString(16));
+	return `${parts.join(":")}::/64`;
 }
