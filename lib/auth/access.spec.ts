@@ -127,6 +127,21 @@ describe("AccessTokenVerifier", () => {
 		expect(fetches).toHaveLength(3);
 	});
 
+	it("stops accepting a key withdrawn from the ring once its copy of the keys is old", async () => {
+		const withdrawn = ring;
+		let current = ring;
+		let clock = Date.now();
+		const { instance, fetches } = verifier({ keys: () => current, now: () => clock });
+		const token = await userToken(withdrawn);
+		expect(await instance.callerOf(token)).toMatchObject({ kind: "user" });
+		current = { current: await generateSigningKey(), previous: [] };
+		clock += 60_000;
+		expect(await instance.callerOf(token)).toMatchObject({ kind: "user" });
+		clock += 300_000;
+		await expect(instance.callerOf(token)).rejects.toMatchObject({ reason: "unknown key" });
+		expect(fetches.length).toBeGreaterThanOrEqual(2);
+	});
+
 	it("forgets a cached verification once the token expires", async () => {
 		let clock = Date.now();
 		const { instance } = verifier({ now: () => clock });

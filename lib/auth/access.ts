@@ -62,6 +62,11 @@ export interface VerifierOptions {
 	keyRefetchIntervalMs?: number;
 	/** Verified tokens remembered (until they expire) so repeated calls skip the signature check. */
 	cacheSize?: number;
+	/**
+	 * Keys are fetched again after this long, so a key withdrawn from the ring (after a leak) stops
+	 * verifying everywhere within it, and tokens it signed stop being accepted from the cache too.
+	 */
+	keyMaxAgeMs?: number;
 	now?: () => number;
 }
 
@@ -92,6 +97,10 @@ export class AccessTokenVerifier {
 	}
 
 	private async claimsOf(token: string): Promise<AccessClaims> {
+		if (this.keys && this.now() - this.lastKeyFetchMs >= (this.options.keyMaxAgeMs ?? 300_000)) {
+			this.keys = undefined;
+			this.verified.clear();
+		}
 		const cached = this.verified.get(token);
 		if (cached) {
 			if (cached.expiresAtMs > this.now()) return cached.claims;
