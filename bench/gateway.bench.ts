@@ -6,7 +6,7 @@
  */
 import path from "node:path";
 import autocannon from "autocannon";
-import { readOrCreateKeyRing } from "../lib/auth/key-store";
+import { readOrCreateKeyRing, writePublicKeys } from "../lib/auth/key-store";
 import { freePort, median, startProcess, stopProcess, tempDataDir, waitForHttp } from "./support";
 
 export interface GatewayBenchResult {
@@ -33,14 +33,17 @@ export async function benchGateway(opts: { connections?: number; durationSeconds
 	const gatewayPort = await freePort();
 	const bare = startProcess("bench/bare-server.js", { PORT: String(barePort) });
 	const dataDir = tempDataDir();
-	const keysFile = path.join(dataDir, "signing-keys.json");
-	await readOrCreateKeyRing(keysFile);
+	const publicKeysFile = path.join(dataDir, "signing-keys.public.json");
+	await writePublicKeys(publicKeysFile, (await readOrCreateKeyRing(path.join(dataDir, "signing-keys.json"))).ring);
+	// The gateway node group as deployed (SERVICES=api, which also runs `system`), so domain services'
+	// background work (channel consumers, timers) does not share its event loop.
 	const gateway = startProcess("lib/runtime/start.js", {
 		NODE_ENV: "production",
+		SERVICES: "api",
 		PORT: String(gatewayPort),
 		HOST: "127.0.0.1",
 		DATA_DIR: dataDir,
-		AUTH_KEYS_FILE: keysFile,
+		AUTH_PUBLIC_KEYS_FILE: publicKeysFile,
 		// Counted like in production (one store increment per request) but never reached by the load.
 		RATE_LIMIT_PER_MINUTE: "1000000000",
 		METRICS_ENABLED: "true",

@@ -37,7 +37,6 @@ describe("gateway rate limit on one node", () => {
 		const limited = await http.get("/api/ping");
 		expectError(limited, 429, "RATE_LIMITED");
 		expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
-		expect(limited.headers.get("x-rate-limit-remaining")).toBe("0");
 		expect((await http.get("/health/ready")).status).toBe(200);
 	});
 });
