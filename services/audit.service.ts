@@ -11,7 +11,7 @@
  */
 import type { Context, ServiceBroker, ServiceSchema } from "moleculer";
 import type { AppConfig } from "../lib/config/env";
-import { AUDIT_CHANNEL, type AuditEntry, type AuditSearchParams, type AuditSearchResult, type AuditVerifyResult } from "../lib/contracts/audit";
+import { AUDIT_CHANNEL, type AuditAnchor, type AuditEntry, type AuditSearchParams, type AuditSearchResult, type AuditVerifyResult } from "../lib/contracts/audit";
 import { AuditLog, AUDIT_MIGRATIONS, InvalidAuditFactError, SEARCH_DEFAULT_LIMIT, SEARCH_MAX_LIMIT } from "../lib/audit/audit-log";
 import { catchUpIndex, OpenSearchAuditIndex, SqlAuditSearchIndex } from "../lib/audit/search-index";
 import type { ServiceSchemaWithChannels } from "../lib/channels";
@@ -23,6 +23,7 @@ import { DatabaseMixin, type DatabaseServiceThis } from "../mixins/database.mixi
 
 /** How often an OpenSearch index that missed entries is caught up from the SQL log. */
 const INDEX_CATCH_UP_INTERVAL_MS = 30_000;
+const HEAD_LOG_INTERVAL_MS = 5 * 60_000;
 export const TAIL_MAX_LIMIT = 500;
 
 interface Logger {
@@ -42,6 +43,7 @@ interface AuditThis extends DatabaseServiceThis {
 	indexBehindAfter?: number;
 	indexSyncing?: Promise<void>;
 	indexTimer?: NodeJS.Timeout;
+	headTimer?: NodeJS.Timeout;
 	indexEntry(entry: AuditEntry): void;
 	markIndexBehind(afterSeq: number): void;
 	syncIndex(): Promise<void>;
@@ -104,7 +106,7 @@ const VERIFY_RESULT_SCHEMA: JsonSchema = {
 				firstBroken: {
 					type: "object",
 					required: ["seq", "reason"],
-					properties: { seq: { type: "integer" }, reason: { type: "string", enum: ["hash_mismatch", "prev_mismatch", "gap"] } },
+					properties: { seq: { type: "integer" }, reason: { type: "string", enum: ["hash_mismatch", "prev_mismatch", "gap", "anchor_mismatch"] } },
 				},
 				lastGood: { type: "integer", description: "The last seq up to which the chain is intact" },
 			},
@@ -165,14 +167,28 @@ export function createAuditService(config: AppConfig): ServiceSchema {
 				access: "admin",
 				// Walks the whole chain; a long log takes longer than an ordinary request.
 				timeout: 120_000,
+				params: {
+					anchorSeq: { type: "number", integer: true, positive: true, convert: true, optional: true },
+					anchorHash: { type: "string", pattern: /^[0-9a-f]{64}$/, optional: true },
+				},
 				openapi: {
 					summary: "Verify the audit log's hash chain and report the first broken link",
+					description:
+						"Give `anchorSeq` and `anchorHash` from a head recorded outside the database (the audit service logs one every few minutes) " +
+						"to also catch a chain rewritten from scratch: it then fails with `anchor_mismatch` at that seq.",
 					tags: ["admin", "audit"],
 					security: "bearer",
 					response: VERIFY_RESULT_SCHEMA,
 				},
-				async handler(this: AuditThis): Promise<AuditVerifyResult> {
-					const result = await this.log.verify();
+				async handler(this: AuditThis, ctx: Context<Partial<AuditAnchor>>): Promise<AuditVerifyResult> {
+					let result = await this.log.verify();
+					const { anchorSeq, anchorHash } = ctx.params;
+					if (result.ok && anchorSeq !== undefined && anchorHash !== undefined) {
+						const [entry] = await this.log.tail(anchorSeq - 1, 1);
+						if (entry?.seq !== anchorSeq || entry.hash !== anchorHash) {
+							result = { ok: false, checked: result.checked, firstBroken: { seq: anchorSeq, reason: "anchor_mismatch" }, lastGood: 0 };
+						}
+					}
 					if (!result.ok) this.logger.error(`Audit chain broken at seq ${result.firstBroken.seq} (${result.firstBroken.reason}); intact up to ${result.lastGood}`);
 					return result;
 				},
@@ -227,6 +243,20 @@ export function createAuditService(config: AppConfig): ServiceSchema {
 
 		async started(this: AuditThis) {
 			this.log = new AuditLog(this.db, this.name);
+			// The head goes to the logs, which leave the database's reach: an anchor for `verify`.
+			let loggedSeq = 0;
+			this.headTimer = setInterval(() => {
+				this.log
+					.headOf()
+					.then(head => {
+						if (head && head.seq !== loggedSeq) {
+							loggedSeq = head.seq;
+							this.logger.info(`Audit head #${head.seq} ${head.hash}`);
+						}
+					})
+					.catch(err => this.logger.warn("Could not read the audit head:", (err as Error).message));
+			}, HEAD_LOG_INTERVAL_MS);
+			this.headTimer.unref();
 			this.sqlIndex = new SqlAuditSearchIndex(this.log);
 			if (config.opensearchUrl) {
 				const index = new OpenSearchAuditIndex({ url: config.opensearchUrl, namespace: config.namespace });
@@ -249,6 +279,7 @@ export function createAuditService(config: AppConfig): ServiceSchema {
 
 		async stopped(this: AuditThis) {
 			if (this.indexTimer) clearInterval(this.indexTimer);
+			clearInterval(this.headTimer);
 			await this.indexSyncing;
 			await this.openSearch?.close();
 		},

@@ -85,4 +85,14 @@ export interface AuditSearchResult {
 
 export type AuditVerifyResult =
 	| { ok: true; checked: number; head: { seq: number; hash: string } | null }
-	| { ok: false; checked: number; firstBroken: { seq: number; reason: "hash_mismatch" | "prev_mismatch" | "gap" }; lastGood: number };
+	| { ok: false; checked: number; firstBroken: { seq: number; reason: "hash_mismatch" | "prev_mismatch" | "gap" | "anchor_mismatch" }; lastGood: number };
+
+/**
+ * A head recorded outside the database (the audit service logs one every few minutes). A chain that
+ * verifies but no longer has this hash at this seq was rewritten wholesale by someone who could
+ * recompute every hash: verify reports `anchor_mismatch` at that seq.
+ */
+export interface AuditAnchor {
+	anchorSeq: number;
+	anchorHash: string;
+}

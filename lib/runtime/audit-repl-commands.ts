@@ -4,7 +4,7 @@
  * service's admin-only actions accept them and know which operator asked.
  */
 import type { ServiceBroker } from "moleculer";
-import type { AuditEntry, AuditSearchResult, AuditVerifyResult } from "../contracts/audit";
+import type { AuditAnchor, AuditEntry, AuditSearchResult, AuditVerifyResult } from "../contracts/audit";
 import { nodeBackends } from "./node-backends";
 import { mintOperatorToken } from "./operator-token";
 
@@ -34,16 +34,29 @@ export function formatVerifyResult(result: AuditVerifyResult): string[] {
 	if (result.ok) {
 		return [result.head ? `Audit chain intact: ${result.checked} entries, head #${result.head.seq} ${result.head.hash}` : "Audit chain intact: the log is empty"];
 	}
-	const reasons = { hash_mismatch: "its content does not match its hash", prev_mismatch: "it does not point at the previous entry's hash", gap: "it is missing" };
+	const reasons = {
+		hash_mismatch: "its content does not match its hash",
+		prev_mismatch: "it does not point at the previous entry's hash",
+		gap: "it is missing",
+		anchor_mismatch: "it is not the entry recorded outside the database (the chain was rewritten)",
+	};
 	return [
 		`AUDIT CHAIN BROKEN at #${result.firstBroken.seq}: ${reasons[result.firstBroken.reason]} (${result.firstBroken.reason}).`,
 		`Entries #1–#${result.lastGood} are intact; ${result.checked} entries checked. Everything from #${result.firstBroken.seq} on is unproven.`,
 	];
 }
 
-export async function verifyAudit(broker: ServiceBroker, print: Print): Promise<AuditVerifyResult> {
+/** `--anchor 1200:ab12…` as the audit service logs it (`Audit head #1200 ab12…`). */
+export function parseAnchor(value: unknown): AuditAnchor | undefined {
+	if (value === undefined || value === true) return undefined;
+	const match = /^#?(\d+)[:\s]+([0-9a-f]{64})$/.exec(String(value).trim());
+	if (!match) throw new Error("--anchor must look like <seq>:<64 hex digits>");
+	return { anchorSeq: Number(match[1]), anchorHash: match[2] };
+}
+
+export async function verifyAudit(broker: ServiceBroker, print: Print, anchor?: AuditAnchor): Promise<AuditVerifyResult> {
 	const opts = await operatorMeta(broker);
-	const result = await broker.call<AuditVerifyResult, Record<string, never>>("audit.verify", {}, { ...opts, timeout: 0 });
+	const result = await broker.call<AuditVerifyResult, Partial<AuditAnchor>>("audit.verify", anchor ?? {}, { ...opts, timeout: 0 });
 	for (const line of formatVerifyResult(result)) print(line);
 	if (!result.ok && result.firstBroken.reason !== "gap") {
 		// Shows the stored row as it is now, so the operator sees what was changed.
@@ -118,9 +131,11 @@ export const auditReplCommands = [
 	{
 		command: "audit-verify",
 		description: "Verify the audit log's hash chain; names the first broken entry",
-		async action(broker: ServiceBroker) {
+		options: [{ option: "-a, --anchor <seq:hash>", description: "a head recorded outside the database (the audit service logs them) that the chain must still contain" }],
+		async action(broker: ServiceBroker, args: ReplArgs) {
 			try {
-				await verifyAudit(broker, line => console.log(line));
+				const anchor = parseAnchor(args?.options?.anchor);
+				await verifyAudit(broker, line => console.log(line), anchor);
 			} catch (err) {
 				console.error(`audit-verify failed: ${(err as Error).message}`);
 			}

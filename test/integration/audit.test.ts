@@ -16,7 +16,8 @@ import { publicKeysOf, signAccessToken, type KeyRing } from "../../lib/auth/toke
 import { recordAudit } from "../../lib/moleculer/audit";
 import { internalMiddlewares } from "../../lib/moleculer/middlewares";
 import { attachNodeBackends, nodeBackends } from "../../lib/runtime/node-backends";
-import { auditReplCommands, followAudit, verifyAudit } from "../../lib/runtime/audit-repl-commands";
+import { auditReplCommands, followAudit, parseAnchor, verifyAudit } from "../../lib/runtime/audit-repl-commands";
+import { contentOf, entryHash } from "../../lib/audit/chain";
 import { OpenSearchAuditIndex } from "../../lib/audit/search-index";
 import { createApiService } from "../../services/api.service";
 import { createAuditService } from "../../services/audit.service";
@@ -304,6 +305,32 @@ describe("audit service", () => {
 
 		await tamper(victim.data ?? null);
 		expect(await call<AuditVerifyResult>("audit.verify")).toMatchObject({ ok: true, checked: entries.length });
+	});
+
+	it("catches a newest entry rewritten with its hash recomputed, given an anchor kept outside the database", async () => {
+		const entries = await allEntries();
+		const last = entries.at(-1)!;
+		const anchor = { anchorSeq: last.seq, anchorHash: last.hash };
+		expect(await call<AuditVerifyResult>("audit.verify", anchor)).toMatchObject({ ok: true });
+		// Someone with the owner's rights rewrites the entry and makes the hashes agree again.
+		const forged = { ...last, data: { ...(last.data ?? {}), rewritten: true } };
+		const forgedHash = entryHash(last.prevHash, contentOf(forged));
+		const client = await db();
+		await client.exec(`alter table "audit".entries disable trigger user`);
+		try {
+			await client.query(`update "audit".entries set data = $1::text::jsonb, hash = $2 where seq = $3`, [JSON.stringify(forged.data), forgedHash, last.seq]);
+			await client.query(`update "audit".head set hash = $1`, [forgedHash]);
+		} finally {
+			await client.exec(`alter table "audit".entries enable trigger user`);
+		}
+		// The chain alone cannot tell…
+		expect(await call<AuditVerifyResult>("audit.verify")).toMatchObject({ ok: true });
+		// …the anchor can, in the service and in the REPL (`--anchor seq:hash`, as the service logs heads).
+		expect(await call<AuditVerifyResult>("audit.verify", anchor)).toMatchObject({ ok: false, firstBroken: { seq: last.seq, reason: "anchor_mismatch" } });
+		const printed: string[] = [];
+		await verifyAudit(node.broker, line => printed.push(line), parseAnchor(`${last.seq}:${last.hash}`));
+		expect(printed[0]).toContain(`AUDIT CHAIN BROKEN at #${last.seq}`);
+		expect(() => parseAnchor("12:nothex")).toThrow(/--anchor/);
 	});
 });
 
