@@ -16,6 +16,8 @@ import { internalMiddlewares } from "./lib/moleculer/middlewares";
 export interface NodeOptions {
 	/** A REPL that merely joins a cluster consumes nothing and must not open the embedded database. */
 	channels?: boolean;
+	/** Channel adapter tuning (poll interval, retry delays), for tests that need fast redelivery. */
+	channelAdapterOptions?: Record<string, unknown>;
 }
 
 export function buildBrokerOptions(config: AppConfig, node: NodeOptions = {}): BrokerOptions {
@@ -104,6 +106,7 @@ export function buildBrokerOptions(config: AppConfig, node: NodeOptions = {}): B
 					url: config.channelsUrl,
 					database: config.databaseUrl ? { url: config.databaseUrl, poolSize: config.databasePoolSize } : { dataDir: embeddedDatabaseDir(config.dataDir) },
 					namespace: config.namespace,
+					adapterOptions: node.channelAdapterOptions,
 				}),
 			...internalMiddlewares(),
 		].filter(Boolean) as BrokerOptions["middlewares"],

@@ -13,12 +13,13 @@ import { AccountStore, AUTH_MIGRATIONS } from "../lib/auth/account-store";
 import { AuthFlows, type AuthPorts } from "../lib/auth/auth-flows";
 import { loadSigningKeys } from "../lib/auth/key-store";
 import { LoginThrottle, RegistrationLimit } from "../lib/auth/login-throttle";
-import { PASSWORD_MAX_LENGTH } from "../lib/auth/passwords";
+import { DISPLAY_NAME_PARAM, EMAIL_PARAM, LOGIN_EMAIL_PARAM, PASSWORD_PARAM } from "../lib/contracts/identity-params";
 import { publicKeysOf, signMachineToken, type KeyRing } from "../lib/auth/tokens";
 import { SERVICE_SUBJECT_PREFIX } from "../lib/auth/access";
 import { actorOf, recordAudit, requestContext } from "../lib/moleculer/audit";
 import { callerOf, provideLocalPublicKeys, revokedSessionKey, userOf } from "../lib/moleculer/authorization";
 import { defineService } from "../lib/moleculer/define-service";
+import type { JsonSchema } from "../lib/http/openapi";
 import { nodeBackends } from "../lib/runtime/node-backends";
 import { AccessControlMixin } from "../mixins/access-control.mixin";
 import { DatabaseMixin, type DatabaseServiceThis } from "../mixins/database.mixin";
@@ -31,26 +32,22 @@ interface AuthServiceThis {
 	keyRing: KeyRing;
 	throttle: LoginThrottle;
 	registrations: RegistrationLimit;
-	flows(ctx: Context): AuthFlows;
+	/** Without a context for work no request started (start-up, timers). */
+	flows(ctx?: Context): AuthFlows;
+	changeRole(ctx: Context<{ id: string; role: PlatformRole }>, granted: boolean): Promise<{ roles: PlatformRole[] }>;
 	serviceToken(): Promise<string>;
 	purgeTimer?: NodeJS.Timeout;
 	announceTimer?: NodeJS.Timeout;
 	announceClosures(): Promise<void>;
 }
 
-/** What flows need of a context for work that no request started (start-up, timers): no parent, no request id. */
-function startupContext(): Context {
-	return { requestID: null, meta: {} } as unknown as Context;
-}
 type ServiceBroker = Context["broker"];
 
-export const EMAIL_MAX_LENGTH = 254;
 const SESSION_RETENTION_DAYS = 30;
+const ROLE_CHANGE_PARAMS = { id: "uuid", role: { type: "enum", values: ["admin"] } } as const;
+const ROLES_RESPONSE: JsonSchema = { type: "object", required: ["roles"], properties: { roles: { type: "array", items: { type: "string", enum: ["player", "admin"] } } } };
 const CLOSURE_RECHECK_MS = 5 * 60_000;
-export const DISPLAY_NAME_MAX_LENGTH = 50;
 
-const email = { type: "email", max: EMAIL_MAX_LENGTH, normalize: false } as const;
-const password = { type: "string", min: 1, max: PASSWORD_MAX_LENGTH } as const;
 
 export function createAuthService(config: AppConfig): ServiceSchema {
 	const tokenSettings = { issuer: config.auth.issuer, audience: config.auth.audience, accessTtlSeconds: config.auth.accessTtlSeconds };
@@ -65,7 +62,7 @@ export function createAuthService(config: AppConfig): ServiceSchema {
 			register: {
 				rest: "POST /auth/register",
 				access: "public",
-				params: { $$strict: "remove", email, password, displayName: { type: "string", trim: true, min: 1, max: DISPLAY_NAME_MAX_LENGTH } },
+				params: { $$strict: "remove", email: EMAIL_PARAM, password: PASSWORD_PARAM, displayName: DISPLAY_NAME_PARAM },
 				openapi: {
 					summary: "Create an account and sign in",
 					tags: ["auth"],
@@ -87,7 +84,7 @@ export function createAuthService(config: AppConfig): ServiceSchema {
 			login: {
 				rest: "POST /auth/login",
 				access: "public",
-				params: { $$strict: "remove", email: { type: "string", min: 1, max: EMAIL_MAX_LENGTH }, password },
+				params: { $$strict: "remove", email: LOGIN_EMAIL_PARAM, password: PASSWORD_PARAM },
 				openapi: {
 					summary: "Sign in with email and password",
 					tags: ["auth"],
@@ -148,7 +145,7 @@ export function createAuthService(config: AppConfig): ServiceSchema {
 			closeAccount: {
 				// Called by the users service when a user deletes their account, with the user's own token.
 				access: "user",
-				params: { password },
+				params: { password: PASSWORD_PARAM },
 				async handler(this: AuthServiceThis, ctx: Context<{ password: string }>): Promise<{ closed: true }> {
 					await this.flows(ctx).closeAccount(userOf(ctx).userId, ctx.params.password, requestContext(ctx));
 					return { closed: true };
@@ -158,29 +155,27 @@ export function createAuthService(config: AppConfig): ServiceSchema {
 			grantRole: {
 				rest: "POST /admin/users/:id/roles",
 				access: "admin",
-				params: { id: "uuid", role: { type: "enum", values: ["admin"] } },
-				openapi: { summary: "Give an account a platform role", tags: ["admin"], response: { type: "object", properties: { roles: { type: "array", items: { type: "string" } } } } },
-				async handler(this: AuthServiceThis, ctx: Context<{ id: string; role: PlatformRole }>) {
-					const { clientIp } = requestContext(ctx);
-					return { roles: await this.flows(ctx).setRole(ctx.params.id, ctx.params.role, true, actorOf(callerOf(ctx), clientIp)) };
+				params: ROLE_CHANGE_PARAMS,
+				openapi: { summary: "Give an account a platform role", tags: ["admin"], response: ROLES_RESPONSE },
+				handler(this: AuthServiceThis, ctx: Context<{ id: string; role: PlatformRole }>) {
+					return this.changeRole(ctx, true);
 				},
 			},
 
 			revokeRole: {
 				rest: "DELETE /admin/users/:id/roles/:role",
 				access: "admin",
-				params: { id: "uuid", role: { type: "enum", values: ["admin"] } },
-				openapi: { summary: "Take a platform role away from an account", tags: ["admin"], response: { type: "object", properties: { roles: { type: "array", items: { type: "string" } } } } },
-				async handler(this: AuthServiceThis, ctx: Context<{ id: string; role: PlatformRole }>) {
-					const { clientIp } = requestContext(ctx);
-					return { roles: await this.flows(ctx).setRole(ctx.params.id, ctx.params.role, false, actorOf(callerOf(ctx), clientIp)) };
+				params: ROLE_CHANGE_PARAMS,
+				openapi: { summary: "Take a platform role away from an account", tags: ["admin"], response: ROLES_RESPONSE },
+				handler(this: AuthServiceThis, ctx: Context<{ id: string; role: PlatformRole }>) {
+					return this.changeRole(ctx, false);
 				},
 			},
 
 			ensureAdmin: {
 				// The REPL's `admin-grant`: operators (and admins) only, never a public route.
 				access: "admin",
-				params: { email, password: { ...password, optional: true } },
+				params: { email: EMAIL_PARAM, password: { ...PASSWORD_PARAM, optional: true } },
 				handler(this: AuthServiceThis, ctx: Context<{ email: string; password?: string }>) {
 					return this.flows(ctx).ensureAdmin(ctx.params.email, ctx.params.password, actorOf(callerOf(ctx)));
 				},
@@ -188,17 +183,17 @@ export function createAuthService(config: AppConfig): ServiceSchema {
 		},
 
 		methods: {
-			flows(this: AuthServiceThis, ctx: Context): AuthFlows {
+			flows(this: AuthServiceThis, ctx?: Context): AuthFlows {
 				const store = nodeBackends(this.broker).keyValueStore();
 				// broker.call with parentCtx, not ctx.call: ctx.call copies the callee's meta back into the
 				// caller's, which would leave our service token in the user's request.
-				const asService = async () => ({ meta: { accessToken: await this.serviceToken() }, parentCtx: ctx.broker ? ctx : undefined });
+				const asService = async () => ({ meta: { accessToken: await this.serviceToken() }, parentCtx: ctx });
 				const ports: AuthPorts = {
 					createProfile: async (userId, displayName) => {
 						await this.broker.call("users.createProfile", { userId, displayName }, await asService());
 					},
 					membershipsOf: async userId => this.broker.call<Record<string, PartnerRole>, { userId: string }>("partners.membershipsOf", { userId }, await asService()),
-					audit: fact => recordAudit(this.broker, { ...fact, requestId: ctx.requestID ?? undefined }),
+					audit: fact => recordAudit(this.broker, { ...fact, requestId: ctx?.requestID ?? undefined }),
 					accountClosed: async userId => {
 						const message: UserDeletedMessage = { userId, at: new Date().toISOString() };
 						await sendToChannel(this.broker, USER_DELETED_CHANNEL, message);
@@ -212,9 +207,14 @@ export function createAuthService(config: AppConfig): ServiceSchema {
 				return new AuthFlows(this.accounts, this.throttle, () => this.keyRing, { token: tokenSettings, refreshTtlSeconds: config.auth.refreshTtlSeconds }, ports, this.registrations);
 			},
 
+			async changeRole(this: AuthServiceThis, ctx: Context<{ id: string; role: PlatformRole }>, granted: boolean): Promise<{ roles: PlatformRole[] }> {
+				const actor = actorOf(callerOf(ctx), requestContext(ctx).clientIp);
+				return { roles: await this.flows(ctx).setRole(ctx.params.id, ctx.params.role, granted, actor) };
+			},
+
 			async announceClosures(this: AuthServiceThis): Promise<void> {
 				try {
-					const sent = await this.flows(startupContext()).announcePendingClosures();
+					const sent = await this.flows().announcePendingClosures();
 					if (sent) this.logger.info(`Announced ${sent} account closure(s) that had not gone out`);
 				} catch (err) {
 					this.logger.warn(`Could not announce pending account closures: ${(err as Error).message}`);
@@ -259,7 +259,7 @@ export function createAuthService(config: AppConfig): ServiceSchema {
 				if (!admin) return;
 				try {
 					await this.broker.waitForServices(["users", "partners"], 60_000);
-					const result = await this.flows(startupContext()).ensureAdmin(admin.email, admin.password, { type: "operator", id: "ADMIN_EMAIL" });
+					const result = await this.flows().ensureAdmin(admin.email, admin.password, { type: "operator", id: "ADMIN_EMAIL" });
 					this.logger.info(`Admin ${result.created ? "created" : "confirmed"} from ADMIN_EMAIL (account ${result.userId})`);
 				} catch (err) {
 					this.logger.error(`Could not create the admin from ADMIN_EMAIL: ${(err as Error).message}`);

@@ -14,7 +14,7 @@ import { userOf } from "../lib/moleculer/authorization";
 import { recordAudit } from "../lib/moleculer/audit";
 import { defineService } from "../lib/moleculer/define-service";
 import { ProfileStore, publicView, USERS_MIGRATIONS } from "../lib/users/profile-store";
-import { PASSWORD_MAX_LENGTH } from "../lib/auth/passwords";
+import { DISPLAY_NAME_PARAM, PASSWORD_PARAM } from "../lib/contracts/identity-params";
 import { AccessControlMixin } from "../mixins/access-control.mixin";
 import { DatabaseMixin, type DatabaseServiceThis } from "../mixins/database.mixin";
 
@@ -23,7 +23,6 @@ interface UsersThis extends DatabaseServiceThis {
 	profiles: ProfileStore;
 }
 
-const DISPLAY_NAME = { type: "string", trim: true, min: 1, max: 50 } as const;
 // BCP 47 language tags as phones report them: en, fr-FR, zh-Hant-TW.
 const LOCALE = { type: "string", pattern: /^[a-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$/, max: 35 } as const;
 // Only https avatars: a client renders them, and http or javascript: URLs are a way in.
@@ -38,7 +37,7 @@ export function createUsersService(_config: AppConfig): ServiceSchema {
 		actions: {
 			createProfile: {
 				access: "service",
-				params: { userId: "uuid", displayName: DISPLAY_NAME, locale: { ...LOCALE, optional: true } },
+				params: { userId: "uuid", displayName: DISPLAY_NAME_PARAM, locale: { ...LOCALE, optional: true } },
 				handler(this: UsersThis, ctx: Context<CreateProfileParams>): Promise<Profile> {
 					return this.profiles.create(ctx.params.userId, ctx.params.displayName, ctx.params.locale);
 				},
@@ -58,7 +57,7 @@ export function createUsersService(_config: AppConfig): ServiceSchema {
 			updateMe: {
 				rest: "PATCH /users/me",
 				access: "user",
-				params: { $$strict: true, displayName: { ...DISPLAY_NAME, optional: true }, avatarUrl: { ...AVATAR_URL, optional: true }, locale: { ...LOCALE, optional: true } },
+				params: { $$strict: true, displayName: { ...DISPLAY_NAME_PARAM, optional: true }, avatarUrl: { ...AVATAR_URL, optional: true }, locale: { ...LOCALE, optional: true } },
 				openapi: { summary: "Change your display name, avatar or locale", description: "Only the fields sent change; `avatarUrl: null` removes the avatar.", tags: ["users"], response: PROFILE_SCHEMA },
 				async handler(this: UsersThis, ctx: Context<UpdateProfileParams>): Promise<Profile> {
 					const userId = userOf(ctx).userId;
@@ -75,7 +74,7 @@ export function createUsersService(_config: AppConfig): ServiceSchema {
 			deleteMe: {
 				rest: "DELETE /users/me",
 				access: "user",
-				params: { $$strict: true, password: { type: "string", min: 1, max: PASSWORD_MAX_LENGTH } },
+				params: { $$strict: true, password: PASSWORD_PARAM },
 				openapi: {
 					summary: "Delete your account",
 					description: "Send `{ password }` in the body. Your personal data is erased and every session ends; your id stays unused forever.",

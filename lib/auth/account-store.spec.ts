@@ -2,27 +2,18 @@
  * The account store on both engines: the unique email key under concurrency, refresh-token rotation
  * that cannot fork under concurrent use, and reuse detection.
  */
-import { runMigrations, type SqlClient } from "../sql";
-import { describeWithBackend } from "../../test/support/backends";
-import { dropSchemas, openTestPGlite, openTestPostgres, uniqueSchema } from "../../test/support/sql";
+import { onEverySqlEngine, useMigratedSchema, type TestDatabase } from "../../test/support/sql";
 import { AccountStore, AUTH_MIGRATIONS, EmailTakenError } from "./account-store";
 import { newRefreshToken } from "./tokens";
 
-function accountStoreContract(engine: string, open: () => Promise<{ client: SqlClient; dispose(): Promise<void> }>) {
+function accountStoreContract(engine: string, open: () => Promise<TestDatabase>) {
 	describe(`AccountStore on ${engine}`, () => {
-		let client: SqlClient;
-		let dispose: () => Promise<void>;
+		const db = useMigratedSchema(open, "auth", AUTH_MIGRATIONS);
 		let store: AccountStore;
-		const schema = uniqueSchema("auth");
+		const schema = db.schema;
 
-		beforeAll(async () => {
-			({ client, dispose } = await open());
-			await runMigrations(client, schema, AUTH_MIGRATIONS);
-			store = new AccountStore(client, schema);
-		});
-		afterAll(async () => {
-			await dropSchemas(client, [schema]);
-			await dispose();
+		beforeAll(() => {
+			store = new AccountStore(db.client, schema);
 		});
 
 		const newAccount = (emailKey: string) => store.createAccount({ email: emailKey, emailKey, passwordHash: "$argon2id$stub", displayName: "Test" });
@@ -83,11 +74,4 @@ function accountStoreContract(engine: string, open: () => Promise<{ client: SqlC
 	});
 }
 
-accountStoreContract("PGlite", openTestPGlite);
-
-describeWithBackend("postgres", "PostgreSQL", status => {
-	accountStoreContract("PostgreSQL", async () => {
-		const client = openTestPostgres(status.url);
-		return { client, dispose: () => client.close() };
-	});
-});
+onEverySqlEngine(accountStoreContract);

@@ -3,9 +3,8 @@
  * throttle, and recording stubs for the ports, so each step's effect on the rest of the platform
  * (profile, audit, revocation) is visible.
  */
-import { runMigrations, type SqlClient } from "../sql";
 import { MemoryStore } from "../store/memory-store";
-import { dropSchemas, openTestPGlite, uniqueSchema } from "../../test/support/sql";
+import { openTestPGlite, useMigratedSchema } from "../../test/support/sql";
 import { rejectionOf } from "../../test/support/async";
 import { AccountStore, AUTH_MIGRATIONS } from "./account-store";
 import { AuthFlows, type AuthPorts } from "./auth-flows";
@@ -15,19 +14,12 @@ import { generateSigningKey, verifyAccessToken, type KeyRing } from "./tokens";
 const settings = { token: { issuer: "lootopia", audience: "lootopia-api", accessTtlSeconds: 900 }, refreshTtlSeconds: 3600 };
 const PASSWORD = "a perfectly fine passphrase";
 
-let client: SqlClient;
-let dispose: () => Promise<void>;
+const db = useMigratedSchema(openTestPGlite, "auth", AUTH_MIGRATIONS);
+const schema = db.schema;
 let ring: KeyRing;
-const schema = uniqueSchema("auth");
 
 beforeAll(async () => {
-	({ client, dispose } = await openTestPGlite());
-	await runMigrations(client, schema, AUTH_MIGRATIONS);
 	ring = { current: await generateSigningKey(), previous: [] };
-});
-afterAll(async () => {
-	await dropSchemas(client, [schema]);
-	await dispose();
 });
 
 function setup(overrides: Partial<AuthPorts> = {}, registrations?: RegistrationLimit) {
@@ -43,7 +35,7 @@ function setup(overrides: Partial<AuthPorts> = {}, registrations?: RegistrationL
 		accountClosed: async userId => void closed.push(userId),
 		...overrides,
 	};
-	const store = new AccountStore(client, schema);
+	const store = new AccountStore(db.client, schema);
 	const flows = new AuthFlows(store, new LoginThrottle(new MemoryStore()), () => ring, settings, ports, registrations);
 	return { flows, store, audit, revoked, profiles, closed };
 }

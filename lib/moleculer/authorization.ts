@@ -65,14 +65,18 @@ export function tokenError(err: InvalidTokenError): AppError {
 	return err.reason === "expired" ? new AppError("TOKEN_EXPIRED") : new AppError("INVALID_TOKEN", undefined, { reason: err.reason });
 }
 
-export async function authorizeCall(broker: ServiceBroker, access: Access, meta: CallMeta): Promise<Caller> {
-	let caller: Caller;
+/** The caller a token stands for on this node, with token problems as the client should see them. */
+export async function verifiedCaller(broker: ServiceBroker, token: string | undefined, options?: { checkRevocation?: boolean }): Promise<Caller> {
 	try {
-		caller = await accessVerifier(broker).callerOf(meta.accessToken);
+		return await accessVerifier(broker).callerOf(token, options);
 	} catch (err) {
 		if (err instanceof InvalidTokenError) throw tokenError(err);
 		throw err;
 	}
+}
+
+export async function authorizeCall(broker: ServiceBroker, access: Access, meta: CallMeta): Promise<Caller> {
+	const caller = await verifiedCaller(broker, meta.accessToken);
 	const decision = decideAccess(caller, access);
 	if (decision === "unauthenticated") throw new AppError("UNAUTHENTICATED");
 	if (decision === "forbidden") throw new AppError("FORBIDDEN");

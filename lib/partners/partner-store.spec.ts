@@ -1,25 +1,15 @@
 /** Membership rules that must hold under concurrency: a partner never loses its last owner. */
 import { randomUUID } from "node:crypto";
-import { runMigrations, type SqlClient } from "../sql";
-import { describeWithBackend } from "../../test/support/backends";
-import { dropSchemas, openTestPGlite, openTestPostgres, uniqueSchema } from "../../test/support/sql";
+import { onEverySqlEngine, useMigratedSchema, type TestDatabase } from "../../test/support/sql";
 import { PartnerStore, PARTNERS_MIGRATIONS } from "./partner-store";
 
-function partnerStoreContract(engine: string, open: () => Promise<{ client: SqlClient; dispose(): Promise<void> }>) {
+function partnerStoreContract(engine: string, open: () => Promise<TestDatabase>) {
 	describe(`PartnerStore on ${engine}`, () => {
-		let client: SqlClient;
-		let dispose: () => Promise<void>;
+		const db = useMigratedSchema(open, "partners", PARTNERS_MIGRATIONS);
 		let store: PartnerStore;
-		const schema = uniqueSchema("partners");
 
-		beforeAll(async () => {
-			({ client, dispose } = await open());
-			await runMigrations(client, schema, PARTNERS_MIGRATIONS);
-			store = new PartnerStore(client, schema);
-		});
-		afterAll(async () => {
-			await dropSchemas(client, [schema]);
-			await dispose();
+		beforeAll(() => {
+			store = new PartnerStore(db.client, db.schema);
 		});
 
 		it("creates a pending partner owned by its creator", async () => {
@@ -56,11 +46,4 @@ function partnerStoreContract(engine: string, open: () => Promise<{ client: SqlC
 	});
 }
 
-partnerStoreContract("PGlite", openTestPGlite);
-
-describeWithBackend("postgres", "PostgreSQL", status => {
-	partnerStoreContract("PostgreSQL", async () => {
-		const client = openTestPostgres(status.url);
-		return { client, dispose: () => client.close() };
-	});
-});
+onEverySqlEngine(partnerStoreContract);

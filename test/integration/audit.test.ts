@@ -6,21 +6,19 @@
  */
 import fs from "node:fs";
 import { randomUUID } from "node:crypto";
-import { ServiceBroker, type BrokerOptions, type Context } from "moleculer";
+import type { Context, ServiceBroker } from "moleculer";
 import { AUDIT_CHANNEL, type AuditEntry, type AuditSearchResult, type AuditVerifyResult } from "../../lib/contracts/audit";
 import { loadConfig, type AppConfig } from "../../lib/config/env";
-import { createChannelsMiddleware, DEAD_LETTER_CHANNEL, sendToChannel, type ServiceSchemaWithChannels } from "../../lib/channels";
-import { embeddedDatabaseDir, type SqlClient } from "../../lib/sql";
+import { DEAD_LETTER_CHANNEL, sendToChannel, type ServiceSchemaWithChannels } from "../../lib/channels";
+import type { SqlClient } from "../../lib/sql";
 import { loadSigningKeys } from "../../lib/auth/key-store";
 import { publicKeysOf, signAccessToken, type KeyRing } from "../../lib/auth/tokens";
 import { recordAudit } from "../../lib/moleculer/audit";
-import { internalMiddlewares } from "../../lib/moleculer/middlewares";
-import { attachNodeBackends, nodeBackends } from "../../lib/runtime/node-backends";
+import { nodeBackends } from "../../lib/runtime/node-backends";
+import { createNode } from "../../lib/runtime/broker";
 import { auditReplCommands, followAudit, parseAnchor, verifyAudit } from "../../lib/runtime/audit-repl-commands";
 import { contentOf, entryHash } from "../../lib/audit/chain";
 import { OpenSearchAuditIndex } from "../../lib/audit/search-index";
-import { createApiService } from "../../services/api.service";
-import { createAuditService } from "../../services/audit.service";
 import { describeWithBackend } from "../support/backends";
 import { eventually, freePort, prepareDataDir } from "../support/node";
 
@@ -41,30 +39,13 @@ async function startAuditNode(env: Record<string, string> = {}, opts: { gateway?
 	// The development key file: what the REPL's operator tokens are signed with, as on a real node.
 	const ring = await loadSigningKeys(config.auth, dataDir);
 	const buried: unknown[] = [];
-	const broker = new ServiceBroker({
-		namespace: config.namespace,
-		nodeID: `audit-test-${shortId()}`,
-		logger: { type: "Console", options: { level: config.log.level } },
-		registry: { stopDelay: 0 },
-		validator: true,
-		internalMiddlewares: false,
-		middlewares: [
-			createChannelsMiddleware({
-				url: "embedded://",
-				database: { dataDir: embeddedDatabaseDir(dataDir) },
-				namespace: config.namespace,
-				// Retries and polls fast, so a refused fact reaches the dead-letter channel within the test.
-				adapterOptions: { retryDelayMs: 20, maxRetryDelayMs: 100, pollIntervalMs: 50 },
-			}),
-			...internalMiddlewares(),
-		] as BrokerOptions["middlewares"],
-		created(b) {
-			attachNodeBackends(b, config);
-		},
-		async stopped(b) {
-			await nodeBackends(b).close();
-		},
-	} as BrokerOptions);
+	// The node `npm start` builds, with only the audit service (and the gateway when asked); channels
+	// retry and poll fast, so a refused fact reaches the dead-letter channel within the test.
+	const broker = createNode(
+		{ ...config, services: opts.gateway ? ["audit", "api"] : ["audit"] },
+		{ nodeID: `audit-test-${shortId()}`, registry: { stopDelay: 0 } },
+		{ channelAdapterOptions: { retryDelayMs: 20, maxRetryDelayMs: 100, pollIntervalMs: 50 } },
+	);
 	broker.createService({
 		name: "auth",
 		actions: { publicKeys: { access: "public", handler: () => ({ keys: publicKeysOf(ring) }) } as never },
@@ -81,8 +62,6 @@ async function startAuditNode(env: Record<string, string> = {}, opts: { gateway?
 		},
 	};
 	broker.createService(morgue);
-	broker.createService(createAuditService(config));
-	if (opts.gateway) broker.createService(createApiService(config));
 	await broker.start();
 	return {
 		broker,

@@ -4,7 +4,8 @@ import path from "node:path";
 import { randomUUID } from "node:crypto";
 import { openPGlite } from "../../lib/sql/pglite-client";
 import { openPostgres } from "../../lib/sql/postgres-client";
-import type { SqlClient } from "../../lib/sql";
+import { runMigrations, type Migration, type SqlClient } from "../../lib/sql";
+import { describeWithBackend } from "./backends";
 
 /**
  * Opening a fresh PGlite costs several seconds (initdb); reopening an initialised folder about half
@@ -37,4 +38,40 @@ export function uniqueSchema(prefix: string): string {
 
 export async function dropSchemas(client: SqlClient, schemas: string[]): Promise<void> {
 	for (const schema of schemas) await client.query(`drop schema if exists "${schema}" cascade`);
+}
+
+export interface TestDatabase {
+	client: SqlClient;
+	dispose(): Promise<void>;
+}
+
+/** Defines `suite` for embedded PGlite and, when the machine has one, for PostgreSQL. */
+export function onEverySqlEngine(suite: (engine: string, open: () => Promise<TestDatabase>) => void): void {
+	suite("PGlite", openTestPGlite);
+	describeWithBackend("postgres", "PostgreSQL", pg => {
+		suite("PostgreSQL", async () => {
+			const client = openTestPostgres(pg.url);
+			return { client, dispose: () => client.close() };
+		});
+	});
+}
+
+/**
+ * Inside a describe block: a database from `open` with a fresh schema migrated for the block, both
+ * gone afterwards. Read `client` and `schema` from the returned object inside tests and hooks.
+ */
+export function useMigratedSchema(open: () => Promise<TestDatabase>, prefix: string, migrations: readonly Migration[]): { client: SqlClient; schema: string } {
+	const state = { client: undefined as unknown as SqlClient, schema: uniqueSchema(prefix) };
+	let database: TestDatabase | undefined;
+	beforeAll(async () => {
+		database = await open();
+		state.client = database.client;
+		await runMigrations(state.client, state.schema, migrations);
+	});
+	afterAll(async () => {
+		if (!database) return;
+		await dropSchemas(database.client, [state.schema]);
+		await database.dispose();
+	});
+	return state;
 }
