@@ -14,6 +14,7 @@ module.exports = {
 	},
 	moduleFileExtensions: ["ts", "js", "json"],
 	globalSetup: "<rootDir>/test/setup/global-setup.ts",
+	globalTeardown: "<rootDir>/test/setup/global-teardown.ts",
 	setupFiles: ["<rootDir>/test/setup/env.ts"],
 	testTimeout: 60000,
 	maxWorkers: 2,

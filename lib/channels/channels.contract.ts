@@ -6,8 +6,11 @@
  * stops its brokers even when it fails. Expected values are written out, never derived from the
  * adapter under test.
  */
+import { fork, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import path from "node:path";
 import { ServiceBroker, type Context } from "moleculer";
+import type { ConsumerProcessReport, ConsumerProcessSpec } from "../../test/support/channel-consumer-process";
 import { channelAdapterOf, createChannelsMiddleware, sendToChannel, type ChannelsOptions, type ServiceSchemaWithChannels } from "./index";
 
 export interface ChannelsContractSetup {
@@ -93,7 +96,39 @@ export class TestBrokers {
 	}
 }
 
-export function channelsContract(name: string, makeOptions: () => ChannelsContractSetup): void {
+/**
+ * How quickly the backend gives up on a consumer that died holding messages (lease, idle time,
+ * session timeout), for the test that kills one; production keeps the adapters' longer defaults.
+ * A reason instead where a second process cannot share the backend (a PGlite folder).
+ */
+export type KilledConsumerTraits = { notApplicable: string } | { adapterOptions?: Record<string, unknown>; channelOptions?: Record<string, unknown> };
+
+/** A consumer in another process, to be SIGKILLed: what it received and what its handler finished. */
+interface ConsumerProcess {
+	child: ChildProcess;
+	received: string[];
+	finished: string[];
+	exited: Promise<void>;
+}
+
+async function startConsumerProcess(spec: ConsumerProcessSpec): Promise<ConsumerProcess> {
+	const child = fork(path.join(__dirname, "../../test/support/channel-consumer-process.ts"), [], {
+		execArgv: ["--import", "tsx"],
+		env: { ...process.env, LOOTOPIA_CONSUMER_SPEC: JSON.stringify(spec) },
+		stdio: ["ignore", "inherit", "inherit", "ipc"],
+	});
+	const consumer: ConsumerProcess = { child, received: [], finished: [], exited: new Promise(resolve => child.once("exit", () => resolve())) };
+	await new Promise<void>((resolve, reject) => {
+		child.on("message", (message: ConsumerProcessReport) => {
+			if (message.kind === "ready") resolve();
+			else consumer[message.kind].push(message.id);
+		});
+		child.once("exit", code => reject(new Error(`consumer process exited with ${code} before it was ready`)));
+	});
+	return consumer;
+}
+
+export function channelsContract(name: string, makeOptions: () => ChannelsContractSetup, killedConsumer: KilledConsumerTraits): void {
 	describe(`channels contract: ${name}`, () => {
 		const brokers = new TestBrokers();
 		let setup: ChannelsContractSetup;
@@ -285,6 +320,58 @@ export function channelsContract(name: string, makeOptions: () => ChannelsContra
 			expect(received.length).toBe(n);
 			expect(new Set(received)).toEqual(new Set(ids));
 		}, 180_000);
+
+		it("gives a group seen for the first time the channel's retained messages", async () => {
+			const channel = `history-${shortId()}`;
+			const publisher = await startBroker("publisher");
+			const ids = Array.from({ length: 20 }, (_, i) => `h${String(i).padStart(2, "0")}`);
+			// Nobody has ever consumed this channel.
+			for (const id of ids) await sendToChannel(publisher, channel, { id });
+
+			const first: string[] = [];
+			await startBroker("first", [recorder("first", channel, `first-${shortId()}`, first)]);
+			await waitFor(() => first.length >= 20, timeout(), () => `first group got ${first.length}/20`);
+
+			// Already acknowledged by the first group, still retained: a second group starts with them too.
+			const second: string[] = [];
+			await startBroker("second", [recorder("second", channel, `second-${shortId()}`, second)]);
+			await waitFor(() => second.length >= 20, timeout(), () => `second group got ${second.length}/20`);
+			await sleep(SETTLE_MS);
+			expect([...first].sort()).toEqual(ids);
+			expect([...second].sort()).toEqual(ids);
+		});
+
+		const killTitle = "redelivers what a consumer killed mid-batch was holding to the rest of its group";
+		const killTest = async (options: Exclude<KilledConsumerTraits, { notApplicable: string }>) => {
+			const channel = `captures-${shortId()}`;
+			const group = `captures-${shortId()}`;
+			const channels = { ...setup.channels, adapterOptions: { ...setup.channels.adapterOptions, ...options.adapterOptions } };
+			const doomed = await startConsumerProcess({ channels, namespace: setup.namespace, channel, group, finishFirst: 5, channelOptions: options.channelOptions });
+			try {
+				const publisher = await startBroker("publisher");
+				const ids = Array.from({ length: 40 }, (_, i) => `c${String(i).padStart(2, "0")}`);
+				await Promise.all(ids.map(id => sendToChannel(publisher, channel, { id })));
+				// Five handled, at least one more in the handler's hands: then the process dies.
+				await waitFor(() => doomed.received.length >= 6, timeout(), () => `the doomed consumer received ${doomed.received.length}/6`);
+				doomed.child.kill("SIGKILL");
+				await doomed.exited;
+				const held = doomed.received.filter(id => !doomed.finished.includes(id));
+				expect(doomed.finished).toHaveLength(5);
+				expect(held.length).toBeGreaterThan(0);
+
+				const survivor: string[] = [];
+				await startBroker("survivor", [recorder("captures", channel, group, survivor, options.channelOptions)]);
+				const covered = () => ids.filter(id => doomed.finished.includes(id) || survivor.includes(id));
+				await waitFor(() => covered().length === ids.length, Math.max(timeout(), 60_000), () => `${covered().length}/40 handled; still missing ${ids.filter(id => !covered().includes(id)).join(", ")}`);
+				await sleep(SETTLE_MS);
+				expect(held.filter(id => !survivor.includes(id))).toEqual([]);
+				expect(covered()).toEqual(ids);
+			} finally {
+				doomed.child.kill("SIGKILL");
+			}
+		};
+		if ("notApplicable" in killedConsumer) it.skip(`${killTitle} [does not apply: ${killedConsumer.notApplicable}]`, () => undefined);
+		else it(killTitle, () => killTest(killedConsumer), 120_000);
 
 		it("keeps messages published while a group's consumers are stopped, and delivers them on restart", async () => {
 			const channel = `rewards-${shortId()}`;

@@ -7,9 +7,10 @@
  * The package's typings fail strict checks and type handlers as `Function`; the small wrappers here
  * are what the rest of the code uses instead.
  */
-import { Adapters, Middleware as ChannelsMiddlewareFactory } from "@moleculer/channels";
+import { Middleware as ChannelsMiddlewareFactory } from "@moleculer/channels";
 import type { Context, Middleware, Service, ServiceBroker, ServiceSchema } from "moleculer";
 import type { DatabaseTarget } from "../sql";
+import { KafkaChannelAdapter, NatsChannelAdapter, RedisChannelAdapter } from "./library-adapters";
 import { SqlChannelAdapter, type ChannelAdapter } from "./sql-adapter";
 
 export { SqlChannelAdapter, type ChannelAdapter, type SqlChannelAdapterOptions, type SqlChannelMessage } from "./sql-adapter";
@@ -45,8 +46,15 @@ export interface ChannelsOptions {
 /** An adapter as the middleware accepts it: an instance, a URL or `{ type, options }`. */
 export type AdapterInstanceOrOptions = ChannelAdapter | string | { type: string; options?: Record<string, unknown> };
 
-type AdapterClass = new (opts: object) => ChannelAdapter;
-const LibraryAdapters = Adapters as unknown as { Redis: AdapterClass; NATS: AdapterClass; Kafka: AdapterClass };
+
+/**
+ * The library's Redis and NATS defaults start a new group at the end of the stream and leave a dead
+ * consumer's messages pending for an hour. Every adapter here gives a group seen for the first time
+ * the retained backlog (as the SQL log and, through KafkaChannelAdapter, Kafka do), and Redis hands
+ * a dead consumer's messages to the rest of its group after a minute (NATS: JetStream's 30 s
+ * ack_wait; Kafka: the 30 s session timeout; SQL: the 30 s lease).
+ */
+const REDIS_CONSUMER_DEFAULTS = { startID: "0", minIdleTime: 60_000 };
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
 	return typeof value === "object" && value !== null && Object.getPrototypeOf(value) === Object.prototype;
@@ -92,13 +100,15 @@ export function createChannelAdapter(options: ChannelsOptions): AdapterInstanceO
 			return new SqlChannelAdapter(mergeDeep({ ...common, database: options.database, ...(options.schema ? { schema: options.schema } : {}) }, options.adapterOptions) as never);
 		case "redis":
 		case "rediss":
-			return new LibraryAdapters.Redis(mergeDeep({ ...common, redis: { url: options.url } }, options.adapterOptions));
+			return new RedisChannelAdapter(mergeDeep({ ...common, redis: { url: options.url, consumerOptions: REDIS_CONSUMER_DEFAULTS } }, options.adapterOptions));
 		case "nats":
-			return new LibraryAdapters.NATS(mergeDeep({ ...common, nats: { connectionOptions: natsConnectionOptions(options.url) } }, options.adapterOptions));
+			return new NatsChannelAdapter(
+				mergeDeep({ ...common, nats: { connectionOptions: natsConnectionOptions(options.url), consumerOptions: { config: { deliver_policy: "all" } } } }, options.adapterOptions),
+			);
 		case "kafka": {
 			const brokers = options.url.replace(/^kafka:\/\//i, "").split(",").map(b => b.trim().replace(/\/.*$/, "")).filter(Boolean);
 			if (!brokers.length) throw new Error(`CHANNELS_URL ${options.url} names no Kafka broker`);
-			return new LibraryAdapters.Kafka(mergeDeep({ ...common, kafka: { brokers } }, options.adapterOptions));
+			return new KafkaChannelAdapter(mergeDeep({ ...common, kafka: { brokers } }, options.adapterOptions));
 		}
 		default:
 			throw new Error(`CHANNELS_URL ${options.url}: unsupported scheme (use embedded://, redis://, rediss://, nats:// or kafka://)`);

@@ -5,6 +5,7 @@
  * DATA_DIR, and facts sent the way producers send them (recordAudit).
  */
 import fs from "node:fs";
+import path from "node:path";
 import { randomUUID } from "node:crypto";
 import type { Context, ServiceBroker } from "moleculer";
 import { AUDIT_CHANNEL, type AuditEntry, type AuditSearchResult, type AuditVerifyResult } from "../../lib/contracts/audit";
@@ -20,6 +21,9 @@ import { auditReplCommands, followAudit, parseAnchor, verifyAudit } from "../../
 import { contentOf, entryHash } from "../../lib/audit/chain";
 import { OpenSearchAuditIndex } from "../../lib/audit/search-index";
 import { describeWithBackend } from "../support/backends";
+import { BACKENDS_DIR } from "../backends/host";
+import { bringDown, bringUp } from "../backends/lifecycle";
+import { opensearchServer } from "../backends/servers";
 import { eventually, freePort, prepareDataDir } from "../support/node";
 
 const shortId = () => randomUUID().replace(/-/g, "").slice(0, 8);
@@ -387,4 +391,52 @@ describeWithBackend("opensearch", "audit service with OpenSearch", os => {
 			await index.close();
 		}
 	});
+});
+
+describeWithBackend("opensearch", "audit service when OpenSearch stops and comes back", () => {
+	// A server of its own on other ports: stopping the shared one would fail suites running meanwhile.
+	const server = opensearchServer("opensearch-restart", 9250, 9350);
+	let node: AuditNode;
+	beforeAll(async () => {
+		if (!(await bringUp([server], true))) throw new Error(`OpenSearch for the restart test did not start; see ${server.logFile}`);
+		node = await startAuditNode({ OPENSEARCH_URL: server.url });
+	}, 180_000);
+	afterAll(async () => {
+		await node?.stop();
+		await bringDown([server], true);
+		fs.rmSync(path.join(BACKENDS_DIR, server.name), { recursive: true, force: true });
+	});
+
+	it("answers from SQL meanwhile and catches the index up from the SQL log once the server is back", async () => {
+		const accessToken = await tokenFor(node, ["admin"]);
+		const prefix = `restart_${shortId()}.`;
+		const actor = { type: "user" as const, id: "grace" };
+		const index = new OpenSearchAuditIndex({ url: server.url, namespace: node.config.namespace });
+		const searchService = () => node.broker.call<AuditSearchResult, Record<string, unknown>>("audit.search", { action: prefix }, { meta: { accessToken } });
+		try {
+			await recordAudit(node.broker, { action: `${prefix}before`, actor });
+			await eventually(async () => {
+				await index.refresh();
+				if ((await index.search({ action: prefix })).entries.length !== 1) throw new Error("not indexed yet");
+			}, { timeoutMs: 20_000 });
+
+			await bringDown([server], true);
+			for (const step of ["during1", "during2", "during3"]) await recordAudit(node.broker, { action: `${prefix}${step}`, actor });
+			const fromSql = await eventually(async () => {
+				const result = await searchService();
+				if (result.entries.length !== 4) throw new Error(`${result.entries.length}/4 recorded`);
+				return result.entries;
+			}, { timeoutMs: 20_000 });
+			expect(fromSql.map(entry => entry.action)).toEqual(["during3", "during2", "during1", "before"].map(step => `${prefix}${step}`));
+
+			expect(await bringUp([server], true)).toBe(true);
+			// What the service's timer does every 30 s, without waiting for it.
+			await (node.broker.getLocalService("audit") as unknown as { syncIndex(): Promise<void> }).syncIndex();
+			await index.refresh();
+			expect((await index.search({ action: prefix })).entries).toEqual(fromSql);
+			expect((await searchService()).entries).toEqual(fromSql);
+		} finally {
+			await index.close();
+		}
+	}, 240_000);
 });

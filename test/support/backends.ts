@@ -1,26 +1,19 @@
 /**
- * Which real backends the test run can reach. The probing happens once, in the jest global
- * setup (test/setup/global-setup.ts), and its verdict travels to the workers through
- * LOOTOPIA_TEST_BACKENDS. Outside CI a missing backend skips its suites with the reason printed;
- * with CI=true the global setup fails the run instead, so a green CI means the adapters ran.
+ * Which real backends the test run can reach. The probing (a real query each, see
+ * test/backends/probes.ts) happens once, in the jest global setup, and its verdict travels to the
+ * workers through LOOTOPIA_TEST_BACKENDS. Outside CI a missing backend skips its suites with the
+ * reason printed; with CI=true the global setup fails the run instead, so a green CI means every
+ * adapter ran against its real server.
  */
-export type BackendName = "postgres" | "redis" | "nats" | "kafka" | "neo4j" | "opensearch";
+import type { BackendName } from "../backends/probes";
+
+export type { BackendName };
 
 export interface BackendStatus {
 	available: boolean;
 	url: string;
 	reason?: string;
 }
-
-export const TEST_BACKEND_DEFAULTS: Record<BackendName, string | undefined> = {
-	postgres: process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test",
-	redis: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379",
-	nats: process.env.TEST_NATS_URL ?? "nats://127.0.0.1:4222",
-	// These servers cannot run on the development machines: only probed when a URL is given.
-	kafka: process.env.TEST_KAFKA_URL,
-	neo4j: process.env.TEST_NEO4J_URL,
-	opensearch: process.env.TEST_OPENSEARCH_URL,
-};
 
 export function backend(name: BackendName): BackendStatus {
 	const all = JSON.parse(process.env.LOOTOPIA_TEST_BACKENDS ?? "{}") as Partial<Record<BackendName, BackendStatus>>;

@@ -1,0 +1,263 @@
+/**
+ * The six servers the adapter tests run against, each on 127.0.0.1 at its standard port: how to
+ * install it when missing, start it detached with its data under BACKENDS_DIR and its log under
+ * LOGS_DIR, and stop it. PostgreSQL, Redis and NATS come from Debian's packages; Kafka, Neo4j and
+ * OpenSearch from Maven Central through the poms beside this file. Every JVM gets a bounded heap:
+ * the machines have 2 cores, and all six run beside the test suite.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { BACKENDS_DIR, LOGS_DIR, chownRecursive, commandExists, ensureDebianPackages, ensureSystemUser, javaCommand, javaHome, mavenCopy, readPid, run, spawnDetached, stopProcess } from "./host";
+import type { BackendName } from "./probes";
+
+export interface BackendServer {
+	/** The probe that tells it is ready (probes.ts). */
+	kind: BackendName;
+	/** Its folder under BACKENDS_DIR and its log's name; the kind, unless a test runs one of its own. */
+	name: string;
+	/** Where `up` starts it, whatever TEST_<NAME>_URL says (that may point elsewhere). */
+	url: string;
+	logFile: string;
+	dataDir: string;
+	/** How long `up` waits for the first answered query. */
+	readyTimeoutMs: number;
+	/** Installs what is missing (packages, jars, config); quick when everything is there. */
+	prepare(): void;
+	start(): void;
+	/** After the first answered query: databases, users and the like. */
+	afterReady?(): Promise<void>;
+	stop(): Promise<void>;
+	pid(): number | undefined;
+}
+
+const MAVEN_DIR = path.join(__dirname, "maven");
+const dirOf = (name: string) => path.join(BACKENDS_DIR, name);
+const logOf = (name: string) => path.join(LOGS_DIR, `${name}.log`);
+const pidFileOf = (name: string) => path.join(dirOf(name), "pid");
+
+/** A server we start ourselves and track by pid file (all but PostgreSQL, which Debian manages). */
+function detached(kind: BackendName, name: string, spec: Omit<BackendServer, "kind" | "name" | "logFile" | "dataDir" | "stop" | "pid" | "start"> & { launch(): { command: string; args: string[]; cwd?: string; env?: NodeJS.ProcessEnv; asUser?: string }; stopGraceMs?: number }): BackendServer {
+	const dataDir = path.join(dirOf(name), "data");
+	return {
+		kind,
+		name,
+		logFile: logOf(name),
+		dataDir,
+		...spec,
+		start() {
+			fs.mkdirSync(dataDir, { recursive: true });
+			const { command, args, cwd, env, asUser } = spec.launch();
+			spawnDetached(command, args, { logFile: logOf(name), pidFile: pidFileOf(name), cwd, env, asUser });
+		},
+		async stop() {
+			const pid = readPid(pidFileOf(name));
+			if (pid) await stopProcess(pid, spec.stopGraceMs);
+			fs.rmSync(pidFileOf(name), { force: true });
+		},
+		pid: () => readPid(pidFileOf(name)),
+	};
+}
+
+// ------------------------------------------------------------------------------------ PostgreSQL
+
+function postgresVersion(): string {
+	const versions = fs.existsSync("/usr/lib/postgresql") ? fs.readdirSync("/usr/lib/postgresql").filter(v => /^\d+$/.test(v)) : [];
+	if (!versions.length) throw new Error("no PostgreSQL server under /usr/lib/postgresql after installing the postgresql package");
+	return versions.sort((a, b) => Number(b) - Number(a))[0];
+}
+
+const PG_HBA_MARK = "# lootopia test backends: passwordless local TCP (the README's default test URLs carry no password)";
+
+const postgres: BackendServer = {
+	kind: "postgres",
+	name: "postgres",
+	// The maintenance database: it exists before afterReady creates `test`.
+	url: "postgres://postgres@127.0.0.1:5432/postgres",
+	get logFile() {
+		return `/var/log/postgresql/postgresql-${postgresVersion()}-main.log`;
+	},
+	get dataDir() {
+		return `/var/lib/postgresql/${postgresVersion()}/main`;
+	},
+	readyTimeoutMs: 60_000,
+	prepare() {
+		ensureDebianPackages([{ pkg: "postgresql", present: () => commandExists("pg_ctlcluster") && fs.existsSync("/usr/lib/postgresql") && fs.readdirSync("/usr/lib/postgresql").length > 0 }]);
+		const version = postgresVersion();
+		if (!fs.existsSync(`/etc/postgresql/${version}/main`)) run("pg_createcluster", [version, "main"], { asRoot: true });
+		// Trust comes first: pg_hba.conf is read top to bottom and Debian's own lines ask for a password.
+		const hba = `/etc/postgresql/${version}/main/pg_hba.conf`;
+		const current = fs.readFileSync(hba, "utf8");
+		if (!current.includes(PG_HBA_MARK)) {
+			fs.writeFileSync(hba, `${PG_HBA_MARK}\nhost all all 127.0.0.1/32 trust\nhost all all ::1/128 trust\n\n${current}`);
+			if (this.pid()) run("pg_ctlcluster", [version, "main", "reload"], { asRoot: true });
+		}
+	},
+	start() {
+		run("pg_ctlcluster", ["--skip-systemctl-redirect", postgresVersion(), "main", "start"], { asRoot: true });
+	},
+	async afterReady() {
+		const { Client } = await import("pg");
+		const client = new Client({ connectionString: "postgres://postgres@127.0.0.1:5432/postgres" });
+		await client.connect();
+		try {
+			for (const database of ["test", "lootopia"]) {
+				const exists = await client.query("select 1 from pg_database where datname = $1", [database]);
+				if (!exists.rowCount) await client.query(`create database ${database}`);
+			}
+		} finally {
+			await client.end();
+		}
+	},
+	async stop() {
+		if (this.pid()) run("pg_ctlcluster", ["--skip-systemctl-redirect", postgresVersion(), "main", "stop", "--", "-m", "fast"], { asRoot: true });
+	},
+	pid() {
+		try {
+			return readPid(`/var/lib/postgresql/${postgresVersion()}/main/postmaster.pid`);
+		} catch {
+			return undefined;
+		}
+	},
+};
+
+// ------------------------------------------------------------------------------- Redis and NATS
+
+const redis = detached("redis", "redis", {
+	url: "redis://127.0.0.1:6379",
+	readyTimeoutMs: 20_000,
+	prepare: () => ensureDebianPackages([{ pkg: "redis-server", present: "redis-server" }]),
+	launch: () => ({
+		command: "redis-server",
+		// A cache for tests: nothing persisted, so a restart starts empty.
+		args: ["--bind", "127.0.0.1", "--port", "6379", "--save", "", "--appendonly", "no", "--dir", path.join(dirOf("redis"), "data"), "--logfile", ""],
+	}),
+});
+
+const nats = detached("nats", "nats", {
+	url: "nats://127.0.0.1:4222",
+	readyTimeoutMs: 20_000,
+	prepare: () => ensureDebianPackages([{ pkg: "nats-server", present: "nats-server" }]),
+	launch: () => ({ command: "nats-server", args: ["-a", "127.0.0.1", "-p", "4222", "-js", "-sd", path.join(dirOf("nats"), "data")] }),
+});
+
+// ------------------------------------------------------------------------------------------ Kafka
+
+/** docker-compose.yml runs apache/kafka:3.9.1; KAFKA_VERSION tries another (4.x included). */
+const KAFKA_VERSION = process.env.KAFKA_VERSION ?? "3.9.1";
+/** Any 16 bytes in base64url; it only has to stay the same across restarts of one data folder. */
+const KAFKA_CLUSTER_ID = "TG9vdG9waWFCYWNrZW5kcw";
+
+function kafkaLib(): string {
+	const lib = path.join(dirOf("kafka"), `lib-${KAFKA_VERSION}`);
+	mavenCopy(path.join(MAVEN_DIR, "kafka", "pom.xml"), lib, "copy-dependencies", [`-Dkafka.version=${KAFKA_VERSION}`]);
+	return lib;
+}
+
+const kafkaConfig = (dataDir: string) => `# Written by npm run backends: one node, broker and controller (KRaft), plaintext on loopback.
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:9093
+listeners=PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093
+advertised.listeners=PLAINTEXT://127.0.0.1:9092
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=${dataDir}
+# As docker-compose.yml: three partitions per topic, so a group's consumers share the work.
+num.partitions=3
+# A single broker cannot hold more than one replica of the internal topics.
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+group.initial.rebalance.delay.ms=0
+`;
+
+const JVM_COMMON = ["-XX:+UseG1GC", "-XX:MaxGCPauseMillis=50", "-Djava.awt.headless=true", "-XX:+ExitOnOutOfMemoryError"];
+
+const kafka = detached("kafka", "kafka", {
+	url: "kafka://127.0.0.1:9092",
+	readyTimeoutMs: 90_000,
+	prepare() {
+		const java = javaCommand();
+		const lib = kafkaLib();
+		const dataDir = path.join(dirOf("kafka"), "data");
+		const config = path.join(dirOf("kafka"), "server.properties");
+		fs.mkdirSync(dataDir, { recursive: true });
+		fs.writeFileSync(config, kafkaConfig(dataDir));
+		if (!fs.existsSync(path.join(dataDir, "meta.properties"))) {
+			run(java, ["-cp", `${lib}/*`, "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "kafka.tools.StorageTool", "format", "-t", KAFKA_CLUSTER_ID, "-c", config], { quiet: true });
+		}
+	},
+	launch: () => ({
+		command: javaCommand(),
+		args: ["-Xms256m", "-Xmx512m", ...JVM_COMMON, "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-Dorg.slf4j.simpleLogger.showDateTime=true", "-cp", `${kafkaLib()}/*`, "kafka.Kafka", path.join(dirOf("kafka"), "server.properties")],
+	}),
+});
+
+// ------------------------------------------------------------------------------------- OpenSearch
+
+const OPENSEARCH_USER = "lootopia-opensearch";
+const OPENSEARCH_VERSION = "2.19.6";
+
+/** The unpacked distribution stays as Maven left it; everything the server writes lives in its run folder. */
+function opensearchHome(): string {
+	const dist = path.join(dirOf("opensearch"), "dist");
+	mavenCopy(path.join(MAVEN_DIR, "opensearch", "pom.xml"), dist, "unpack-dependencies");
+	return path.join(dist, `opensearch-${OPENSEARCH_VERSION}`);
+}
+
+const opensearchConfig = (run: string, httpPort: number, transportPort: number) => `# Written by npm run backends: one node on loopback, no security plugin in this distribution.
+cluster.name: lootopia-test
+node.name: node-1
+discovery.type: single-node
+network.host: 127.0.0.1
+http.port: ${httpPort}
+transport.port: ${transportPort}
+path.data: ${run}/data
+path.logs: ${run}/logs
+`;
+
+/**
+ * One OpenSearch node. `npm run backends` runs the shared one on 9200; a test that must stop and
+ * restart a server runs its own beside it (another name, other ports) so other suites keep theirs.
+ */
+export function opensearchServer(name = "opensearch", httpPort = 9200, transportPort = 9300): BackendServer {
+	const run = dirOf(name);
+	return detached("opensearch", name, {
+		url: `http://127.0.0.1:${httpPort}`,
+		readyTimeoutMs: 120_000,
+		stopGraceMs: 30_000,
+		prepare() {
+			const home = opensearchHome();
+			// It refuses to run as root: a system user of its own owns the run folder.
+			ensureSystemUser(OPENSEARCH_USER);
+			const config = path.join(run, "config");
+			for (const dir of ["config/jvm.options.d", "data", "logs", "tmp"]) fs.mkdirSync(path.join(run, dir), { recursive: true });
+			fs.copyFileSync(path.join(home, "config", "log4j2.properties"), path.join(config, "log4j2.properties"));
+			// jvm.options points GC logs and heap dumps at folders relative to the distribution.
+			const jvmOptions = fs.readFileSync(path.join(home, "config", "jvm.options"), "utf8").replaceAll("logs/", `${run}/logs/`).replace("HeapDumpPath=data", `HeapDumpPath=${run}/data`);
+			fs.writeFileSync(path.join(config, "jvm.options"), jvmOptions);
+			fs.writeFileSync(path.join(config, "opensearch.yml"), opensearchConfig(run, httpPort, transportPort));
+			chownRecursive(OPENSEARCH_USER, ["config", "data", "logs", "tmp"].map(dir => path.join(run, dir)));
+		},
+		launch: () => ({
+			command: path.join(opensearchHome(), "bin", "opensearch"),
+			args: [],
+			cwd: run,
+			asUser: OPENSEARCH_USER,
+			env: {
+				PATH: process.env.PATH,
+				OPENSEARCH_JAVA_HOME: javaHome(),
+				OPENSEARCH_PATH_CONF: path.join(run, "config"),
+				// Given, it spares the launcher a helper JVM that would only compute it.
+				OPENSEARCH_TMPDIR: path.join(run, "tmp"),
+				// Comes after jvm.options' 1 GiB, so this wins.
+				OPENSEARCH_JAVA_OPTS: "-Xms512m -Xmx512m",
+			},
+		}),
+	});
+}
+
+const opensearch = opensearchServer();
+
+export const SERVERS: Record<BackendName, BackendServer> = { postgres, redis, nats, kafka, neo4j: kafka, opensearch };
