@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: runs every benchmark and prints the numbers (also written to
- * bench/results/latest.json). BENCH_ONLY=gateway|startup|identity runs one; BENCH_DURATION and
+ * bench/results/latest.json). BENCH_ONLY=gateway|startup|identity|channels runs one; BENCH_DURATION and
  * BENCH_ROUNDS shorten or lengthen the gateway and identity runs.
  */
 import fs from "node:fs";
@@ -9,6 +9,7 @@ import os from "node:os";
 import { benchGateway } from "./gateway.bench";
 import { benchStartup } from "./startup.bench";
 import { benchIdentity } from "./identity.bench";
+import { benchChannels } from "./channels.bench";
 import { ROOT } from "./support";
 
 async function main(): Promise<void> {
@@ -41,6 +42,18 @@ async function main(): Promise<void> {
 		console.log(`GET /api/ping with a bearer token: ${line(auth.authenticatedPing)}; ratio ${auth.ratioPing}, +${auth.extraMicrosPerRequestPing} µs/request`);
 		console.log(`GET /api/users/me (guarded, reads its database): ${line(auth.usersMe)}; ratio to anonymous ping ${auth.ratioUsersMe}, +${auth.extraMicrosPerRequestUsersMe} µs/request`);
 		console.log(`identity: ${auth.connections} connections for the request comparison, ${identity.rounds}×${identity.durationSeconds}s median, alternating rounds`);
+	}
+	if (!only || only === "channels") {
+		const channels = await benchChannels({ messages: Number(process.env.BENCH_MESSAGES ?? 10_000) });
+		results.channels = channels;
+		for (const c of channels) {
+			if (c.skipped) console.log(`channels, ${c.backend}: skipped, ${c.skipped} (npm run backends -- up)`);
+			else
+				console.log(
+					`channels, ${c.backend}: ${c.messages} messages, sends ${c.sendsPerSecond}/s, delivered ${c.deliveredPerSecond}/s (${c.ratioToEmbedded}× embedded), ` +
+						`latency p50 ${c.latencyP50Ms} ms p99 ${c.latencyP99Ms} ms, lost ${c.lost}, duplicates ${c.duplicates}`,
+				);
+		}
 	}
 	const dir = path.join(ROOT, "bench", "results");
 	fs.mkdirSync(dir, { recursive: true });

@@ -8,6 +8,7 @@
  * are what the rest of the code uses instead.
  */
 import { Middleware as ChannelsMiddlewareFactory } from "@moleculer/channels";
+import { Partitioners } from "kafkajs";
 import type { Context, Middleware, Service, ServiceBroker, ServiceSchema } from "moleculer";
 import type { DatabaseTarget } from "../sql";
 import { KafkaChannelAdapter, NatsChannelAdapter, RedisChannelAdapter } from "./library-adapters";
@@ -108,7 +109,9 @@ export function createChannelAdapter(options: ChannelsOptions): AdapterInstanceO
 		case "kafka": {
 			const brokers = options.url.replace(/^kafka:\/\//i, "").split(",").map(b => b.trim().replace(/\/.*$/, "")).filter(Boolean);
 			if (!brokers.length) throw new Error(`CHANNELS_URL ${options.url} names no Kafka broker`);
-			return new KafkaChannelAdapter(mergeDeep({ ...common, kafka: { brokers } }, options.adapterOptions));
+			// Naming the partitioner kafkajs uses anyway silences its warning on every producer.
+			const kafka = { brokers, producerOptions: { createPartitioner: Partitioners.DefaultPartitioner } };
+			return new KafkaChannelAdapter(mergeDeep({ ...common, kafka }, options.adapterOptions));
 		}
 		default:
 			throw new Error(`CHANNELS_URL ${options.url}: unsupported scheme (use embedded://, redis://, rediss://, nats:// or kafka://)`);

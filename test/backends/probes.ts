@@ -81,10 +81,13 @@ const probes: Record<BackendName, (url: string) => Promise<void>> = {
 	async neo4j(url) {
 		const { default: neo4j } = await import("neo4j-driver");
 		const driver = neo4j.driver(url, undefined, { connectionTimeout: 2_000, maxConnectionPoolSize: 1, logging: { level: "error", logger: () => undefined } });
+		// session.run, not executeQuery: the latter retries with backoff while the server starts.
+		const session = driver.session();
 		try {
-			const result = await driver.executeQuery("RETURN 1 AS one");
+			const result = await session.run("RETURN 1 AS one");
 			if (result.records[0]?.get("one")?.toNumber?.() !== 1) throw new Error("RETURN 1 gave another answer");
 		} finally {
+			await session.close();
 			await driver.close();
 		}
 	},

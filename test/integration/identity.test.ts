@@ -475,3 +475,24 @@ describeWithBackend("postgres", "PostgreSQL", pg => {
 		});
 	});
 });
+
+describeWithBackend("kafka", "Kafka", kafka => {
+	identitySuite("identity and access with Kafka channels (embedded database and store)", async () => {
+		// Every topic starts with the namespace, so cleanup removes exactly this run's.
+		const namespace = `lootopia-it-${randomUUID().replace(/-/g, "").slice(0, 12)}`;
+		return {
+			env: { CHANNELS_URL: kafka.url, NAMESPACE: namespace },
+			close: async () => {
+				const { Kafka, logLevel } = await import("kafkajs");
+				const admin = new Kafka({ clientId: "lootopia-test-cleanup", brokers: kafka.url.replace(/^kafka:\/\//, "").split(","), logLevel: logLevel.NOTHING }).admin();
+				await admin.connect();
+				try {
+					const topics = (await admin.listTopics()).filter(topic => topic.startsWith(`${namespace}.`));
+					if (topics.length) await admin.deleteTopics({ topics });
+				} finally {
+					await admin.disconnect();
+				}
+			},
+		};
+	});
+});
