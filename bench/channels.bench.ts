@@ -13,6 +13,7 @@ import { ServiceBroker, type Context } from "moleculer";
 import { createChannelsMiddleware, sendToChannel, type ChannelsOptions } from "../lib/channels";
 import { openPostgres } from "../lib/sql/postgres-client";
 import { probeBackend } from "../test/backends/probes";
+import { deleteKafkaTopics } from "../test/support/kafka";
 
 export interface ChannelBackendResult {
 	backend: string;
@@ -124,12 +125,7 @@ async function cleanUp(backend: string, namespace: string, schema: string): Prom
 		for await (const stream of jsm.streams.list()) if (stream.config.name.startsWith(`${namespace}_`)) await jsm.streams.delete(stream.config.name);
 		await nc.close();
 	} else if (backend === "Kafka") {
-		const { Kafka, logLevel } = await import("kafkajs");
-		const admin = new Kafka({ clientId: "lootopia-bench", brokers: URLS.kafka.replace(/^kafka:\/\//, "").split(","), logLevel: logLevel.NOTHING }).admin();
-		await admin.connect();
-		const topics = (await admin.listTopics()).filter(topic => topic.startsWith(`${namespace}.`));
-		if (topics.length) await admin.deleteTopics({ topics });
-		await admin.disconnect();
+		await deleteKafkaTopics(URLS.kafka, namespace);
 	}
 }
 

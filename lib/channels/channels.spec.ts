@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import Redis from "ioredis";
 import { ServiceBroker, type Context } from "moleculer";
 import { describeWithBackend } from "../../test/support/backends";
+import { deleteKafkaTopics } from "../../test/support/kafka";
 import { dropSchemas, openTestPGlite, openTestPostgres, uniqueSchema } from "../../test/support/sql";
 import { acquireDatabase, type DatabaseLease } from "../sql";
 import { channelsContract, TestBrokers } from "./channels.contract";
@@ -152,21 +153,10 @@ describeWithBackend("nats", "NATS JetStream channels", status => {
 
 describeWithBackend("kafka", "Kafka channels", status => {
 	const namespace = runNamespace("kafka");
-	const brokers = status.url.replace(/^kafka:\/\//, "").split(",");
-	afterAll(async () => {
-		const { Kafka } = await import("kafkajs");
-		const admin = new Kafka({ clientId: "lootopia-test-cleanup", brokers }).admin();
-		await admin.connect();
-		try {
-			const topics = (await admin.listTopics()).filter(topic => topic.startsWith(`${namespace}.`));
-			if (topics.length) await admin.deleteTopics({ topics });
-		} finally {
-			await admin.disconnect();
-		}
-	});
+	afterAll(() => deleteKafkaTopics(status.url, namespace));
 
 	channelsContract("Kafka", () => ({
-		channels: { url: `kafka://${brokers.join(",")}`, database: {} },
+		channels: { url: status.url, database: {} },
 		namespace,
 		burstSize: 10_000,
 		deliveryTimeoutMs: 60_000,

@@ -30,13 +30,15 @@ describe("backend probes", () => {
 	});
 
 	it("report a server that accepts connections but never answers, once the time is up", async () => {
-		const silent = net.createServer(() => undefined);
+		const sockets: net.Socket[] = [];
+		const silent = net.createServer(socket => void sockets.push(socket));
 		await new Promise<void>(resolve => silent.listen(0, "127.0.0.1", resolve));
 		const { port } = silent.address() as net.AddressInfo;
 		try {
 			const reason = await probeBackend("redis", `redis://127.0.0.1:${port}`, 1_000);
 			expect(reason).toMatch(/did not answer within 1000 ms|ETIMEDOUT|timeout/i);
 		} finally {
+			for (const socket of sockets) socket.destroy();
 			silent.close();
 		}
 	});

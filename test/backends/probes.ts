@@ -32,10 +32,17 @@ function describeError(err: unknown): string {
 	return [e.code, e.message].filter(Boolean).join(" ") || String(err);
 }
 
-const probes: Record<BackendName, (url: string) => Promise<void>> = {
-	async postgres(url) {
+/**
+ * Each probe hands `release` whatever it opened, so a probe cut short by the timeout still closes its
+ * connection (a client stuck on a silent server would otherwise keep the process alive).
+ */
+type Probe = (url: string, release: (close: () => unknown) => void) => Promise<void>;
+
+const probes: Record<BackendName, Probe> = {
+	async postgres(url, release) {
 		const { Client } = await import("pg");
 		const client = new Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
+		release(() => client.end());
 		try {
 			await client.connect();
 			await client.query("select 1");
@@ -43,10 +50,11 @@ const probes: Record<BackendName, (url: string) => Promise<void>> = {
 			await client.end().catch(() => undefined);
 		}
 	},
-	async redis(url) {
+	async redis(url, release) {
 		const { Redis } = await import("ioredis");
 		const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2_000 });
 		client.on("error", () => undefined);
+		release(() => client.disconnect());
 		try {
 			await client.connect();
 			const pong = await client.ping();
@@ -55,9 +63,10 @@ const probes: Record<BackendName, (url: string) => Promise<void>> = {
 			client.disconnect();
 		}
 	},
-	async nats(url) {
+	async nats(url, release) {
 		const { connect } = await import("nats");
 		const connection = await connect({ servers: url.replace(/^nats:\/\//, "").split(","), timeout: 2_000, reconnect: false });
+		release(() => connection.close());
 		try {
 			// Fails with "JetStream not enabled" on a server started without -js.
 			await (await connection.jetstreamManager()).getAccountInfo();
@@ -65,10 +74,11 @@ const probes: Record<BackendName, (url: string) => Promise<void>> = {
 			await connection.close();
 		}
 	},
-	async kafka(url) {
+	async kafka(url, release) {
 		const { Kafka, logLevel } = await import("kafkajs");
 		const brokers = url.replace(/^kafka:\/\//, "").split(",");
-		const admin = new Kafka({ clientId: "lootopia-probe", brokers, logLevel: logLevel.NOTHING, connectionTimeout: 2_000, retry: { retries: 0 } }).admin();
+		const admin = new Kafka({ clientId: "lootopia-probe", brokers, logLevel: logLevel.NOTHING, connectionTimeout: 2_000, requestTimeout: 3_000, retry: { retries: 0 } }).admin();
+		release(() => admin.disconnect());
 		try {
 			await admin.connect();
 			const cluster = await admin.describeCluster();
@@ -78,9 +88,10 @@ const probes: Record<BackendName, (url: string) => Promise<void>> = {
 			await admin.disconnect().catch(() => undefined);
 		}
 	},
-	async neo4j(url) {
+	async neo4j(url, release) {
 		const { default: neo4j } = await import("neo4j-driver");
 		const driver = neo4j.driver(url, undefined, { connectionTimeout: 2_000, maxConnectionPoolSize: 1, logging: { level: "error", logger: () => undefined } });
+		release(() => driver.close());
 		// session.run, not executeQuery: the latter retries with backoff while the server starts.
 		const session = driver.session();
 		try {
@@ -91,9 +102,10 @@ const probes: Record<BackendName, (url: string) => Promise<void>> = {
 			await driver.close();
 		}
 	},
-	async opensearch(url) {
+	async opensearch(url, release) {
 		const { Client } = await import("@opensearch-project/opensearch");
 		const client = new Client({ node: url, requestTimeout: 2_500, maxRetries: 0 });
+		release(() => client.close());
 		try {
 			const health = await client.cluster.health({ wait_for_status: "yellow", timeout: "2s" });
 			if (health.body.status === "red" || health.body.timed_out) throw new Error(`cluster health ${health.body.status}`);
@@ -105,10 +117,15 @@ const probes: Record<BackendName, (url: string) => Promise<void>> = {
 
 /** Undefined when the backend at `url` answered a query; otherwise why not, in a few words. */
 export async function probeBackend(name: BackendName, url: string, timeoutMs = 5_000): Promise<string | undefined> {
+	const opened: Array<() => unknown> = [];
+	let settled = false;
 	try {
-		await withTimeout(probes[name](url), timeoutMs, `${name} at ${url}`);
+		const probe = probes[name](url, close => opened.push(close)).finally(() => (settled = true));
+		await withTimeout(probe, timeoutMs, `${name} at ${url}`);
 		return undefined;
 	} catch (err) {
+		// A probe that settled closed its own client; one cut short by the timeout has not.
+		if (!settled) for (const close of opened) void Promise.resolve().then(close).catch(() => undefined);
 		return `is not answering at ${url} (${describeError(err)})`;
 	}
 }

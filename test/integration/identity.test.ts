@@ -12,6 +12,7 @@ import { expectError, httpClient, type HttpClient } from "../support/http";
 import { eventually, startTestNode, type TestNode } from "../support/node";
 import { rejectionOf } from "../support/async";
 import { describeWithBackend } from "../support/backends";
+import { deleteKafkaTopics } from "../support/kafka";
 import { openTestPostgres } from "../support/sql";
 import { grantAdmin } from "../../lib/runtime/identity-repl-commands";
 
@@ -482,17 +483,7 @@ describeWithBackend("kafka", "Kafka", kafka => {
 		const namespace = `lootopia-it-${randomUUID().replace(/-/g, "").slice(0, 12)}`;
 		return {
 			env: { CHANNELS_URL: kafka.url, NAMESPACE: namespace },
-			close: async () => {
-				const { Kafka, logLevel } = await import("kafkajs");
-				const admin = new Kafka({ clientId: "lootopia-test-cleanup", brokers: kafka.url.replace(/^kafka:\/\//, "").split(","), logLevel: logLevel.NOTHING }).admin();
-				await admin.connect();
-				try {
-					const topics = (await admin.listTopics()).filter(topic => topic.startsWith(`${namespace}.`));
-					if (topics.length) await admin.deleteTopics({ topics });
-				} finally {
-					await admin.disconnect();
-				}
-			},
+			close: () => deleteKafkaTopics(kafka.url, namespace),
 		};
 	});
 });
