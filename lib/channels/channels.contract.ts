@@ -118,13 +118,22 @@ async function startConsumerProcess(spec: ConsumerProcessSpec): Promise<Consumer
 		stdio: ["ignore", "inherit", "inherit", "ipc"],
 	});
 	const consumer: ConsumerProcess = { child, received: [], finished: [], exited: new Promise(resolve => child.once("exit", () => resolve())) };
-	await new Promise<void>((resolve, reject) => {
-		child.on("message", (message: ConsumerProcessReport) => {
-			if (message.kind === "ready") resolve();
-			else consumer[message.kind].push(message.id);
+	let timer: NodeJS.Timeout | undefined;
+	try {
+		await new Promise<void>((resolve, reject) => {
+			child.on("message", (message: ConsumerProcessReport) => {
+				if (message.kind === "ready") resolve();
+				else consumer[message.kind].push(message.id);
+			});
+			child.once("exit", code => reject(new Error(`consumer process exited with ${code} before it was ready`)));
+			timer = setTimeout(() => reject(new Error("consumer process not ready within 60 s")), 60_000);
 		});
-		child.once("exit", code => reject(new Error(`consumer process exited with ${code} before it was ready`)));
-	});
+	} catch (err) {
+		child.kill("SIGKILL");
+		throw err;
+	} finally {
+		clearTimeout(timer);
+	}
 	return consumer;
 }
 

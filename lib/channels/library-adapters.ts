@@ -22,6 +22,7 @@ const METRIC_DEAD_LETTERED = "moleculer.channels.messages.deadLettering.total";
 /** What every library adapter has and these classes use. */
 interface LibraryAdapter extends ChannelAdapter {
 	stopping: boolean;
+	connect(): Promise<void>;
 	publish(channelName: string, payload: unknown, opts?: Record<string, unknown>): Promise<void>;
 }
 
@@ -48,6 +49,12 @@ function once(known: Map<string, Promise<void>>, key: string, create: () => Prom
 }
 
 export class RedisChannelAdapter extends Library.Redis {
+	/** The library sets `stopping` on disconnect and never clears it; a broker started again must send. */
+	override async connect(): Promise<void> {
+		this.stopping = false;
+		return super.connect();
+	}
+
 	override async publish(channelName: string, payload: unknown, opts: Record<string, unknown> = {}): Promise<void> {
 		refuseWhileStopping(this, channelName);
 		return super.publish(channelName, payload, opts);
@@ -55,23 +62,47 @@ export class RedisChannelAdapter extends Library.Redis {
 }
 
 interface LibraryNatsAdapter extends LibraryAdapter {
+	manager: { streams: { info(name: string): Promise<unknown> } } | null;
 	createStream(streamName: string, subjects: string[], streamOpts: object): Promise<unknown>;
 }
 
 export class NatsChannelAdapter extends Library.NATS {
 	private readonly knownStreams = new Map<string, Promise<void>>();
 
+	override async connect(): Promise<void> {
+		this.stopping = false;
+		return super.connect();
+	}
+
 	override async publish(channelName: string, payload: unknown, opts: Record<string, unknown> = {}): Promise<void> {
 		refuseWhileStopping(this, channelName);
-		// Named as the library's subscribe names it, so both find the same stream.
-		await once(this.knownStreams, channelName, () => this.createStream(channelName.split(".").join("_"), [channelName], {}));
+		await once(this.knownStreams, channelName, () => this.ensureStream(channelName));
 		return super.publish(channelName, payload, opts);
+	}
+
+	/**
+	 * Named as the library's subscribe names it, so both find the same stream. The library's
+	 * createStream logs and swallows its failures, so the stream is looked up again afterwards. A
+	 * stream made here has the default config: a channel with a `nats.streamConfig` of its own must be
+	 * subscribed before anything is sent to it.
+	 */
+	private async ensureStream(channelName: string): Promise<void> {
+		const streamName = channelName.split(".").join("_");
+		if (!this.manager) throw new Error("NATS channel adapter is not connected");
+		const exists = () => this.manager!.streams.info(streamName).then(
+			() => true,
+			() => false,
+		);
+		if (await exists()) return;
+		await this.createStream(streamName, [channelName], {});
+		if (!(await exists())) throw new Error(`NATS stream ${streamName} for '${channelName}' could not be created (see the log)`);
 	}
 }
 
 interface KafkaAdmin {
 	connect(): Promise<void>;
 	disconnect(): Promise<void>;
+	listTopics(): Promise<string[]>;
 	createTopics(request: { topics: Array<{ topic: string }>; waitForLeaders?: boolean }): Promise<boolean>;
 }
 
@@ -133,7 +164,9 @@ export class KafkaChannelAdapter extends Library.Kafka {
 		const admin = this.client.admin();
 		await admin.connect();
 		try {
-			// false when it already exists: fine, another node or an earlier run made it.
+			// Looked up first: where topics are made by operators, the app may lack the right to create.
+			if ((await admin.listTopics()).includes(topic)) return;
+			// false when another node made it meanwhile: fine.
 			await admin.createTopics({ topics: [{ topic }], waitForLeaders: true });
 		} finally {
 			await admin.disconnect();

@@ -14,7 +14,7 @@ export const BACKENDS_DIR = process.env.LOOTOPIA_BACKENDS_DIR ?? path.join(os.tm
 /** Every server's log, the one place `status` points at. */
 export const LOGS_DIR = path.join(BACKENDS_DIR, "logs");
 
-const isRoot = process.getuid?.() === 0;
+export const isRoot = process.getuid?.() === 0;
 
 export function log(message: string): void {
 	process.stdout.write(`backends: ${message}\n`);
@@ -25,12 +25,12 @@ export function commandExists(command: string): boolean {
 }
 
 /** Runs a command to completion, output to our stdout; throws with the command line on failure. */
-export function run(command: string, args: string[], options: { asRoot?: boolean; asUser?: string; cwd?: string; env?: NodeJS.ProcessEnv; quiet?: boolean } = {}): string {
+export function run(command: string, args: string[], options: { asRoot?: boolean; asUser?: string; cwd?: string; env?: NodeJS.ProcessEnv; quiet?: boolean; input?: string } = {}): string {
 	let [file, argv] = [command, args];
 	if (options.asUser) [file, argv] = isRoot ? ["runuser", ["-u", options.asUser, "--", command, ...args]] : ["sudo", ["-u", options.asUser, command, ...args]];
 	else if (options.asRoot && !isRoot) [file, argv] = ["sudo", [command, ...args]];
 	try {
-		return execFileSync(file, argv, { cwd: options.cwd, env: options.env ?? process.env, stdio: ["ignore", "pipe", options.quiet ? "pipe" : "inherit"], encoding: "utf8" });
+		return execFileSync(file, argv, { cwd: options.cwd, env: options.env ?? process.env, input: options.input, stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", options.quiet ? "pipe" : "inherit"], encoding: "utf8" });
 	} catch (err) {
 		const e = err as { stderr?: string; stdout?: string; status?: number };
 		throw new Error(`${[file, ...argv].join(" ")} failed (exit ${e.status}): ${(e.stderr || e.stdout || "").toString().trim().slice(-2000)}`);
@@ -76,34 +76,63 @@ export function chownRecursive(owner: string, paths: string[]): void {
  * `target`, skipped entirely when the pom has not changed since the last copy: a second `up` does not
  * even start Maven.
  */
-export function mavenCopy(pom: string, target: string, goal: "copy-dependencies" | "unpack-dependencies", extraArgs: string[] = []): void {
+export function mavenCopy(pom: string, target: string, goal: "copy-dependencies" | "unpack-dependencies", options: { extraArgs?: string[]; expect: string }): void {
+	const extraArgs = options.extraArgs ?? [];
 	const stamp = path.join(target, ".pom-sha256");
 	const digest = createHash("sha256").update(fs.readFileSync(pom)).update(extraArgs.join(" ")).digest("hex");
-	if (fs.existsSync(stamp) && fs.readFileSync(stamp, "utf8") === digest) return;
+	if (fs.existsSync(stamp) && fs.readFileSync(stamp, "utf8") === digest && fs.existsSync(path.join(target, options.expect))) return;
 	ensureDebianPackages([{ pkg: "maven", present: "mvn" }]);
 	log(`resolving ${path.relative(process.cwd(), pom)} with Maven (cached in ~/.m2)`);
 	fs.rmSync(target, { recursive: true, force: true });
 	fs.mkdirSync(target, { recursive: true });
-	run("mvn", ["-B", "-q", "-f", pom, `dependency:${goal}`, `-DoutputDirectory=${target}`, ...extraArgs], { quiet: true });
+	// Markers beside the output, never in the repository: a marker newer than the artifact in ~/.m2
+	// would make a later unpack a silent no-op.
+	const markers = `-DmarkersDirectory=${path.join(target, ".markers")}`;
+	run("mvn", ["-B", "-q", "-Dstyle.color=never", "-f", pom, `dependency:${goal}`, `-DoutputDirectory=${target}`, markers, ...extraArgs], { quiet: true });
+	if (!fs.existsSync(path.join(target, options.expect))) throw new Error(`Maven finished but ${path.join(target, options.expect)} is missing`);
 	fs.writeFileSync(stamp, digest);
 }
 
-/** Starts a server in its own session, stdout and stderr appended to `logFile`; writes its pid file. */
+/** The kernel's start time of a process (clock ticks since boot): with the pid, it names one process for good. */
+function startTimeOf(pid: number): string | undefined {
+	try {
+		// Field 22 of /proc/<pid>/stat, counted after the command name, which may contain spaces.
+		return fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ")[19];
+	} catch {
+		return undefined;
+	}
+}
+
+/**
+ * Starts a server in its own session, stdout and stderr appended to `logFile`, and writes its pid
+ * file. `asUser` (when running as root) drops to that user with setpriv, which execs the command, so
+ * the pid is the server's own and a SIGTERM reaches it directly.
+ */
 export function spawnDetached(command: string, args: string[], options: { logFile: string; pidFile: string; cwd?: string; env?: NodeJS.ProcessEnv; asUser?: string }): number {
+	if (!command.includes("/") ? !commandExists(command) : !fs.existsSync(command)) throw new Error(`cannot start ${command}: not found`);
 	fs.mkdirSync(path.dirname(options.logFile), { recursive: true });
 	const out = fs.openSync(options.logFile, "a");
 	const [file, argv] = options.asUser && isRoot ? ["setpriv", ["--reuid", options.asUser, "--regid", options.asUser, "--init-groups", "--", command, ...args]] : [command, args];
 	const child = spawn(file, argv, { cwd: options.cwd, env: options.env ?? process.env, detached: true, stdio: ["ignore", out, out] });
-	child.unref();
 	fs.closeSync(out);
-	fs.writeFileSync(options.pidFile, String(child.pid));
-	return child.pid!;
+	if (child.pid === undefined) throw new Error(`cannot start ${command}`);
+	// A failure after the spawn shows in the log and as a dead pid; it must not crash the CLI.
+	child.on("error", err => fs.appendFileSync(options.logFile, `spawn failed: ${err.message}\n`));
+	child.unref();
+	fs.writeFileSync(options.pidFile, `${child.pid} ${startTimeOf(child.pid) ?? ""}\n`);
+	return child.pid;
 }
 
-export function readPid(pidFile: string): number | undefined {
+/**
+ * The live process a pid file names, or undefined. The start time written beside the pid must still
+ * match: after a reboot a reused pid belongs to some other process, which `down` must never signal.
+ */
+export function readPid(pidFile: string, content?: string): number | undefined {
 	try {
-		const pid = Number(fs.readFileSync(pidFile, "utf8").split("\n")[0].trim());
-		return Number.isInteger(pid) && pid > 0 && isAlive(pid) ? pid : undefined;
+		const [pidText, startTime] = (content ?? fs.readFileSync(pidFile, "utf8")).split("\n")[0].trim().split(/\s+/);
+		const pid = Number(pidText);
+		if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return undefined;
+		return !startTime || startTimeOf(pid) === startTime ? pid : undefined;
 	} catch {
 		return undefined;
 	}

@@ -31,24 +31,36 @@ function tail(file: string, lines = 25): string {
 /** Starts what does not answer yet and waits for each; true when all of them answer. */
 export async function bringUp(servers: BackendServer[], quiet = false): Promise<boolean> {
 	const say = quiet ? () => undefined : log;
-	const pending: BackendServer[] = [];
+	const toStart = new Set<BackendServer>();
+	const toWatch: BackendServer[] = [];
 	for (const server of servers) {
 		if (!(await probeBackend(server.kind, server.url, 3_000))) {
 			await server.afterReady?.();
 			say(`${server.name} already up at ${server.url}`);
 			continue;
 		}
-		// A leftover process that no longer answers would hold the port: replace it.
-		if (server.pid()) await server.stop();
-		server.prepare();
-		pending.push(server);
+		// Its process runs: starting, or busy on a loaded machine. Give it its full start-up time
+		// before deciding it is stuck; a healthy server must not be killed over one slow answer.
+		if (server.pid()) toWatch.push(server);
+		else {
+			server.prepare();
+			toStart.add(server);
+		}
 	}
 	// Installs run one at a time (apt and Maven lock); the servers then start together.
 	const results = await Promise.all(
-		pending.map(async server => {
-			const startedAt = Date.now();
-			server.start();
-			const failure = await waitUntilReady(server, startedAt);
+		[...toWatch, ...toStart].map(async server => {
+			let startedAt = Date.now();
+			if (toStart.has(server)) server.start();
+			let failure = await waitUntilReady(server, startedAt);
+			if (failure && !toStart.has(server)) {
+				say(`${server.name} runs but does not answer (${failure}); restarting it`);
+				await server.stop();
+				server.prepare();
+				startedAt = Date.now();
+				server.start();
+				failure = await waitUntilReady(server, startedAt);
+			}
 			if (!failure) await server.afterReady?.();
 			const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);
 			if (failure) log(`${server.name} FAILED: ${failure}\n--- last lines of ${server.logFile}\n${tail(server.logFile)}\n---`);

@@ -1,9 +1,11 @@
 /**
- * "Ready" means the server answered a real query through the client our code uses, not that a port
- * accepted a connection: a JVM opens its port seconds before it can serve, and Postgres accepts
+ * "Ready" means the server answered a real query, through the client our code uses (Redis: PING on a
+ * plain socket), not that a port accepted a connection: a JVM opens its port seconds before it can serve, and Postgres accepts
  * connections while it still refuses logins. `npm run backends -- up` waits on these and the jest
  * global setup decides with them which suites can run.
  */
+import net from "node:net";
+
 export type BackendName = "postgres" | "redis" | "nats" | "kafka" | "neo4j" | "opensearch";
 
 export const BACKEND_NAMES: readonly BackendName[] = ["postgres", "redis", "nats", "kafka", "neo4j", "opensearch"];
@@ -51,16 +53,28 @@ const probes: Record<BackendName, Probe> = {
 		}
 	},
 	async redis(url, release) {
-		const { Redis } = await import("ioredis");
-		const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2_000 });
-		client.on("error", () => undefined);
-		release(() => client.disconnect());
+		// PING over a plain socket: ioredis keeps its connect timer alive after disconnect(), which
+		// holds a test worker open for seconds after probing an absent server.
+		const { hostname, port, password, username } = new URL(url);
+		const socket = net.connect({ host: hostname, port: Number(port) || 6379 });
+		release(() => socket.destroy());
 		try {
-			await client.connect();
-			const pong = await client.ping();
-			if (pong !== "PONG") throw new Error(`PING answered ${pong}`);
+			const answer = await new Promise<string>((resolve, reject) => {
+				let received = "";
+				socket.once("error", reject);
+				socket.once("close", () => reject(new Error(`connection closed after ${JSON.stringify(received)}`)));
+				socket.on("data", chunk => {
+					received += chunk.toString("utf8");
+					if (received.endsWith("\r\n") && (!password || received.split("\r\n").length > 2)) resolve(received.trim().split("\r\n").pop()!);
+				});
+				socket.once("connect", () => {
+					const auth = password ? `AUTH ${decodeURIComponent(username || "default")} ${decodeURIComponent(password)}\r\n` : "";
+					socket.write(`${auth}PING\r\n`);
+				});
+			});
+			if (answer !== "+PONG") throw new Error(`PING answered ${answer}`);
 		} finally {
-			client.disconnect();
+			socket.destroy();
 		}
 	},
 	async nats(url, release) {

@@ -7,7 +7,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { BACKENDS_DIR, LOGS_DIR, chownRecursive, commandExists, ensureDebianPackages, ensureSystemUser, javaCommand, javaHome, mavenCopy, readPid, run, spawnDetached, stopProcess } from "./host";
+import { BACKENDS_DIR, LOGS_DIR, chownRecursive, isRoot, commandExists, ensureDebianPackages, ensureSystemUser, javaCommand, javaHome, mavenCopy, readPid, run, spawnDetached, stopProcess } from "./host";
 import type { BackendName } from "./probes";
 
 export interface BackendServer {
@@ -68,6 +68,11 @@ function postgresVersion(): string {
 
 const PG_HBA_MARK = "# lootopia test backends: passwordless local TCP (the README's default test URLs carry no password)";
 
+/** As pg_lsclusters (readable by anyone) reports it: true when the cluster's postmaster runs. */
+function clusterOnline(version: string): boolean {
+	return run("pg_lsclusters", ["-h", version, "main"], { quiet: true }).split(/\s+/)[3] === "online";
+}
+
 const postgres: BackendServer = {
 	kind: "postgres",
 	name: "postgres",
@@ -85,15 +90,18 @@ const postgres: BackendServer = {
 		const version = postgresVersion();
 		if (!fs.existsSync(`/etc/postgresql/${version}/main`)) run("pg_createcluster", [version, "main"], { asRoot: true });
 		// Trust comes first: pg_hba.conf is read top to bottom and Debian's own lines ask for a password.
+		// The file belongs to postgres (mode 640), hence cat and tee as root.
 		const hba = `/etc/postgresql/${version}/main/pg_hba.conf`;
-		const current = fs.readFileSync(hba, "utf8");
+		const current = run("cat", [hba], { asRoot: true, quiet: true });
 		if (!current.includes(PG_HBA_MARK)) {
-			fs.writeFileSync(hba, `${PG_HBA_MARK}\nhost all all 127.0.0.1/32 trust\nhost all all ::1/128 trust\n\n${current}`);
-			if (this.pid()) run("pg_ctlcluster", [version, "main", "reload"], { asRoot: true });
+			run("tee", [hba], { asRoot: true, quiet: true, input: `${PG_HBA_MARK}\nhost all all 127.0.0.1/32 trust\nhost all all ::1/128 trust\n\n${current}` });
+			if (clusterOnline(version)) run("pg_ctlcluster", [version, "main", "reload"], { asRoot: true });
 		}
 	},
 	start() {
-		run("pg_ctlcluster", ["--skip-systemctl-redirect", postgresVersion(), "main", "start"], { asRoot: true });
+		// Installing the package may already have started it (where the init system allows).
+		const version = postgresVersion();
+		if (!clusterOnline(version)) run("pg_ctlcluster", ["--skip-systemctl-redirect", version, "main", "start"], { asRoot: true });
 	},
 	async afterReady() {
 		const { Client } = await import("pg");
@@ -109,11 +117,13 @@ const postgres: BackendServer = {
 		}
 	},
 	async stop() {
-		if (this.pid()) run("pg_ctlcluster", ["--skip-systemctl-redirect", postgresVersion(), "main", "stop", "--", "-m", "fast"], { asRoot: true });
+		const version = postgresVersion();
+		if (clusterOnline(version)) run("pg_ctlcluster", ["--skip-systemctl-redirect", version, "main", "stop", "--", "-m", "fast"], { asRoot: true });
 	},
 	pid() {
 		try {
-			return readPid(`/var/lib/postgresql/${postgresVersion()}/main/postmaster.pid`);
+			// The data folder is postgres's own (mode 700).
+			return readPid("postmaster.pid", run("cat", [`/var/lib/postgresql/${postgresVersion()}/main/postmaster.pid`], { asRoot: true, quiet: true }));
 		} catch {
 			return undefined;
 		}
@@ -149,7 +159,7 @@ const KAFKA_CLUSTER_ID = "TG9vdG9waWFCYWNrZW5kcw";
 
 function kafkaLib(): string {
 	const lib = path.join(dirOf("kafka"), `lib-${KAFKA_VERSION}`);
-	mavenCopy(path.join(MAVEN_DIR, "kafka", "pom.xml"), lib, "copy-dependencies", [`-Dkafka.version=${KAFKA_VERSION}`]);
+	mavenCopy(path.join(MAVEN_DIR, "kafka", "pom.xml"), lib, "copy-dependencies", { extraArgs: [`-Dkafka.version=${KAFKA_VERSION}`], expect: `kafka_2.13-${KAFKA_VERSION}.jar` });
 	return lib;
 }
 
@@ -224,7 +234,7 @@ internal.dbms.bolt.netty_server_shutdown_timeout=5
 
 function neo4jLib(): string {
 	const lib = path.join(dirOf("neo4j"), "lib");
-	mavenCopy(path.join(MAVEN_DIR, "neo4j", "pom.xml"), lib, "copy-dependencies");
+	mavenCopy(path.join(MAVEN_DIR, "neo4j", "pom.xml"), lib, "copy-dependencies", { expect: "neo4j-5.26.30.jar" });
 	return lib;
 }
 
@@ -274,7 +284,7 @@ const OPENSEARCH_VERSION = "2.19.6";
 /** The unpacked distribution stays as Maven left it; everything the server writes lives in its run folder. */
 function opensearchHome(): string {
 	const dist = path.join(dirOf("opensearch"), "dist");
-	mavenCopy(path.join(MAVEN_DIR, "opensearch", "pom.xml"), dist, "unpack-dependencies");
+	mavenCopy(path.join(MAVEN_DIR, "opensearch", "pom.xml"), dist, "unpack-dependencies", { expect: `opensearch-${OPENSEARCH_VERSION}/bin/opensearch` });
 	return path.join(dist, `opensearch-${OPENSEARCH_VERSION}`);
 }
 
@@ -301,8 +311,8 @@ export function opensearchServer(name = "opensearch", httpPort = 9200, transport
 		stopGraceMs: 30_000,
 		prepare() {
 			const home = opensearchHome();
-			// It refuses to run as root: a system user of its own owns the run folder.
-			ensureSystemUser(OPENSEARCH_USER);
+			// It refuses to run as root: as root, a system user of its own owns the run folder.
+			if (isRoot) ensureSystemUser(OPENSEARCH_USER);
 			const config = path.join(run, "config");
 			for (const dir of ["config/jvm.options.d", "data", "logs", "tmp"]) fs.mkdirSync(path.join(run, dir), { recursive: true });
 			fs.copyFileSync(path.join(home, "config", "log4j2.properties"), path.join(config, "log4j2.properties"));
@@ -310,13 +320,13 @@ export function opensearchServer(name = "opensearch", httpPort = 9200, transport
 			const jvmOptions = fs.readFileSync(path.join(home, "config", "jvm.options"), "utf8").replaceAll("logs/", `${run}/logs/`).replace("HeapDumpPath=data", `HeapDumpPath=${run}/data`);
 			fs.writeFileSync(path.join(config, "jvm.options"), jvmOptions);
 			fs.writeFileSync(path.join(config, "opensearch.yml"), opensearchConfig(run, httpPort, transportPort));
-			chownRecursive(OPENSEARCH_USER, ["config", "data", "logs", "tmp"].map(dir => path.join(run, dir)));
+			if (isRoot) chownRecursive(OPENSEARCH_USER, ["config", "data", "logs", "tmp"].map(dir => path.join(run, dir)));
 		},
 		launch: () => ({
 			command: path.join(opensearchHome(), "bin", "opensearch"),
 			args: [],
 			cwd: run,
-			asUser: OPENSEARCH_USER,
+			asUser: isRoot ? OPENSEARCH_USER : undefined,
 			env: {
 				PATH: process.env.PATH,
 				OPENSEARCH_JAVA_HOME: javaHome(),

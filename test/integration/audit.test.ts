@@ -23,7 +23,7 @@ import { OpenSearchAuditIndex } from "../../lib/audit/search-index";
 import { describeWithBackend } from "../support/backends";
 import { BACKENDS_DIR } from "../backends/host";
 import { bringDown, bringUp } from "../backends/lifecycle";
-import { opensearchServer } from "../backends/servers";
+import { opensearchServer, type BackendServer } from "../backends/servers";
 import { eventually, freePort, prepareDataDir } from "../support/node";
 
 const shortId = () => randomUUID().replace(/-/g, "").slice(0, 8);
@@ -394,17 +394,24 @@ describeWithBackend("opensearch", "audit service with OpenSearch", os => {
 });
 
 describeWithBackend("opensearch", "audit service when OpenSearch stops and comes back", () => {
-	// A server of its own on other ports: stopping the shared one would fail suites running meanwhile.
-	const server = opensearchServer("opensearch-restart", 9250, 9350);
+	// A server of its own, on free ports and in a folder of this run: stopping the shared one would
+	// fail suites running meanwhile, here or in another run on the same machine.
+	let server: BackendServer;
 	let node: AuditNode;
 	beforeAll(async () => {
+		const httpPort = await freePort();
+		let transportPort = await freePort();
+		while (transportPort === httpPort) transportPort = await freePort();
+		server = opensearchServer(`opensearch-restart-${shortId()}`, httpPort, transportPort);
 		if (!(await bringUp([server], true))) throw new Error(`OpenSearch for the restart test did not start; see ${server.logFile}`);
 		node = await startAuditNode({ OPENSEARCH_URL: server.url });
 	}, 180_000);
 	afterAll(async () => {
 		await node?.stop();
+		if (!server) return;
 		await bringDown([server], true);
 		fs.rmSync(path.join(BACKENDS_DIR, server.name), { recursive: true, force: true });
+		fs.rmSync(server.logFile, { force: true });
 	});
 
 	it("answers from SQL meanwhile and catches the index up from the SQL log once the server is back", async () => {
