@@ -105,9 +105,10 @@ export function createApiService(config: AppConfig): ServiceSchema {
 						},
 						async "GET ready"(this: any, _req: Req, res: Res) {
 							const report = await nodeBackends(this.broker).health();
-							const gateway = aliasesReady ? "up" : "down";
+							const missing = aliasesReady ? this.missingRoutes() : ["(routes not generated yet)"];
+							const gateway = missing.length ? "down" : "up";
 							const status = report.status === "up" && gateway === "up" ? "up" : "down";
-							sendJson(res, status === "up" ? 200 : 503, { ...report, status, gateway }, { "Cache-Control": "no-store" });
+							sendJson(res, status === "up" ? 200 : 503, { ...report, status, gateway, ...(missing.length ? { missingRoutes: missing } : {}) }, { "Cache-Control": "no-store" });
 						},
 					},
 				},
@@ -168,9 +169,12 @@ export function createApiService(config: AppConfig): ServiceSchema {
 			},
 		},
 
+		// moleculer-web's own actions would let any node on the transporter list, add or remove routes
+		// (one call could drop all of /api). Routes come from the services' `rest` declarations only.
 		actions: {
-			// moleculer-web exposes its alias list by default; operators use the REPL instead.
 			listAliases: false,
+			addRoute: false,
+			removeRoute: false,
 		},
 
 		events: {
@@ -188,6 +192,20 @@ export function createApiService(config: AppConfig): ServiceSchema {
 		},
 
 		methods: {
+			/**
+			 * What readiness needs and the gateway lacks: the /health and /api routes, and an alias for
+			 * every action with a `rest` declaration in a service started on this node.
+			 */
+			missingRoutes(this: any): string[] {
+				const paths = new Set((this.routes as Array<{ path: string }>).map(route => route.path));
+				const missing = ["/health", "/api"].filter(path => !paths.has(path));
+				const aliased = new Set((this.aliases as Array<{ action?: string }>).map(alias => alias.action).filter(Boolean));
+				for (const item of this.broker.registry.getActionList({ onlyLocal: true, skipInternal: true, withEndpoints: false }) as Array<{ name: string; action?: { rest?: unknown } }>) {
+					if (item.action?.rest && !aliased.has(item.name)) missing.push(item.name);
+				}
+				return missing;
+			},
+
 			/** moleculer-web's hook: the token and client address travel in meta to every service called. */
 			async authenticate(this: any, ctx: Context, _route: unknown, req: Req): Promise<Caller | null> {
 				const meta = ctx.meta as CallMeta & { user?: Caller };

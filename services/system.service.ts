@@ -44,14 +44,17 @@ export function createSystemService(): ServiceSchema {
 					return { pong: true, serverTime: new Date().toISOString() };
 				},
 			},
+			// Operators (the REPL's `cluster`) and admins ask every node; the probes read the backends directly.
 			health: {
 				visibility: "public",
+				access: "admin",
 				handler(this: any): Promise<HealthReport> {
 					return nodeBackends(this.broker).health();
 				},
 			},
 			info: {
 				visibility: "public",
+				access: "admin",
 				handler(this: any, _ctx: Context): NodeInfo {
 					const memory = process.memoryUsage();
 					return {

@@ -12,6 +12,7 @@ export const ERROR_CODES = {
 	TOKEN_EXPIRED: { status: 401, message: "The access token has expired; refresh it" },
 	INVALID_REFRESH_TOKEN: { status: 401, message: "The refresh token is not valid; log in again" },
 	FORBIDDEN: { status: 403, message: "You are not allowed to do this" },
+	LOCAL_ONLY: { status: 403, message: "This action cannot be called from another node" },
 	NOT_FOUND: { status: 404, message: "No such resource" },
 	ROUTE_NOT_FOUND: { status: 404, message: "No such endpoint" },
 	METHOD_NOT_ALLOWED: { status: 405, message: "This endpoint does not accept that method" },

@@ -86,9 +86,45 @@ export async function authorizeCall(broker: ServiceBroker, access: Access, meta:
 type GuardedAction = { name: string; access?: Access };
 type Handler = (ctx: Context) => Promise<unknown>;
 
+/** What the guard reads of an incoming request packet (moleculer's Transit, untyped here). */
+interface RequestPacket {
+	payload?: { action?: string; id?: string; sender?: string; meta?: Record<string, unknown> };
+}
+
+interface TransitInternals {
+	sendResponse(nodeID: string, id: string, meta: unknown, headers: unknown, data: unknown, err: Error): Promise<unknown>;
+}
+
+/** The local action a request names, as registered on this node (undefined when it has none). */
+function localActionOf(broker: ServiceBroker, name: string | undefined): GuardedAction | undefined {
+	if (!name) return undefined;
+	const endpoints = broker.registry.getActionEndpoints(name) as unknown as { localEndpoints?: Array<{ action: GuardedAction }> } | undefined;
+	return endpoints?.localEndpoints?.[0]?.action;
+}
+
 export function AuthorizationMiddleware(): Middleware {
+	let broker: ServiceBroker;
 	return {
 		name: "Authorization",
+		created(created: ServiceBroker) {
+			broker = created;
+		},
+		/**
+		 * Requests arriving over the transporter may only reach actions that declare `access` (and
+		 * are then checked like any call). Everything else (moleculer-web's and Moleculer's built-ins,
+		 * internal helpers) answers LOCAL_ONLY. Decided from the packet, before any context exists:
+		 * a packet's sender is whatever the sending node writes, so nothing in the context could tell
+		 * a forged "local" call apart.
+		 */
+		transitMessageHandler(next: (cmd: string, packet: RequestPacket) => Promise<unknown>) {
+			return (cmd: string, packet: RequestPacket) => {
+				const payload = packet.payload;
+				if (cmd !== "REQ" || !payload?.action || localActionOf(broker, payload.action)?.access || !localActionOf(broker, payload.action)) return next(cmd, packet);
+				broker.getLogger("AUTHORIZATION").warn(`Refused '${payload.action}' requested by node '${payload.sender}': it is local-only`);
+				const transit = (broker as unknown as { transit: TransitInternals }).transit;
+				return transit.sendResponse(String(payload.sender), String(payload.id), payload.meta ?? {}, null, null, new AppError("LOCAL_ONLY", undefined, { action: payload.action })).then(() => true);
+			};
+		},
 		localAction(next: Handler, action: GuardedAction) {
 			const access = action.access;
 			if (!access) return next;

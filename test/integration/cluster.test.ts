@@ -12,6 +12,8 @@ import { defineService } from "../../lib/moleculer/define-service";
 import { gatherClusterReport, RegistryNode } from "../../lib/runtime/cluster-report";
 import type { HealthReport } from "../../lib/runtime/node-backends";
 import { describeWithBackend } from "../support/backends";
+import { rejectionOf } from "../support/async";
+import { generateSigningKey, publicKeysOf, signMachineToken, type KeyRing } from "../../lib/auth/tokens";
 import { eventually, freePort, prepareDataDir } from "../support/node";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -45,6 +47,7 @@ describeWithBackend("nats", "cluster over NATS", nats => {
 	let observer: ServiceBroker;
 	let baseUrl: string;
 	let backendHealthUrl: string;
+	let operatorMeta: { accessToken: string };
 
 	beforeAll(async () => {
 		const port = await freePort();
@@ -56,6 +59,11 @@ describeWithBackend("nats", "cluster over NATS", nats => {
 		backend = startNodeProcess({ ...common, NODE_ID: `${namespace}-backend`, SERVICES: "system", DATA_DIR: dataDirs[1], HEALTH_PORT: String(healthPort) });
 
 		observer = new ServiceBroker({ namespace, nodeID: `${namespace}-observer`, transporter: nats.url as never, logger: false, skipProcessEventRegistration: true });
+		// Development nodes take their public keys from the cluster's `auth`: here the observer's, so
+		// the operator token it signs opens system.health and system.info like the REPL's does.
+		const ring: KeyRing = { current: await generateSigningKey(), previous: [] };
+		observer.createService({ name: "auth", actions: { publicKeys: () => ({ keys: publicKeysOf(ring) }) } });
+		operatorMeta = { accessToken: await signMachineToken(ring, "operator:cluster-test", "operator", { issuer: "lootopia", audience: "lootopia-api", accessTtlSeconds: 900 }, 600) };
 		observer.createService(
 			defineService({
 				name: "greeter",
@@ -95,7 +103,7 @@ describeWithBackend("nats", "cluster over NATS", nats => {
 		const report = await eventually(async () => {
 			const summary = await gatherClusterReport({
 				nodes: () => observer.registry.getNodeList({ onlyAvailable: false, withServices: true }) as unknown as RegistryNode[],
-				health: nodeID => observer.call<HealthReport, Record<string, never>>("system.health", {}, { nodeID }),
+				health: nodeID => observer.call<HealthReport, Record<string, never>>("system.health", {}, { nodeID, meta: operatorMeta }),
 			});
 			if (summary.filter(n => n.health?.status === "up").length < 2) throw new Error(`not all nodes up yet: ${JSON.stringify(summary)}`);
 			return summary;
@@ -118,9 +126,11 @@ describeWithBackend("nats", "cluster over NATS", nats => {
 	});
 
 	it("calls an action on a chosen remote node", async () => {
-		const info = await observer.call<{ nodeID: string; services: string[] }, Record<string, never>>("system.info", {}, { nodeID: `${namespace}-backend` });
+		const info = await observer.call<{ nodeID: string; services: string[] }, Record<string, never>>("system.info", {}, { nodeID: `${namespace}-backend`, meta: operatorMeta });
 		expect(info.nodeID).toBe(`${namespace}-backend`);
 		expect(info.services).toEqual(["system"]);
+		// Without the token the node says who may ask, rather than answering anyone on the transporter.
+		expect(await rejectionOf(observer.call("system.info", {}, { nodeID: `${namespace}-backend` }))).toMatchObject({ code: 401 });
 	});
 
 	it("routes HTTP through the gateway process to a service in another process", async () => {

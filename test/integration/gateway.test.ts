@@ -84,6 +84,22 @@ describe("health", () => {
 		expect(Object.keys(res.body.backends).sort()).toEqual(["cache", "channels", "database", "store"]);
 		for (const backend of Object.values<any>(res.body.backends)) expect(backend.status).toBe("up");
 	});
+
+	it("reports not ready, naming what is missing, when the gateway lost its API routes", async () => {
+		// The service's own method, as the removed `api.removeRoute` action would have called it.
+		const api = node.broker.getLocalService("api") as unknown as { removeRoute(path: string): void; addRoute(route: unknown): void; routes: Array<{ path: string; opts: unknown }> };
+		const removed = api.routes.find(route => route.path === "/api")!;
+		api.removeRoute("/api");
+		try {
+			const res = await request("/health/ready");
+			expect(res.status).toBe(503);
+			expect(res.body).toMatchObject({ status: "down", gateway: "down" });
+			expect(res.body.missingRoutes).toEqual(expect.arrayContaining(["/api", "system.ping"]));
+		} finally {
+			api.addRoute(removed.opts);
+		}
+		expect((await request("/health/ready")).status).toBe(200);
+	});
 });
 
 describe("error envelope", () => {

@@ -115,6 +115,36 @@ describeWithBackend("nats", "identity over a NATS cluster", nats => {
 		expect((await http.get(`/api/partners/${partner.body.id}`, { token: owner.body.accessToken })).body.status).toBe("pending");
 	});
 
+	/**
+	 * A REQUEST packet straight from the rogue's transit, whatever the rogue's registry knows: a node
+	 * need not announce an action for a peer to ask for it by name.
+	 */
+	function forgedRequest(nodeID: string, action: string, params: unknown = {}): Promise<unknown> {
+		const ctx = (rogue.ContextFactory as unknown as { create(broker: ServiceBroker, endpoint: null, params: unknown, opts: object): Record<string, unknown> }).create(rogue, null, params, { timeout: 5_000 });
+		Object.assign(ctx, { action: { name: action }, nodeID });
+		const transit = (rogue as unknown as { transit: { request(ctx: unknown): Promise<unknown> } }).transit;
+		return Promise.race([transit.request(ctx), new Promise((_, reject) => setTimeout(() => reject(new Error(`${action} on ${nodeID}: no answer`)), 5_000))]);
+	}
+
+	it("lets no other node reach an action that declares no access: moleculer-web's and Moleculer's built-ins answer LOCAL_ONLY", async () => {
+		const checked: string[] = [];
+		for (const node of [core, gateway]) {
+			const local = node.broker.registry.getActionList({ onlyLocal: true, skipInternal: false, withEndpoints: false }) as Array<{ name: string; action?: { access?: string } }>;
+			for (const { name, action } of local) {
+				if (action?.access) continue;
+				checked.push(name);
+				expect({ name, error: await rejectionOf(forgedRequest(node.broker.nodeID, name)) }).toMatchObject({ name, error: { code: 403, type: "LOCAL_ONLY" } });
+			}
+		}
+		// Not vacuous: Moleculer's node introspection and the gateway's helpers are among them.
+		expect(checked).toEqual(expect.arrayContaining(["$node.options", "$node.list", "$node.services", "system.ping"]));
+		// moleculer-web's route management is gone altogether, not merely refused.
+		for (const builtIn of ["api.addRoute", "api.removeRoute", "api.listAliases", "api.rest"]) {
+			expect(await rejectionOf(forgedRequest(gateway.broker.nodeID, builtIn, { path: "/api" }))).toMatchObject({ type: "SERVICE_NOT_FOUND" });
+		}
+		expect((await httpClient(gateway.baseUrl).get("/health/ready")).status).toBe(200);
+	});
+
 	it("refuses tokens signed with a key a rogue `auth` service hands out", async () => {
 		const http = httpClient(gateway.baseUrl);
 		const settings = { issuer: "lootopia", audience: "lootopia-api", accessTtlSeconds: 900 };

@@ -1,0 +1,35 @@
+/**
+ * Our REPL commands against the node `npm start` builds. `cluster` asks every node's system.health,
+ * which only operators and admins may call: the command signs it with the operator token the key
+ * file gives, like the audit commands.
+ */
+import { replCommands } from "../../lib/runtime/repl-commands";
+import { startTestNode, type TestNode } from "../support/node";
+import { rejectionOf } from "../support/async";
+
+describe("REPL cluster command", () => {
+	let node: TestNode;
+	beforeAll(async () => {
+		node = await startTestNode({ SERVICES: "api,auth" });
+	});
+	afterAll(() => node?.stop());
+
+	it("shows this node ready with each backend, through the operator's token", async () => {
+		const printed: string[] = [];
+		const log = jest.spyOn(console, "log").mockImplementation((line: unknown) => void printed.push(String(line)));
+		try {
+			const table = (rows: string[][]) => rows.map(row => row.join(" | ")).join("\n");
+			await replCommands[0].action(node.broker, {}, { table });
+		} finally {
+			log.mockRestore();
+		}
+		const rows = printed.join("\n").split("\n").map(line => line.split(" | "));
+		// Without the token the row would read "degraded … health | unknown | Authentication is required".
+		expect(rows[1].slice(0, 2)).toEqual([`${node.broker.nodeID} (this REPL)`, "ready"]);
+		expect(rows.filter(row => row[3] === "database")).toEqual([expect.arrayContaining(["database", "up", "embedded"])]);
+	});
+
+	it("is the only way in: system.health without a token is refused", async () => {
+		expect(await rejectionOf(node.broker.call("system.health", {}))).toMatchObject({ code: 401, type: "UNAUTHENTICATED" });
+	});
+});
