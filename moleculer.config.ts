@@ -12,6 +12,7 @@ import { replCommands } from "./lib/runtime/repl-commands";
 import { auditReplCommands } from "./lib/runtime/audit-repl-commands";
 import { identityReplCommands } from "./lib/runtime/identity-repl-commands";
 import { internalMiddlewares } from "./lib/moleculer/middlewares";
+import { isInfrastructureFailure } from "./lib/moleculer/breaker-policy";
 
 export interface NodeOptions {
 	/** A REPL that merely joins a cluster consumes nothing and must not open the embedded database. */
@@ -58,14 +59,15 @@ export function buildBrokerOptions(config: AppConfig, node: NodeOptions = {}): B
 			factor: 2,
 			check: (err: Error) => Boolean((err as Errors.MoleculerRetryableError).retryable),
 		},
-		// Trips on server-side failures only; a flood of 4xx from bad input says nothing about health.
+		// Trips on infrastructure failures only (lib/moleculer/breaker-policy.ts): what a request sent,
+		// even a bug it triggers, says nothing about the health of what serves it.
 		circuitBreaker: {
 			enabled: config.circuitBreaker,
 			threshold: 0.5,
 			minRequestCount: 20,
 			windowTime: 60,
 			halfOpenTime: 10_000,
-			check: (err: Error) => typeof (err as Errors.MoleculerError).code !== "number" || (err as Errors.MoleculerError).code >= 500,
+			check: isInfrastructureFailure,
 		},
 		bulkhead: {
 			enabled: config.bulkhead.concurrency > 0,

@@ -105,7 +105,7 @@ export function createAuthService(config: AppConfig): ServiceSchema {
 					description: "Each refresh token works once. Presenting one that was already used revokes the whole session.",
 					tags: ["auth"],
 					response: AUTH_RESULT_SCHEMA,
-					responses: { "401": { description: "INVALID_REFRESH_TOKEN" } },
+					responses: { "401": { description: "INVALID_REFRESH_TOKEN" }, "429": { description: "REFRESH_THROTTLED: too many refresh tokens that did not work from this address; see Retry-After" } },
 				},
 				handler(this: AuthServiceThis, ctx: Context<RefreshParams>): Promise<AuthResult> {
 					return this.flows(ctx).refresh(ctx.params.refreshToken, requestContext(ctx));

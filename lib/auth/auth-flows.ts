@@ -98,6 +98,9 @@ export class AuthFlows {
 	}
 
 	async refresh(refreshToken: string, origin: RequestOrigin): Promise<AuthResult> {
+		const address = origin.clientIp ?? "unknown";
+		const verdict = await this.throttle.beginRefresh(address);
+		if (!verdict.allowed) throw new AppError("REFRESH_THROTTLED", undefined, { retryAfterSeconds: Math.ceil(verdict.retryAfterMs / 1000) });
 		const next = newRefreshToken();
 		const outcome = await this.store.rotateRefreshToken(hashRefreshToken(refreshToken), next.hash, this.settings.refreshTtlSeconds);
 		if (outcome.kind === "reused") {
@@ -110,6 +113,7 @@ export class AuthFlows {
 			});
 		}
 		if (outcome.kind !== "rotated") throw new AppError("INVALID_REFRESH_TOKEN");
+		await this.throttle.recordRefreshSuccess(address);
 		const { account, session } = outcome;
 		const partners = await this.ports.membershipsOf(account.id);
 		return { ...(await this.issue(account, partners, session.id, next.token)), user: view(account, partners) };

@@ -4,6 +4,7 @@ import { delayAfter, LoginThrottle, LoginThrottleOptions } from "./login-throttl
 const fast: LoginThrottleOptions = {
 	account: { freeAttempts: 3, firstDelayMs: 200, maxDelayMs: 800, windowMs: 10_000 },
 	address: { freeAttempts: 6, firstDelayMs: 200, maxDelayMs: 800, windowMs: 10_000 },
+	refresh: { freeAttempts: 2, firstDelayMs: 200, maxDelayMs: 800, windowMs: 10_000 },
 };
 
 function throttle() {
@@ -83,5 +84,20 @@ describe("login throttle", () => {
 		expect(names.join(" ")).not.toContain("dave");
 		expect(await store.get("login:addr:10.1.1.1:failures")).toBe("1");
 		await store.close();
+	});
+
+	it("throttles failed refreshes per address, lets a burst through only once per lock, and gives a working refresh its attempt back", async () => {
+		const { throttle: t } = throttle();
+		// Two free failures, then one attempt per lock period.
+		expect(await t.beginRefresh("198.51.100.7")).toEqual({ allowed: true });
+		expect(await t.beginRefresh("198.51.100.7")).toEqual({ allowed: true });
+		const burst = await Promise.all([1, 2, 3].map(() => t.beginRefresh("198.51.100.7")));
+		expect(burst.filter(v => v.allowed)).toHaveLength(1);
+		expect(burst.filter(v => !v.allowed)).toEqual([expect.objectContaining({ allowed: false }), expect.objectContaining({ allowed: false })]);
+		// Another address is not affected.
+		expect(await t.beginRefresh("203.0.113.9")).toEqual({ allowed: true });
+		await t.recordRefreshSuccess("203.0.113.9");
+		expect(await t.beginRefresh("203.0.113.9")).toEqual({ allowed: true });
+		expect(await t.beginRefresh("203.0.113.9")).toEqual({ allowed: true });
 	});
 });

@@ -21,12 +21,15 @@ export interface ThrottleRule {
 export interface LoginThrottleOptions {
 	account: ThrottleRule;
 	address: ThrottleRule;
+	/** Refresh tokens that do not work, per client address (no account is known for them). */
+	refresh: ThrottleRule;
 }
 
 export const DEFAULT_LOGIN_THROTTLE: LoginThrottleOptions = {
 	account: { freeAttempts: 5, firstDelayMs: 1_000, maxDelayMs: 15 * 60_000, windowMs: 15 * 60_000 },
 	// One address may be a campus or a carrier NAT: more room, same growth.
 	address: { freeAttempts: 30, firstDelayMs: 1_000, maxDelayMs: 15 * 60_000, windowMs: 15 * 60_000 },
+	refresh: { freeAttempts: 30, firstDelayMs: 1_000, maxDelayMs: 15 * 60_000, windowMs: 15 * 60_000 },
 };
 
 export type ThrottleVerdict = { allowed: true } | { allowed: false; retryAfterMs: number };
@@ -37,6 +40,7 @@ export function normaliseEmail(email: string): string {
 
 const accountKey = (email: string) => `login:acct:${createHash("sha256").update(normaliseEmail(email)).digest("hex").slice(0, 32)}`;
 const addressKey = (address: string) => `login:addr:${limitKeyOf(address)}`;
+const refreshKey = (address: string) => `refresh:addr:${limitKeyOf(address)}`;
 
 export function delayAfter(failures: number, rule: ThrottleRule): number {
 	if (failures <= rule.freeAttempts) return 0;
@@ -72,6 +76,22 @@ export class LoginThrottle {
 	async recordSuccess(account: string, address: string): Promise<void> {
 		await this.store.del(`${accountKey(account)}:failures`, `${accountKey(account)}:lock`);
 		await this.store.incr(`${addressKey(address)}:failures`, { by: -1, ttlMs: this.options.address.windowMs });
+	}
+
+	/**
+	 * The same reservation for refresh tokens, per client address: a stream of invalid or stolen-and-
+	 * reused tokens from one address slows down like password guesses do. A refresh that works takes
+	 * its attempt back.
+	 */
+	async beginRefresh(address: string): Promise<ThrottleVerdict> {
+		const key = refreshKey(address);
+		const locked = await this.store.ttl(`${key}:lock`);
+		if (locked !== null && locked > 0) return { allowed: false, retryAfterMs: locked };
+		return this.reserve(key, this.options.refresh);
+	}
+
+	async recordRefreshSuccess(address: string): Promise<void> {
+		await this.store.incr(`${refreshKey(address)}:failures`, { by: -1, ttlMs: this.options.refresh.windowMs });
 	}
 
 	private async reserve(key: string, rule: ThrottleRule): Promise<ThrottleVerdict> {

@@ -14,6 +14,12 @@ describe("loadConfig", () => {
 		expect(config.http.corsOrigins).toEqual(["*"]);
 	});
 
+	it("listens only on this machine in development and on every interface in production, unless HOST says otherwise", () => {
+		expect(loadConfig({ NODE_ENV: "development" }).http.host).toBe("127.0.0.1");
+		expect(loadConfig({ NODE_ENV: "development", HOST: "0.0.0.0" }).http.host).toBe("0.0.0.0");
+		expect(loadConfig({ NODE_ENV: "production", AUTH_PUBLIC_KEYS_FILE: "/keys.json", SERVICES: "api" }).http.host).toBe("0.0.0.0");
+	});
+
 	it("treats an unset NODE_ENV as development", () => {
 		const config = loadConfig({});
 		expect(config.env).toBe("development");

@@ -93,7 +93,7 @@ const ENV_SPEC = {
 	NEO4J_URL: urlWithScheme(["bolt", "neo4j", "neo4j+s", "bolt+s"])({ default: "", desc: "Neo4j for the clue graph (later issue); empty keeps it in SQL" }),
 	OPENSEARCH_URL: urlWithScheme(["http", "https"])({ default: "", desc: "OpenSearch for audit search (entries indexed there too); empty searches in SQL" }),
 
-	HOST: str({ default: "0.0.0.0", desc: "Interface the HTTP gateway listens on" }),
+	HOST: str({ default: "", desc: "Interface the HTTP gateway listens on" }),
 	PORT: port({ default: 3000, desc: "HTTP gateway port (api service)" }),
 	HEALTH_PORT: num({ default: 0, desc: "Health endpoints on nodes without the gateway (0: off)" }),
 	CORS_ORIGINS: list({ default: [], devDefault: ["*"], desc: "Allowed browser origins, comma-separated; * allows any (development default)" }),
@@ -188,7 +188,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env) {
 		neo4jUrl: env.NEO4J_URL || undefined,
 		opensearchUrl: env.OPENSEARCH_URL || undefined,
 		http: {
-			host: env.HOST,
+			// Development runs with development keys and open CORS: only this machine may reach it unless
+			// HOST says otherwise. Production (containers) listens on every interface.
+			host: env.HOST || (env.NODE_ENV === "production" ? "0.0.0.0" : "127.0.0.1"),
 			port: env.PORT,
 			corsOrigins: env.CORS_ORIGINS,
 			bodyLimit: env.BODY_LIMIT,

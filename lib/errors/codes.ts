@@ -6,6 +6,8 @@
 export const ERROR_CODES = {
 	BAD_REQUEST: { status: 400, message: "The request could not be understood" },
 	MALFORMED_JSON: { status: 400, message: "The request body is not valid JSON" },
+	INPUT_TOO_DEEP: { status: 400, message: "The request nests structures too deeply" },
+	BODY_UNREADABLE: { status: 400, message: "The request body could not be decompressed" },
 	UNAUTHENTICATED: { status: 401, message: "Authentication is required" },
 	INVALID_CREDENTIALS: { status: 401, message: "Email or password is wrong" },
 	INVALID_TOKEN: { status: 401, message: "The access token is not valid" },
@@ -27,6 +29,7 @@ export const ERROR_CODES = {
 	WEAK_PASSWORD: { status: 422, message: "Choose a stronger password" },
 	RATE_LIMITED: { status: 429, message: "Too many requests, slow down" },
 	LOGIN_THROTTLED: { status: 429, message: "Too many failed attempts; wait before trying again" },
+	REFRESH_THROTTLED: { status: 429, message: "Too many invalid refresh tokens from here; wait before trying again" },
 	OVERLOADED: { status: 429, message: "The service is busy, retry shortly" },
 	INTERNAL_ERROR: { status: 500, message: "Something went wrong on our side" },
 	SERVICE_UNAVAILABLE: { status: 503, message: "The service is temporarily unavailable" },

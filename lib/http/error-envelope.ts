@@ -41,6 +41,9 @@ function fromRegistry(code: ErrorCode, message?: string, details?: unknown): Ren
 	return { status, body, unexpected: status >= 500 };
 }
 
+/** zlib's codes for a corrupt stream: Z_DATA_ERROR, Z_BUF_ERROR (gzip, deflate), ERR__ERROR_FORMAT_* (br). */
+const ZLIB_ERROR_CODE = /^(Z_[A-Z_]+|ERR__ERROR_FORMAT_[A-Z0-9_]+|ERR_BROTLI_[A-Z_]+)$/;
+
 /** fastest-validator reports `{type, field, message, actual, expected}`; clients need field + message. */
 function validationIssues(data: unknown): ValidationIssue[] {
 	if (!Array.isArray(data)) return [];
@@ -58,6 +61,10 @@ export function renderError(err: unknown): RenderedError {
 	if (bodyParserType === "entity.parse.failed") return fromRegistry("MALFORMED_JSON");
 	if (bodyParserType === "entity.too.large" || e.name === "PayloadTooLarge" || e.type === "PAYLOAD_TOO_LARGE") return fromRegistry("PAYLOAD_TOO_LARGE");
 	if (bodyParserType === "encoding.unsupported" || bodyParserType === "charset.unsupported") return fromRegistry("UNSUPPORTED_MEDIA_TYPE");
+
+	// A gzip, deflate or br body that does not decompress: body-parser's 400 arrives wrapped by
+	// moleculer-web with zlib's error code in place of the status.
+	if (typeof e.code === "string" && ZLIB_ERROR_CODE.test(e.code)) return fromRegistry("BODY_UNREADABLE");
 
 	// moleculer-web's own "no route matched" (its type NOT_FOUND would otherwise read as ours).
 	if (e.name === "NotFoundError") return fromRegistry("ROUTE_NOT_FOUND");

@@ -8,8 +8,9 @@ describe("internal middlewares", () => {
 		const stock = new ServiceBroker({ logger: false, skipProcessEventRegistration: true, cacher: "Memory" });
 		const ours = new ServiceBroker({ logger: false, skipProcessEventRegistration: true, cacher: "Memory", internalMiddlewares: false, middlewares: internalMiddlewares() as never });
 		const expected = names(stock);
-		// Ours adds authorization right outside the cacher, so refused calls never get a cached answer.
-		expected.splice(expected.indexOf("Cacher") + 1, 0, "Authorization");
+		// Ours add authorization and the input guard right outside the cacher, so refused calls and
+		// poisonous input never get a cached answer or reach validation.
+		expected.splice(expected.indexOf("Cacher") + 1, 0, "Authorization", "InputGuard");
 		expect(names(ours)).toEqual(expected);
 		expect(names(stock)).toEqual([...MOLECULER_INTERNAL_MIDDLEWARES]);
 	});

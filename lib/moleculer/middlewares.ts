@@ -8,6 +8,7 @@
 import * as Moleculer from "moleculer";
 import type { Middleware, ServiceBroker } from "moleculer";
 import { AuthorizationMiddleware } from "./authorization";
+import { InputGuardMiddleware } from "./input-guard";
 
 export const MOLECULER_INTERNAL_MIDDLEWARES = [
 	"ActionHook",
@@ -32,12 +33,13 @@ const SKIPPED_ON_FORWARDING = new Set<string>(["Metrics", "Bulkhead", "CircuitBr
 type MiddlewareFactory = (broker: ServiceBroker) => Middleware & { localAction?: (next: unknown, action: { name: string }) => unknown };
 
 /**
- * Moleculer's list with our Authorization middleware placed around the Cacher (the last-registered
- * middleware is the outermost): a refused call never reaches validation, a cached result or the handler.
+ * Moleculer's list with ours placed around the Cacher (the last-registered middleware is the
+ * outermost): the input guard, then authorization, so a refused call never reaches validation, a
+ * cached result or the handler.
  */
 export function internalMiddlewares(): Array<string | Middleware | ((broker: ServiceBroker) => Middleware)> {
 	const list: Array<string | Middleware | ((broker: ServiceBroker) => Middleware)> = moleculerMiddlewares();
-	list.splice(MOLECULER_INTERNAL_MIDDLEWARES.indexOf("Cacher") + 1, 0, AuthorizationMiddleware());
+	list.splice(MOLECULER_INTERNAL_MIDDLEWARES.indexOf("Cacher") + 1, 0, AuthorizationMiddleware(), InputGuardMiddleware([GATEWAY_FORWARDING_ACTION]));
 	return list;
 }
 

@@ -21,6 +21,8 @@ async function main(): Promise<void> {
 }
 
 main().catch(err => {
-	process.stderr.write(`Start-up failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+	// An expected refusal (the data folder is another process's) reads better without a stack.
+	const expected = err instanceof Error && err.name === "EmbeddedDatabaseInUseError";
+	process.stderr.write(`Start-up failed: ${err instanceof Error ? (expected ? err.message : (err.stack ?? err.message)) : String(err)}\n`);
 	process.exit(1);
 });

@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { PGlite } from "@electric-sql/pglite";
 import type { QueryResult, SqlClient, SqlExecutor } from "./types";
+import { lockFolder } from "./folder-lock";
 
 type PGliteLike = Pick<PGlite, "query" | "exec" | "transaction" | "close">;
 
@@ -24,7 +25,14 @@ export async function openPGlite(dataDir: string | undefined): Promise<SqlClient
 	// nodes that use PostgreSQL free of that cost.
 	const { PGlite } = await import("@electric-sql/pglite");
 	if (dataDir) fs.mkdirSync(path.resolve(dataDir), { recursive: true });
-	const db: PGliteLike = await PGlite.create(dataDir ? path.resolve(dataDir) : undefined);
+	const unlock = dataDir ? lockFolder(path.resolve(dataDir)) : () => undefined;
+	let db: PGliteLike;
+	try {
+		db = await PGlite.create(dataDir ? path.resolve(dataDir) : undefined);
+	} catch (err) {
+		unlock();
+		throw err;
+	}
 	const executor = wrapExecutor(db);
 	return {
 		engine: "pglite",
@@ -36,6 +44,12 @@ export async function openPGlite(dataDir: string | undefined): Promise<SqlClient
 		ping: async () => {
 			await db.query("select 1");
 		},
-		close: () => db.close(),
+		close: async () => {
+			try {
+				await db.close();
+			} finally {
+				unlock();
+			}
+		},
 	};
 }

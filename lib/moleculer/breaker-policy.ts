@@ -1,0 +1,30 @@
+/**
+ * What the circuit breaker counts: failures of the infrastructure behind an endpoint (a node or
+ * database that does not answer, a lost connection, a timeout), never an error a request's content
+ * caused. Counting the latter let about twenty malformed anonymous requests open the breaker that
+ * every user's login and refresh go through.
+ */
+
+/** Moleculer's errors for an endpoint that is unreachable, gone or too slow. */
+const UNREACHABLE = new Set(["RequestTimeoutError", "ServiceNotAvailableError", "ServiceNotFoundError", "RequestSkippedError", "BrokerDisconnectedError", "RequestRejectedError"]);
+
+/** Node's socket errors. */
+const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN", "ECONNABORTED"]);
+
+/**
+ * PostgreSQL SQLSTATE classes about the server rather than the statement: 08 connection, 53
+ * insufficient resources, 57 operator intervention (shutdown, cancel), 58 system error, XX internal.
+ */
+const POSTGRES_INFRASTRUCTURE_CLASS = /^(08|53|57|58|XX)[0-9A-Z]{3}$/;
+
+/** Our own codes for a dependency that is down or slow. */
+const INFRASTRUCTURE_TYPES = new Set(["SERVICE_UNAVAILABLE", "UPSTREAM_TIMEOUT"]);
+
+export function isInfrastructureFailure(err: unknown): boolean {
+	const e = (err ?? {}) as { name?: unknown; code?: unknown; type?: unknown; message?: unknown };
+	if (typeof e.name === "string" && UNREACHABLE.has(e.name)) return true;
+	if (typeof e.type === "string" && INFRASTRUCTURE_TYPES.has(e.type)) return true;
+	if (typeof e.code === "string" && (NETWORK_CODES.has(e.code) || POSTGRES_INFRASTRUCTURE_CLASS.test(e.code))) return true;
+	// pg reports a connection lost mid-query without a code.
+	return typeof e.message === "string" && /Connection terminated|connection is closed|Client has encountered a connection error/i.test(e.message);
+}
