@@ -18,7 +18,7 @@ import { healthPaths } from "../lib/http/health-openapi";
 import { nodeBackends } from "../lib/runtime/node-backends";
 import pkg from "../package.json";
 import type { Caller } from "../lib/contracts/identity";
-import { AppError } from "../lib/errors/app-error";
+import { AppError, isAppError } from "../lib/errors/app-error";
 import { verifiedCaller, type CallMeta } from "../lib/moleculer/authorization";
 import { clientAddressResolver, limitKeyOf } from "../lib/http/client-address";
 import { SharedRateLimitStore } from "../lib/http/rate-limit-store";
@@ -207,16 +207,25 @@ export function createApiService(config: AppConfig): ServiceSchema {
 			},
 
 			/** moleculer-web's hook: the token and client address travel in meta to every service called. */
-			async authenticate(this: any, ctx: Context, _route: unknown, req: Req): Promise<Caller | null> {
+			async authenticate(this: any, ctx: Context, _route: unknown, req: Req & { $action?: { access?: string } }): Promise<Caller | null> {
 				const meta = ctx.meta as CallMeta & { user?: Caller };
 				meta.clientIp = clientAddress(req);
-				const token = bearerToken(req);
-				if (!token) return null;
-				// Forged, expired and foreign tokens stop here. Whether the session was revoked is a store
-				// lookup that every guarded action makes anyway, so it is not made twice per request.
-				const caller = await verifiedCaller(this.broker, token, { checkRevocation: false });
-				meta.accessToken = token;
-				return caller;
+				// Public operations (and the gateway's own pages) serve anyone: a client's expired or broken
+				// token must not lock it out of logging in again, so there it counts as no token.
+				const isPublic = !req.$action?.access || req.$action.access === "public";
+				let token: string | undefined;
+				try {
+					token = bearerToken(req);
+					if (!token) return null;
+					// Forged, expired and foreign tokens stop here. Whether the session was revoked is a store
+					// lookup that every guarded action makes anyway, so it is not made twice per request.
+					const caller = await verifiedCaller(this.broker, token, { checkRevocation: false });
+					meta.accessToken = token;
+					return caller;
+				} catch (err) {
+					if (isPublic && (isAppError(err, "INVALID_TOKEN") || isAppError(err, "TOKEN_EXPIRED"))) return null;
+					throw err;
+				}
 			},
 
 			buildOpenApi(this: any) {

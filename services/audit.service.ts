@@ -181,8 +181,13 @@ export function createAuditService(config: AppConfig): ServiceSchema {
 					response: VERIFY_RESULT_SCHEMA,
 				},
 				async handler(this: AuditThis, ctx: Context<Partial<AuditAnchor>>): Promise<AuditVerifyResult> {
-					let result = await this.log.verify();
 					const { anchorSeq, anchorHash } = ctx.params;
+					// Half an anchor would silently verify nothing beyond the chain itself.
+					if ((anchorSeq === undefined) !== (anchorHash === undefined)) {
+						const missing = anchorSeq === undefined ? "anchorSeq" : "anchorHash";
+						throw new AppError("VALIDATION_FAILED", undefined, [{ field: missing, message: "An anchor needs both anchorSeq and anchorHash", rule: "required" }]);
+					}
+					let result = await this.log.verify();
 					if (result.ok && anchorSeq !== undefined && anchorHash !== undefined) {
 						const [entry] = await this.log.tail(anchorSeq - 1, 1);
 						if (entry?.seq !== anchorSeq || entry.hash !== anchorHash) {

@@ -1,6 +1,6 @@
 import { createHmac, generateKeyPairSync } from "node:crypto";
 import { exportJWK } from "jose";
-import { AccessClaims, generateSigningKey, KeyRing, newRefreshToken, refreshTokenMatches, rotate, signAccessToken, TokenSettings, verifyAccessToken } from "./tokens";
+import { AccessClaims, generateSigningKey, KeyRing, newRefreshToken, refreshTokenMatches, rotate, signAccessToken, signMachineToken, TokenSettings, verifyAccessToken } from "./tokens";
 
 const settings: TokenSettings = { issuer: "lootopia", audience: "lootopia-api", accessTtlSeconds: 900 };
 const claims: AccessClaims = { sub: "user-1", roles: ["player"], partners: { "partner-9": "editor" }, sid: "family-1" };
@@ -32,6 +32,20 @@ describe("access tokens", () => {
 		const later = new Date(issued.getTime() + 901_000 + 10_000);
 		await expect(verifyAccessToken(ring, token, settings, later)).rejects.toMatchObject({ reason: "expired" });
 		expect(await verifyAccessToken(ring, token, settings, new Date(issued.getTime() + 60_000))).toBeDefined();
+	});
+
+	it("refuses a token issued in the future, or living longer than configured (properly signed all the same)", async () => {
+		const now = new Date("2026-03-01T12:00:00Z");
+		const fromTheFuture = await signAccessToken(ring, claims, settings, new Date(now.getTime() + 60_000));
+		await expect(verifyAccessToken(ring, fromTheFuture, settings, now)).rejects.toMatchObject({ reason: "issued in the future" });
+		// Within the clock tolerance it is fine.
+		expect(await verifyAccessToken(ring, await signAccessToken(ring, claims, settings, new Date(now.getTime() + 3_000)), settings, now)).toBeDefined();
+		const longLived = await signAccessToken(ring, claims, { ...settings, accessTtlSeconds: 7 * 24 * 3600 }, now);
+		await expect(verifyAccessToken(ring, longLived, settings, now)).rejects.toMatchObject({ reason: "lifetime longer than allowed" });
+		// Machine tokens may live up to 15 minutes whatever the user setting.
+		const operator = await signMachineToken(ring, "operator:jane", "operator", { ...settings, accessTtlSeconds: 60 }, 15 * 60);
+		expect(await verifyAccessToken(ring, operator, { ...settings, accessTtlSeconds: 60 })).toMatchObject({ sub: "operator:jane" });
+		await expect(signMachineToken(ring, "operator:jane", "operator", settings, 16 * 60)).rejects.toThrow("at most 900 s");
 	});
 
 	it("refuses alg none and an HMAC signed with the public key", async () => {

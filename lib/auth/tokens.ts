@@ -117,6 +117,14 @@ export async function verifyWithPublicKeys(publicJwks: readonly JWK[], token: st
 			},
 		);
 		if (!Array.isArray(payload.roles) || typeof payload.partners !== "object" || payload.partners === null) throw new InvalidTokenError("malformed claims");
+		// jose checks exp; it does not refuse a token dated in the future or one that lives longer
+		// than we ever issue (a leaked key aside, either means a token we did not make as configured).
+		const tolerance = settings.clockToleranceSeconds ?? 5;
+		const issuedAt = payload.iat!;
+		if (issuedAt > Math.floor(now.getTime() / 1000) + tolerance) throw new InvalidTokenError("issued in the future");
+		const machine = typeof payload.sub === "string" && /^(service|operator):/.test(payload.sub);
+		const longest = machine ? MACHINE_TOKEN_MAX_TTL_SECONDS : settings.accessTtlSeconds;
+		if (payload.exp! - issuedAt > longest) throw new InvalidTokenError("lifetime longer than allowed");
 		return payload as AccessClaims & JWTPayload;
 	} catch (err) {
 		if (err instanceof InvalidTokenError) throw err;
@@ -124,6 +132,9 @@ export async function verifyWithPublicKeys(publicJwks: readonly JWK[], token: st
 		throw new InvalidTokenError(code === "ERR_JWT_EXPIRED" ? "expired" : code || "unreadable");
 	}
 }
+
+/** The longest a machine token (service or operator) may live; user tokens live accessTtlSeconds. */
+export const MACHINE_TOKEN_MAX_TTL_SECONDS = 15 * 60;
 
 /**
  * Refresh tokens are opaque random strings; only their SHA-256 is stored, so a database leak
@@ -149,6 +160,7 @@ export function refreshTokenMatches(token: string, storedHash: string): boolean 
  * behalf (`service:<name>`, role `service`) or an operator at the REPL (`operator:<name>`, role
  * `operator`). Short-lived, and only mintable by whoever holds the signing key.
  */
-export function signMachineToken(ring: KeyRing, subject: string, role: "service" | "operator", settings: TokenSettings, ttlSeconds = 120): Promise<string> {
+export async function signMachineToken(ring: KeyRing, subject: string, role: "service" | "operator", settings: TokenSettings, ttlSeconds = 120): Promise<string> {
+	if (ttlSeconds > MACHINE_TOKEN_MAX_TTL_SECONDS) throw new Error(`machine tokens live at most ${MACHINE_TOKEN_MAX_TTL_SECONDS} s`);
 	return signAccessToken(ring, { sub: subject, roles: [role], partners: {}, sid: subject }, { ...settings, accessTtlSeconds: ttlSeconds });
 }

@@ -53,7 +53,19 @@ function validationIssues(data: unknown): ValidationIssue[] {
 	});
 }
 
+/**
+ * RFC 6750: a 401 names the scheme it wants, and says when the token itself was the problem, so a
+ * client knows whether to refresh or to log in.
+ */
 export function renderError(err: unknown): RenderedError {
+	const rendered = renderErrorBody(err);
+	if (rendered.status !== 401) return rendered;
+	const code = rendered.body.error.code;
+	const challenge = code === "INVALID_TOKEN" || code === "TOKEN_EXPIRED" ? 'Bearer realm="lootopia", error="invalid_token"' : 'Bearer realm="lootopia"';
+	return { ...rendered, headers: { ...rendered.headers, "WWW-Authenticate": challenge } };
+}
+
+function renderErrorBody(err: unknown): RenderedError {
 	const e = (err ?? {}) as ErrorLike;
 
 	// body-parser (raw or wrapped by moleculer-web) tells what went wrong in `type`.

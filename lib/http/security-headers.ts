@@ -8,6 +8,16 @@ type Middleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unkno
  * page loads Swagger UI's script and stylesheet from our own origin; Swagger UI sets inline styles.
  */
 export function apiSecurityHeaders(opts: { hsts: boolean }): Middleware {
+	const headers = helmetHeaders(opts);
+	// Answers carry tokens and personal data: no browser or proxy keeps them, unless a handler says
+	// otherwise (the docs' static assets do).
+	return (req, res, next) => {
+		res.setHeader("Cache-Control", "no-store");
+		headers(req, res, next);
+	};
+}
+
+function helmetHeaders(opts: { hsts: boolean }): Middleware {
 	// Headers that only matter for HTML documents (DNS prefetch, IE download and XSS filters,
 	// Flash policies, agent clustering, opener isolation) are left out: every byte is paid on every
 	// response of a JSON API, and the CSP below already forbids the page loading anything.

@@ -7,10 +7,10 @@
  */
 import type { Context, Middleware, ServiceBroker } from "moleculer";
 import type { Access, Caller, PublicKeySet } from "../contracts/identity";
-import { AccessTokenVerifier, decideAccess } from "../auth/access";
+import { AccessTokenVerifier, ANONYMOUS, decideAccess } from "../auth/access";
 import { pinnedPublicKeys } from "../auth/key-store";
 import { InvalidTokenError } from "../auth/tokens";
-import { AppError } from "../errors/app-error";
+import { AppError, isAppError } from "../errors/app-error";
 import { nodeBackends } from "../runtime/node-backends";
 
 /** Store key marking a session as logged out for as long as its access tokens could live. */
@@ -76,7 +76,12 @@ export async function verifiedCaller(broker: ServiceBroker, token: string | unde
 }
 
 export async function authorizeCall(broker: ServiceBroker, access: Access, meta: CallMeta): Promise<Caller> {
-	const caller = await verifiedCaller(broker, meta.accessToken);
+	const caller = await verifiedCaller(broker, meta.accessToken).catch(err => {
+		// A public operation (login, refresh, register) must work for a client whose stored token
+		// expired or broke: it is served as anonymous instead of refused.
+		if (access === "public" && (isAppError(err, "INVALID_TOKEN") || isAppError(err, "TOKEN_EXPIRED"))) return ANONYMOUS;
+		throw err;
+	});
 	const decision = decideAccess(caller, access);
 	if (decision === "unauthenticated") throw new AppError("UNAUTHENTICATED");
 	if (decision === "forbidden") throw new AppError("FORBIDDEN");

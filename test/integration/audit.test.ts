@@ -25,6 +25,7 @@ import { BACKENDS_DIR } from "../backends/host";
 import { bringDown, bringUp } from "../backends/lifecycle";
 import { opensearchServer, type BackendServer } from "../backends/servers";
 import { eventually, freePort, prepareDataDir } from "../support/node";
+import { rejectionOf } from "../support/async";
 
 const shortId = () => randomUUID().replace(/-/g, "").slice(0, 8);
 
@@ -288,6 +289,11 @@ describe("audit service", () => {
 
 		await tamper(victim.data ?? null);
 		expect(await call<AuditVerifyResult>("audit.verify")).toMatchObject({ ok: true, checked: entries.length });
+	});
+
+	it("refuses half an anchor with 422 rather than verifying without it", async () => {
+		expect(await rejectionOf(call("audit.verify", { anchorSeq: 1 }))).toMatchObject({ code: 422, type: "VALIDATION_FAILED", data: [expect.objectContaining({ field: "anchorHash" })] });
+		expect(await rejectionOf(call("audit.verify", { anchorHash: "a".repeat(64) }))).toMatchObject({ code: 422, data: [expect.objectContaining({ field: "anchorSeq" })] });
 	});
 
 	it("catches a newest entry rewritten with its hash recomputed, given an anchor kept outside the database", async () => {
