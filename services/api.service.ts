@@ -22,6 +22,7 @@ import { AppError, isAppError } from "../lib/errors/app-error";
 import { verifiedCaller, type CallMeta } from "../lib/moleculer/authorization";
 import { clientAddressResolver, limitKeyOf } from "../lib/http/client-address";
 import { SharedRateLimitStore } from "../lib/http/rate-limit-store";
+import { allowedMethods, hasNonJsonBody, pathOf, URL_MAX_LENGTH } from "../lib/http/http-semantics";
 
 type Req = IncomingMessage & { $ctx?: unknown; query?: Record<string, unknown> };
 type Res = ServerResponse;
@@ -49,6 +50,24 @@ function bearerToken(req: Req): string | undefined {
 	return match[1];
 }
 
+/** Refuses, before any action runs, a URL too long to be a real one and a body that is not JSON. */
+function requestShapeGuard(req: Req, _res: Res, next: (err?: unknown) => void): void {
+	if ((req.url ?? "").length > URL_MAX_LENGTH) return next(new AppError("URI_TOO_LONG", undefined, { maxLength: URL_MAX_LENGTH }));
+	if (hasNonJsonBody(req)) return next(new AppError("UNSUPPORTED_MEDIA_TYPE", "The request body must be JSON (Content-Type: application/json)"));
+	next();
+}
+
+/** Node's parser refuses oversized headers before any handler runs; the client still gets the envelope. */
+function answerParserErrors(server: { on(event: "clientError", listener: (err: NodeJS.ErrnoException, socket: import("node:net").Socket) => void): void }): void {
+	server.on("clientError", (err, socket) => {
+		if (!socket.writable) return socket.destroy();
+		const code = err.code === "HPE_HEADER_OVERFLOW" ? "HEADERS_TOO_LARGE" : "BAD_REQUEST";
+		const rendered = renderError(new AppError(code));
+		const body = JSON.stringify(rendered.body);
+		socket.end(`HTTP/1.1 ${rendered.status} ${code === "HEADERS_TOO_LARGE" ? "Request Header Fields Too Large" : "Bad Request"}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${body}`);
+	});
+}
+
 export function createApiService(config: AppConfig): ServiceSchema {
 	const securityHeaders = apiSecurityHeaders({ hsts: config.isProduction });
 	const clientAddress = clientAddressResolver(config.http.trustProxy);
@@ -73,8 +92,10 @@ export function createApiService(config: AppConfig): ServiceSchema {
 				delete req.headers["x-correlation-id"];
 				options.requestID = id;
 				res.setHeader("X-Request-ID", id);
+				// HEAD is GET without the body: routed as GET, and Node sends no body for a HEAD request.
+				if (req.method === "HEAD") req.method = "GET";
 			},
-			use: [securityHeaders],
+			use: [securityHeaders, requestShapeGuard],
 			cors: corsOrigins.length
 				? {
 						origin: corsOrigins.includes("*") ? "*" : corsOrigins,
@@ -157,6 +178,22 @@ export function createApiService(config: AppConfig): ServiceSchema {
 			],
 
 			onError(this: any, req: Req, res: Res, err: unknown) {
+				// No alias for this method: a path served with other methods answers 405 with Allow, and
+				// OPTIONS (without a CORS preflight, which moleculer-web answers itself) 204 with Allow.
+				if ((err as { name?: string })?.name === "NotFoundError" && !res.headersSent) {
+					const allow = allowedMethods(this.aliases, pathOf((req as { originalUrl?: string }).originalUrl ?? req.url));
+					if (allow.length) {
+						if (!res.hasHeader("Content-Security-Policy")) securityHeaders(req, res, () => undefined);
+						if (req.method === "OPTIONS") {
+							res.statusCode = 204;
+							res.setHeader("Allow", allow.join(", "));
+							res.end();
+							return;
+						}
+						err = new AppError("METHOD_NOT_ALLOWED", undefined, { allow });
+						res.setHeader("Allow", allow.join(", "));
+					}
+				}
 				// moleculer-web has already logged a 5xx with its stack; the client gets none of it.
 				let rendered = renderError(err);
 				if ((err as { name?: string })?.name === "RateLimitExceeded" && rateLimitStore) {
@@ -175,6 +212,10 @@ export function createApiService(config: AppConfig): ServiceSchema {
 			listAliases: false,
 			addRoute: false,
 			removeRoute: false,
+		},
+
+		created(this: any) {
+			answerParserErrors(this.server);
 		},
 
 		events: {

@@ -6,6 +6,9 @@ import { AppError } from "../../lib/errors/app-error";
 import { defineService } from "../../lib/moleculer/define-service";
 import { eventually, startTestNode, TestNode } from "../support/node";
 
+/** How often the echo handler ran: OPTIONS, 405s and 415s must never reach it. */
+let echoCalls = 0;
+
 const echoService = defineService({
 	name: "echo",
 	settings: { rest: "/echo" },
@@ -15,6 +18,7 @@ const echoService = defineService({
 			params: { name: "string|min:3|max:40", count: { type: "number", integer: true, positive: true } },
 			openapi: { summary: "Echo for tests", successStatus: 201 },
 			handler(ctx) {
+				echoCalls++;
 				ctx.meta.$statusCode = 201;
 				return { ...ctx.params };
 			},
@@ -142,6 +146,57 @@ describe("error envelope", () => {
 		expect(res.status).toBe(500);
 		expectEnvelope(res.body, "INTERNAL_ERROR");
 		expect(res.text).not.toMatch(/password|secret/);
+	});
+});
+
+describe("HTTP semantics", () => {
+	it("answers HEAD wherever GET works, with GET's status and headers and no body", async () => {
+		const head = await request("/api/ping", { method: "HEAD" });
+		expect(head.status).toBe(200);
+		expect(head.text).toBe("");
+		expect(head.headers.get("content-type")).toContain("application/json");
+	});
+
+	it("answers a method the path does not serve with 405 and Allow, without running a handler", async () => {
+		const before = echoCalls;
+		const res = await request("/api/echo", { method: "PUT", headers: { "Content-Type": "application/json" }, body: "{}" });
+		expect(res.status).toBe(405);
+		expectEnvelope(res.body, "METHOD_NOT_ALLOWED");
+		expect(res.headers.get("allow")).toBe("OPTIONS, POST");
+		expect((await request("/api/ping", { method: "DELETE" })).headers.get("allow")).toBe("GET, HEAD, OPTIONS");
+		// A path nothing serves stays a 404.
+		expect((await request("/api/nowhere", { method: "DELETE" })).status).toBe(404);
+		expect(echoCalls).toBe(before);
+	});
+
+	it("answers OPTIONS with the allowed methods and never runs the handler", async () => {
+		const before = echoCalls;
+		const res = await request("/api/echo", { method: "OPTIONS" });
+		expect(res.status).toBe(204);
+		expect(res.headers.get("allow")).toBe("OPTIONS, POST");
+		expect(echoCalls).toBe(before);
+	});
+
+	it("refuses a body that is not JSON with 415 instead of reading it as no parameters", async () => {
+		const before = echoCalls;
+		for (const contentType of ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"]) {
+			const res = await request("/api/echo", { method: "POST", headers: { "Content-Type": contentType }, body: "name=abc&count=1" });
+			expect(res.status).toBe(415);
+			expectEnvelope(res.body, "UNSUPPORTED_MEDIA_TYPE");
+		}
+		const untyped = await fetch(`${node.baseUrl}/api/echo`, { method: "POST", body: new Uint8Array(Buffer.from('{"name":"abc","count":1}')) });
+		expect(untyped.status).toBe(415);
+		expect(echoCalls).toBe(before);
+		expect((await postJson("/api/echo", JSON.stringify({ name: "abc", count: 1 }), { "Content-Type": "application/json; charset=utf-8" })).status).toBe(201);
+	});
+
+	it("answers an over-long URL with 414 and oversized headers with 431, both in the envelope", async () => {
+		const longUrl = await request(`/api/ping?q=${"a".repeat(9_000)}`);
+		expect(longUrl.status).toBe(414);
+		expectEnvelope(longUrl.body, "URI_TOO_LONG");
+		const bigHeaders = await request("/api/ping", { headers: { "X-Padding": "a".repeat(20_000) } });
+		expect(bigHeaders.status).toBe(431);
+		expectEnvelope(bigHeaders.body, "HEADERS_TOO_LARGE");
 	});
 });
 
