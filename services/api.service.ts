@@ -154,6 +154,10 @@ export function createApiService(config: AppConfig): ServiceSchema {
 					autoAliases: true,
 					// Establishes the caller for every request; each service checks again on its own.
 					authentication: true,
+					onBeforeCall(this: any, _ctx: Context, _route: unknown, req: Req & { $action?: { secrets?: readonly string[] } }) {
+						const inUrl = (req.$action?.secrets ?? []).filter(name => req.query && Object.prototype.hasOwnProperty.call(req.query, name));
+						if (inUrl.length) throw new AppError("VALIDATION_FAILED", undefined, inUrl.map(field => ({ field, message: `The '${field}' field must be sent in the JSON body, never in the URL`, rule: "secret" })));
+					},
 					rateLimit: config.rateLimitPerMinute
 						? {
 								window: RATE_LIMIT_WINDOW_MS,

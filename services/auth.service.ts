@@ -61,6 +61,7 @@ export function createAuthService(config: AppConfig): ServiceSchema {
 		actions: {
 			register: {
 				rest: "POST /auth/register",
+				secrets: ["password"],
 				access: "public",
 				params: { $$strict: "remove", email: EMAIL_PARAM, password: PASSWORD_PARAM, displayName: DISPLAY_NAME_PARAM },
 				openapi: {
@@ -83,6 +84,7 @@ export function createAuthService(config: AppConfig): ServiceSchema {
 
 			login: {
 				rest: "POST /auth/login",
+				secrets: ["password"],
 				access: "public",
 				params: { $$strict: "remove", email: LOGIN_EMAIL_PARAM, password: PASSWORD_PARAM },
 				openapi: {
@@ -98,6 +100,7 @@ export function createAuthService(config: AppConfig): ServiceSchema {
 
 			refresh: {
 				rest: "POST /auth/refresh",
+				secrets: ["refreshToken"],
 				access: "public",
 				params: { $$strict: "remove", refreshToken: { type: "string", min: 1, max: 200 } },
 				openapi: {

@@ -179,6 +179,14 @@ export function createPartnersService(_config: AppConfig): ServiceSchema {
 				},
 			},
 
+			ownedAlone: {
+				// The users service asks before an account is deleted, with the user's own token.
+				access: "user",
+				handler(this: PartnersThis, ctx: Context): Promise<{ partnerIds: string[] }> {
+					return this.partners.ownedAlone(userOf(ctx).userId).then(partnerIds => ({ partnerIds }));
+				},
+			},
+
 			membershipsOf: {
 				// The auth service puts these in access tokens.
 				access: "service",

@@ -74,16 +74,20 @@ export function createUsersService(_config: AppConfig): ServiceSchema {
 			deleteMe: {
 				rest: "DELETE /users/me",
 				access: "user",
+				secrets: ["password"],
 				params: { $$strict: true, password: PASSWORD_PARAM },
 				openapi: {
 					summary: "Delete your account",
 					description: "Send `{ password }` in the body. Your personal data is erased and every session ends; your id stays unused forever.",
 					tags: ["users"],
 					successStatus: 204,
-					responses: { "401": { description: "INVALID_CREDENTIALS: the password is wrong" } },
+					responses: { "401": { description: "INVALID_CREDENTIALS: the password is wrong" }, "409": { description: "LAST_OWNER: you are the only owner of a partner (details.partnerIds)" } },
 				},
 				async handler(this: UsersThis, ctx: Context<{ password: string }>): Promise<void> {
 					const userId = userOf(ctx).userId;
+					// A partner must keep an owner: hand it over (or delete it) first.
+					const { partnerIds } = await ctx.call<{ partnerIds: string[] }, Record<string, never>>("partners.ownedAlone", {});
+					if (partnerIds.length) throw new AppError("LAST_OWNER", "You are the only owner of a partner: make someone else owner before deleting your account", { partnerIds });
 					// The caller's own token goes along (meta propagates), so auth closes only this account.
 					await ctx.call("auth.closeAccount", { password: ctx.params.password });
 					// Also erased when the deletion message arrives; doing it now means the answer is already true.

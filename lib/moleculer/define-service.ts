@@ -21,6 +21,11 @@ export interface RestActionSchema extends Omit<ActionSchema, "handler"> {
 	timeout?: number;
 	/** Who may call it; enforced on every call by the Authorization middleware. */
 	access?: Access;
+	/**
+	 * Parameters that must arrive in the JSON body, never in the URL, which browsers, proxies and
+	 * access logs keep (passwords, refresh tokens). The gateway refuses them in the query string.
+	 */
+	secrets?: readonly string[];
 }
 
 export interface LootopiaSettings extends ServiceSettingSchema {

@@ -124,6 +124,18 @@ export class PartnerStore {
 		return Object.fromEntries(rows.map(row => [row.partner_id, row.role]));
 	}
 
+	/** Partners whose only owner is this user: they would be left without one if the account went. */
+	async ownedAlone(userId: string): Promise<string[]> {
+		const { rows } = await this.db.query<{ partner_id: string }>(
+			`select m.partner_id from ${this.members} m
+			 where m.user_id = $1 and m.role = 'owner'
+			   and (select count(*) from ${this.members} o where o.partner_id = m.partner_id and o.role = 'owner') = 1
+			 order by m.partner_id`,
+			[userId],
+		);
+		return rows.map(row => row.partner_id);
+	}
+
 	async listForMember(userId: string): Promise<PartnerView[]> {
 		const { rows } = await this.db.query<{ partner_id: string }>(`select partner_id from ${this.members} where user_id = $1 order by added_at`, [userId]);
 		const views = await Promise.all(rows.map(row => this.get(row.partner_id)));

@@ -73,4 +73,33 @@ describe("identity over HTTP: challenges, caching, stale tokens", () => {
 		// The same rule where a name is changed.
 		expectError(await http.patch("/api/users/me", { displayName: "x\u202Ey" }, { token: family.body.accessToken }), 422, "VALIDATION_FAILED");
 	});
+
+	it("takes a password or refresh token only from the JSON body, never the URL", async () => {
+		const password = encodeURIComponent(PASSWORD);
+		const login = await http.post(`/api/auth/login?password=${password}`, { email, password: PASSWORD });
+		expectError(login, 422, "VALIDATION_FAILED");
+		expect(login.body.error.details).toEqual([expect.objectContaining({ field: "password", message: expect.stringContaining("never in the URL") })]);
+		expectError(await http.post("/api/auth/refresh?refreshToken=x", { refreshToken: "x" }), 422, "VALIDATION_FAILED");
+		const me = await http.post("/api/auth/login", { email, password: PASSWORD });
+		expectError(await http.request("DELETE", `/api/users/me?password=${password}`, { token: me.body.accessToken }), 422, "VALIDATION_FAILED");
+		// Nothing was deleted.
+		expect((await http.get("/api/users/me", { token: me.body.accessToken })).status).toBe(200);
+	});
+
+	it("keeps the only owner of a partner from deleting the account until someone else owns it", async () => {
+		const owner = await http.post("/api/auth/register", { email: `owner-${randomUUID().slice(0, 8)}@example.com`, password: PASSWORD, displayName: "Owner" });
+		const heir = await http.post("/api/auth/register", { email: `heir-${randomUUID().slice(0, 8)}@example.com`, password: PASSWORD, displayName: "Heir" });
+		const partner = await http.post("/api/partners", { name: "Only Owner Café" }, { token: owner.body.accessToken });
+		expect(partner.status).toBe(201);
+
+		const refused = await http.request("DELETE", "/api/users/me", { token: owner.body.accessToken, body: { password: PASSWORD } });
+		expectError(refused, 409, "LAST_OWNER");
+		expect(refused.body.error.details).toEqual({ partnerIds: [partner.body.id] });
+		expect((await http.get("/api/users/me", { token: owner.body.accessToken })).status).toBe(200);
+
+		const handedOver = await http.post(`/api/partners/${partner.body.id}/members`, { userId: heir.body.user.id, role: "owner" }, { token: owner.body.accessToken });
+		expect(handedOver.status).toBeLessThan(300);
+		const deleted = await http.request("DELETE", "/api/users/me", { token: owner.body.accessToken, body: { password: PASSWORD } });
+		expect(deleted.status).toBe(204);
+	});
 });
