@@ -23,6 +23,8 @@ import { verifiedCaller, type CallMeta } from "../lib/moleculer/authorization";
 import { clientAddressResolver, limitKeyOf } from "../lib/http/client-address";
 import { SharedRateLimitStore } from "../lib/http/rate-limit-store";
 import { allowedMethods, hasNonJsonBody, pathOf, URL_MAX_LENGTH } from "../lib/http/http-semantics";
+import { inspectInput } from "../lib/http/input-guard";
+import { inputError } from "../lib/moleculer/input-guard";
 
 type Req = IncomingMessage & { $ctx?: unknown; query?: Record<string, unknown> };
 type Res = ServerResponse;
@@ -154,7 +156,11 @@ export function createApiService(config: AppConfig): ServiceSchema {
 					autoAliases: true,
 					// Establishes the caller for every request; each service checks again on its own.
 					authentication: true,
-					onBeforeCall(this: any, _ctx: Context, _route: unknown, req: Req & { $action?: { secrets?: readonly string[] } }) {
+					onBeforeCall(this: any, _ctx: Context, _route: unknown, req: Req & { $action?: { secrets?: readonly string[] }; body?: unknown; $params?: unknown }) {
+						// Checked here too, not only where the action runs: on a gateway-only node the call is
+						// serialized for the transporter first, and JSON.stringify overflows on deep nesting.
+						const problem = inspectInput(req.body) ?? inspectInput(req.query) ?? inspectInput(req.$params);
+						if (problem) throw inputError(problem);
 						const inUrl = (req.$action?.secrets ?? []).filter(name => req.query && Object.prototype.hasOwnProperty.call(req.query, name));
 						if (inUrl.length) throw new AppError("VALIDATION_FAILED", undefined, inUrl.map(field => ({ field, message: `The '${field}' field must be sent in the JSON body, never in the URL`, rule: "secret" })));
 					},

@@ -98,9 +98,6 @@ export class AuthFlows {
 	}
 
 	async refresh(refreshToken: string, origin: RequestOrigin): Promise<AuthResult> {
-		const address = origin.clientIp ?? "unknown";
-		const verdict = await this.throttle.beginRefresh(address);
-		if (!verdict.allowed) throw new AppError("REFRESH_THROTTLED", undefined, { retryAfterSeconds: Math.ceil(verdict.retryAfterMs / 1000) });
 		const next = newRefreshToken();
 		const outcome = await this.store.rotateRefreshToken(hashRefreshToken(refreshToken), next.hash, this.settings.refreshTtlSeconds);
 		if (outcome.kind === "reused") {
@@ -112,8 +109,13 @@ export class AuthFlows {
 				data: { sessionId: outcome.sessionId },
 			});
 		}
-		if (outcome.kind !== "rotated") throw new AppError("INVALID_REFRESH_TOKEN");
-		await this.throttle.recordRefreshSuccess(address);
+		if (outcome.kind !== "rotated") {
+			// Only failures count, and a token that works is never refused: clients behind one proxy
+			// share an address, and a stream of bad tokens from one of them must not log the others out.
+			const verdict = await this.throttle.beginRefresh(origin.clientIp ?? "unknown");
+			if (!verdict.allowed) throw new AppError("REFRESH_THROTTLED", undefined, { retryAfterSeconds: Math.ceil(verdict.retryAfterMs / 1000) });
+			throw new AppError("INVALID_REFRESH_TOKEN");
+		}
 		const { account, session } = outcome;
 		const partners = await this.ports.membershipsOf(account.id);
 		return { ...(await this.issue(account, partners, session.id, next.token)), user: view(account, partners) };

@@ -79,19 +79,14 @@ export class LoginThrottle {
 	}
 
 	/**
-	 * The same reservation for refresh tokens, per client address: a stream of invalid or stolen-and-
-	 * reused tokens from one address slows down like password guesses do. A refresh that works takes
-	 * its attempt back.
+	 * A refresh token that did not work, counted per client address like a wrong password: past the
+	 * free attempts, further failures from there answer 429 for a doubling delay.
 	 */
 	async beginRefresh(address: string): Promise<ThrottleVerdict> {
 		const key = refreshKey(address);
 		const locked = await this.store.ttl(`${key}:lock`);
 		if (locked !== null && locked > 0) return { allowed: false, retryAfterMs: locked };
 		return this.reserve(key, this.options.refresh);
-	}
-
-	async recordRefreshSuccess(address: string): Promise<void> {
-		await this.store.incr(`${refreshKey(address)}:failures`, { by: -1, ttlMs: this.options.refresh.windowMs });
 	}
 
 	private async reserve(key: string, rule: ThrottleRule): Promise<ThrottleVerdict> {

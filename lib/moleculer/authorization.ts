@@ -5,7 +5,7 @@
  * the transporter is checked exactly like one from the gateway, and meta a caller wrote by hand
  * (`meta.user`, `meta.caller`) is never believed.
  */
-import type { Context, Middleware, ServiceBroker } from "moleculer";
+import { Errors, type Context, type Middleware, type ServiceBroker } from "moleculer";
 import type { Access, Caller, PublicKeySet } from "../contracts/identity";
 import { AccessTokenVerifier, ANONYMOUS, decideAccess } from "../auth/access";
 import { pinnedPublicKeys } from "../auth/key-store";
@@ -93,7 +93,7 @@ type Handler = (ctx: Context) => Promise<unknown>;
 
 /** What the guard reads of an incoming request packet (moleculer's Transit, untyped here). */
 interface RequestPacket {
-	payload?: { action?: string; id?: string; sender?: string; meta?: Record<string, unknown> };
+	payload?: { action?: string; event?: string; id?: string; sender?: string; meta?: Record<string, unknown> };
 }
 
 interface TransitInternals {
@@ -115,19 +115,30 @@ export function AuthorizationMiddleware(): Middleware {
 			broker = created;
 		},
 		/**
-		 * Requests arriving over the transporter may only reach actions that declare `access` (and
-		 * are then checked like any call). Everything else (moleculer-web's and Moleculer's built-ins,
-		 * internal helpers) answers LOCAL_ONLY. Decided from the packet, before any context exists:
-		 * a packet's sender is whatever the sending node writes, so nothing in the context could tell
-		 * a forged "local" call apart.
+		 * Requests arriving over the transporter may only reach actions registered here that declare
+		 * `access` (and are then checked like any call); every other request packet, stream chunks
+		 * included, is answered here: LOCAL_ONLY for an action without `access` (Moleculer's and
+		 * moleculer-web's built-ins, internal helpers), not found for one this node does not have (yet).
+		 * Decided from the packet, before any context exists: a packet's sender is whatever the sending
+		 * node writes, so nothing in a context could tell a forged "local" call apart. Broker-internal
+		 * events (`$broker.started`, `$services.changed`, …) are only ever local: remote ones are dropped.
 		 */
 		transitMessageHandler(next: (cmd: string, packet: RequestPacket) => Promise<unknown>) {
 			return (cmd: string, packet: RequestPacket) => {
 				const payload = packet.payload;
-				if (cmd !== "REQ" || !payload?.action || localActionOf(broker, payload.action)?.access || !localActionOf(broker, payload.action)) return next(cmd, packet);
-				broker.getLogger("AUTHORIZATION").warn(`Refused '${payload.action}' requested by node '${payload.sender}': it is local-only`);
+				if (cmd === "EVENT" && typeof payload?.event === "string" && payload.event.startsWith("$")) {
+					broker.getLogger("AUTHORIZATION").warn(`Dropped the internal event '${payload.event}' sent by node '${payload.sender}'`);
+					return Promise.resolve(true);
+				}
+				if (cmd !== "REQ") return next(cmd, packet);
+				const action = localActionOf(broker, payload?.action);
+				if (action?.access) return next(cmd, packet);
 				const transit = (broker as unknown as { transit: TransitInternals }).transit;
-				return transit.sendResponse(String(payload.sender), String(payload.id), payload.meta ?? {}, null, null, new AppError("LOCAL_ONLY", undefined, { action: payload.action })).then(() => true);
+				const refusal = action
+					? new AppError("LOCAL_ONLY", undefined, { action: payload?.action })
+					: new Errors.ServiceNotFoundError({ action: String(payload?.action), nodeID: broker.nodeID });
+				if (action) broker.getLogger("AUTHORIZATION").warn(`Refused '${payload?.action}' requested by node '${payload?.sender}': it is local-only`);
+				return transit.sendResponse(String(payload?.sender), String(payload?.id), payload?.meta ?? {}, null, null, refusal).then(() => true);
 			};
 		},
 		localAction(next: Handler, action: GuardedAction) {

@@ -6,6 +6,9 @@ const named = (name: string, extra: Record<string, unknown> = {}) => Object.assi
 describe("isInfrastructureFailure", () => {
 	it("counts unreachable, vanished and slow endpoints", () => {
 		for (const name of ["RequestTimeoutError", "ServiceNotAvailableError", "ServiceNotFoundError"]) expect(isInfrastructureFailure(named(name, { code: 503 }))).toBe(true);
+		// As Moleculer really makes them: with a type and a numeric code.
+		expect(isInfrastructureFailure(named("RequestTimeoutError", { code: 504, type: "REQUEST_TIMEOUT" }))).toBe(true);
+		expect(isInfrastructureFailure(named("ServiceNotAvailableError", { code: 404, type: "SERVICE_NOT_AVAILABLE" }))).toBe(true);
 		expect(isInfrastructureFailure(new AppError("SERVICE_UNAVAILABLE"))).toBe(true);
 		expect(isInfrastructureFailure(new AppError("UPSTREAM_TIMEOUT"))).toBe(true);
 	});
@@ -27,5 +30,10 @@ describe("isInfrastructureFailure", () => {
 		expect(isInfrastructureFailure(new TypeError("x is not a function"))).toBe(false);
 		expect(isInfrastructureFailure(named("ValidationError", { code: 422 }))).toBe(false);
 		expect(isInfrastructureFailure(undefined)).toBe(false);
+		// A message that merely quotes what a client sent (field names, values) counts for nothing.
+		expect(isInfrastructureFailure(new AppError("INPUT_TOO_DEEP", "Nested too deep at Connection terminated.Connection terminated"))).toBe(false);
+		expect(isInfrastructureFailure(new AppError("VALIDATION_FAILED", "Connection terminated"))).toBe(false);
+		expect(isInfrastructureFailure(named("ValidationError", { code: 422, type: "VALIDATION_ERROR", message: "Connection terminated" }))).toBe(false);
+		expect(isInfrastructureFailure(new Error("The 'Connection terminated' field is required"))).toBe(false);
 	});
 });

@@ -20,11 +20,15 @@ const POSTGRES_INFRASTRUCTURE_CLASS = /^(08|53|57|58|XX)[0-9A-Z]{3}$/;
 /** Our own codes for a dependency that is down or slow. */
 const INFRASTRUCTURE_TYPES = new Set(["SERVICE_UNAVAILABLE", "UPSTREAM_TIMEOUT"]);
 
+/** What pg's client says when its connection is gone; matched whole, on pg's own (plain) errors only. */
+const PG_CONNECTION_LOST = /^(Connection terminated|Connection terminated unexpectedly|Connection terminated due to connection timeout|Client has encountered a connection error and is not queryable)$/;
+
 export function isInfrastructureFailure(err: unknown): boolean {
 	const e = (err ?? {}) as { name?: unknown; code?: unknown; type?: unknown; message?: unknown };
 	if (typeof e.name === "string" && UNREACHABLE.has(e.name)) return true;
-	if (typeof e.type === "string" && INFRASTRUCTURE_TYPES.has(e.type)) return true;
+	// Typed errors (ours, Moleculer's, the validator's) say what they are by their type alone; their
+	// messages may quote the request.
+	if (e.name === "AppError" || (typeof e.type === "string" && /^[A-Z_]+$/.test(e.type) && typeof e.code === "number")) return typeof e.type === "string" && INFRASTRUCTURE_TYPES.has(e.type);
 	if (typeof e.code === "string" && (NETWORK_CODES.has(e.code) || POSTGRES_INFRASTRUCTURE_CLASS.test(e.code))) return true;
-	// pg reports a connection lost mid-query without a code.
-	return typeof e.message === "string" && /Connection terminated|connection is closed|Client has encountered a connection error/i.test(e.message);
+	return e.name === "Error" && typeof e.message === "string" && PG_CONNECTION_LOST.test(e.message);
 }

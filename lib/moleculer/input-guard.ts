@@ -10,7 +10,8 @@ import { AppError } from "../errors/app-error";
 import { inspectInput, type InputProblem } from "../http/input-guard";
 
 export function inputError(problem: InputProblem): AppError {
-	if (problem.kind === "too_deep") return new AppError("INPUT_TOO_DEEP", `Nested deeper than ${problem.maxDepth} levels at ${problem.field}`, { field: problem.field, maxDepth: problem.maxDepth });
+	// The field path is made of the client's own keys: it goes in the details, not the message.
+	if (problem.kind === "too_deep") return new AppError("INPUT_TOO_DEEP", `Nested deeper than ${problem.maxDepth} levels`, { field: problem.field, maxDepth: problem.maxDepth });
 	return new AppError("VALIDATION_FAILED", undefined, [{ field: problem.field, message: `The '${problem.field}' field ${problem.reason}`, rule: "text" }]);
 }
 

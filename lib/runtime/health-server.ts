@@ -6,7 +6,8 @@ import { nodeBackends } from "./node-backends";
  * Nodes without the gateway still need probes for their orchestrator: the same /health/live and
  * /health/ready, on HEALTH_PORT. Closed with the broker.
  */
-export function startHealthServer(broker: ServiceBroker, port: number): Promise<http.Server> {
+/** `host`: the gateway's interface (HOST), so development probes answer only this machine too. */
+export function startHealthServer(broker: ServiceBroker, port: number, host?: string): Promise<http.Server> {
 	const server = http.createServer(async (req, res) => {
 		res.setHeader("Content-Type", "application/json; charset=utf-8");
 		res.setHeader("Cache-Control", "no-store");
@@ -28,5 +29,5 @@ export function startHealthServer(broker: ServiceBroker, port: number): Promise<
 		server.close();
 		return stop();
 	};
-	return new Promise(resolve => server.listen(port, () => resolve(server)));
+	return new Promise(resolve => server.listen(port, host, () => resolve(server)));
 }

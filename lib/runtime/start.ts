@@ -13,7 +13,7 @@ async function main(): Promise<void> {
 	const broker = createNode(config);
 	await broker.start();
 	const hasGateway = broker.services.some(svc => svc.name === "api");
-	if (!hasGateway && config.healthPort) await startHealthServer(broker, config.healthPort);
+	if (!hasGateway && config.healthPort) await startHealthServer(broker, config.healthPort, config.http.host);
 	broker.logger.info(
 		`Lootopia node ${broker.nodeID} ready in ${Math.round(performance.now() - startedAt)} ms` +
 			(hasGateway ? ` — http://localhost:${config.http.port} (docs: /api/docs)` : ""),

@@ -42,4 +42,30 @@ describe("embedded database folder lock", () => {
 		if (fs.existsSync(`/proc/${process.pid}/stat`)) expect(() => lockFolder(dir)()).not.toThrow();
 		else expect(() => lockFolder(dir)).toThrow(EmbeddedDatabaseInUseError);
 	});
+
+	/** Six processes try at the same instant; each says whether it won. */
+	async function race(): Promise<string[]> {
+		const startAt = Date.now() + 1_500;
+		const contender = path.join(__dirname, "../../test/support/lock-contender.ts");
+		const results = await Promise.all(
+			Array.from({ length: 6 }, () => {
+				const child = spawn(process.execPath, ["--import", "tsx", contender, dir, String(startAt)], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, NODE_OPTIONS: "" } });
+				let out = "";
+				child.stdout!.on("data", chunk => (out += chunk));
+				return new Promise<string>(resolve => child.once("exit", () => resolve(out.trim())));
+			}),
+		);
+		return results.sort();
+	}
+
+	it("lets exactly one of six processes starting at once take a free lock", async () => {
+		expect(await race()).toEqual(["lost", "lost", "lost", "lost", "lost", "won"]);
+	}, 30_000);
+
+	it("lets exactly one of six processes take over a stale lock at once", async () => {
+		const gone = spawn("true");
+		await new Promise(resolve => gone.once("exit", resolve));
+		fs.writeFileSync(path.join(dir, LOCK_FILE), JSON.stringify({ pid: gone.pid, command: "node start.js", since: "2026-01-01T00:00:00.000Z" }));
+		expect(await race()).toEqual(["lost", "lost", "lost", "lost", "lost", "won"]);
+	}, 30_000);
 });

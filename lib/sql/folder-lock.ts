@@ -4,6 +4,7 @@
  * vanishes (seen with `npm run repl` beside a running `npm start`). A lock file names the holder;
  * one whose process is gone (a crash, a kill -9) no longer counts.
  */
+import { randomUUID } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 
@@ -47,32 +48,74 @@ function isRunning(holder: Holder): boolean {
 	return !holder.startTime || !startTimeOf(holder.pid) || startTimeOf(holder.pid) === holder.startTime;
 }
 
-function readHolder(file: string): Holder | undefined {
+type Read = { kind: "holder"; holder: Holder } | { kind: "missing" } | { kind: "unreadable" };
+
+function readLock(file: string): Read {
 	try {
-		return JSON.parse(fs.readFileSync(file, "utf8")) as Holder;
-	} catch {
-		return undefined;
+		const holder = JSON.parse(fs.readFileSync(file, "utf8")) as Holder;
+		return typeof holder?.pid === "number" ? { kind: "holder", holder } : { kind: "unreadable" };
+	} catch (err) {
+		return (err as NodeJS.ErrnoException).code === "ENOENT" ? { kind: "missing" } : { kind: "unreadable" };
 	}
 }
 
-/** Takes the folder's lock or throws EmbeddedDatabaseInUseError; returns the release. */
+const sameHolder = (a: Holder, b: Holder) => a.pid === b.pid && a.since === b.since && a.startTime === b.startTime;
+
+function pause(ms: number): void {
+	Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * Takes the folder's lock or throws EmbeddedDatabaseInUseError; returns the release. The lock file
+ * appears whole or not at all (written aside, then hard-linked into place, which fails if one
+ * exists), so a reader never sees a half-written one; a stale lock is first renamed aside, so two
+ * processes cleaning up at once cannot delete the lock a third has just taken.
+ */
 export function lockFolder(dataDir: string): () => void {
 	const file = path.join(dataDir, LOCK_FILE);
 	const me: Holder = { pid: process.pid, startTime: startTimeOf(process.pid), command: process.argv.slice(1).map(arg => path.basename(arg)).join(" ") || "node", since: new Date().toISOString() };
-	for (let attempt = 0; attempt < 2; attempt++) {
-		try {
-			fs.writeFileSync(file, JSON.stringify(me), { flag: "wx" });
-			return () => {
-				// Only our own lock: a process that took over a stale one must keep it.
-				if (readHolder(file)?.pid === me.pid && readHolder(file)?.since === me.since) fs.rmSync(file, { force: true });
-			};
-		} catch (err) {
-			if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-			const holder = readHolder(file);
-			if (holder && isRunning(holder)) throw new EmbeddedDatabaseInUseError(dataDir, holder);
-			// Its holder is gone: the lock is stale.
-			fs.rmSync(file, { force: true });
+	const unique = () => `${file}.${process.pid}.${randomUUID().slice(0, 8)}`;
+	const mine = unique();
+	fs.writeFileSync(mine, JSON.stringify(me));
+	try {
+		for (let attempt = 0; attempt < 100; attempt++) {
+			try {
+				fs.linkSync(mine, file);
+				return () => {
+					const current = readLock(file);
+					// Only our own lock: a process that took over a stale one must keep it.
+					if (current.kind === "holder" && sameHolder(current.holder, me)) fs.rmSync(file, { force: true });
+				};
+			} catch (err) {
+				if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+			}
+			const current = readLock(file);
+			if (current.kind === "missing") continue;
+			// Written by a version or tool that does not link: give it a moment to finish.
+			if (current.kind === "unreadable") {
+				pause(20);
+				continue;
+			}
+			if (isRunning(current.holder)) throw new EmbeddedDatabaseInUseError(dataDir, current.holder);
+			const aside = unique();
+			try {
+				fs.renameSync(file, aside);
+			} catch {
+				continue;
+			}
+			const moved = readLock(aside);
+			if (moved.kind === "holder" && !sameHolder(moved.holder, current.holder)) {
+				// A fresh lock took the stale one's place meanwhile: put it back unless yet another did.
+				try {
+					fs.linkSync(aside, file);
+				} catch {
+					// someone holds it now; the next round decides
+				}
+			}
+			fs.rmSync(aside, { force: true });
 		}
+		throw new Error(`Could not take the lock ${file}`);
+	} finally {
+		fs.rmSync(mine, { force: true });
 	}
-	throw new Error(`Could not take the lock ${file}`);
 }

@@ -10,7 +10,7 @@ import { generateSigningKey, publicKeysOf, signMachineToken, type KeyRing } from
 import { ServiceBroker } from "moleculer";
 import { describeWithBackend } from "../support/backends";
 import { expectError, httpClient } from "../support/http";
-import { startTestNode, type TestNode } from "../support/node";
+import { eventually, startTestNode, type TestNode } from "../support/node";
 import { rejectionOf } from "../support/async";
 
 const PASSWORD = "a perfectly fine passphrase";
@@ -102,6 +102,13 @@ describeWithBackend("nats", "identity over a NATS cluster", nats => {
 		expectError(await http.get("/api/users/me", { token: forged }), 401, "INVALID_TOKEN");
 	});
 
+	it("answers bad input on a gateway-only node with 4xx before anything is sent to another node", async () => {
+		const http = httpClient(gateway.baseUrl);
+		const deep = "[".repeat(20_000) + "]".repeat(20_000);
+		expectError(await http.post("/api/auth/login", `{"email":"a@example.com","password":${deep}}`), 400, "INPUT_TOO_DEEP");
+		expectError(await http.post("/api/auth/login", { email: "a\u0000@example.com", password: "x" }), 422, "VALIDATION_FAILED");
+	});
+
 	it("gives a broker that bypasses the gateway no more power than its token", async () => {
 		const http = httpClient(gateway.baseUrl);
 		const owner = await http.post("/api/auth/register", { email: `owner-${randomUUID().slice(0, 8)}@example.com`, password: PASSWORD, displayName: "Owner" });
@@ -143,6 +150,34 @@ describeWithBackend("nats", "identity over a NATS cluster", nats => {
 			expect(await rejectionOf(forgedRequest(gateway.broker.nodeID, builtIn, { path: "/api" }))).toMatchObject({ type: "SERVICE_NOT_FOUND" });
 		}
 		expect((await httpClient(gateway.baseUrl).get("/health/ready")).status).toBe(200);
+	});
+
+	it("drops broker-internal ($-prefixed) events that come from another node, and delivers ordinary ones", async () => {
+		const seen: string[] = [];
+		core.broker.createService({
+			name: "listener",
+			events: {
+				"$lootopia.probe"() {
+					seen.push("internal");
+				},
+				"lootopia.probe"() {
+					seen.push("ordinary");
+				},
+			},
+		});
+		await rogue.waitForServices(["listener"], 10_000);
+		rogue.broadcast("$lootopia.probe", {});
+		rogue.broadcast("lootopia.probe", {});
+		await eventually(async () => {
+			if (!seen.includes("ordinary")) throw new Error("the ordinary event did not arrive");
+		});
+		await new Promise(resolve => setTimeout(resolve, 300));
+		expect(seen).toEqual(["ordinary"]);
+		// The same internal event raised on the node itself still reaches its listener.
+		core.broker.broadcastLocal("$lootopia.probe", {});
+		await eventually(async () => {
+			if (!seen.includes("internal")) throw new Error("the local internal event did not arrive");
+		});
 	});
 
 	it("refuses tokens signed with a key a rogue `auth` service hands out", async () => {
