@@ -29,8 +29,9 @@ function accountStoreContract(engine: string, open: () => Promise<TestDatabase>)
 			const first = newRefreshToken();
 			const session = await store.createSession(account.id, first.hash, 3600, "203.0.113.1");
 			const second = newRefreshToken();
-			expect(await store.rotateRefreshToken(first.hash, second.hash, 3600)).toMatchObject({ kind: "rotated", session: { id: session.id } });
-			expect(await store.rotateRefreshToken(first.hash, newRefreshToken().hash, 3600)).toEqual({ kind: "reused", sessionId: session.id, accountId: account.id });
+			expect(await store.rotateRefreshToken(first.hash, second.hash, 3600, 0)).toMatchObject({ kind: "rotated", session: { id: session.id } });
+			// Past the grace window (0 s here), a second use is reuse.
+			expect(await store.rotateRefreshToken(first.hash, newRefreshToken().hash, 3600, 0)).toEqual({ kind: "reused", sessionId: session.id, accountId: account.id });
 			// The family is gone: the newest token no longer works either.
 			expect(await store.rotateRefreshToken(second.hash, newRefreshToken().hash, 3600)).toEqual({ kind: "invalid" });
 			expect(await store.rotateRefreshToken(newRefreshToken().hash, newRefreshToken().hash, 3600)).toEqual({ kind: "invalid" });
@@ -40,9 +41,32 @@ function accountStoreContract(engine: string, open: () => Promise<TestDatabase>)
 			const account = await newAccount(`race-${schema}@example.com`);
 			const token = newRefreshToken();
 			await store.createSession(account.id, token.hash, 3600, undefined);
-			const outcomes = await Promise.all(Array.from({ length: 8 }, () => store.rotateRefreshToken(token.hash, newRefreshToken().hash, 3600)));
+			const outcomes = await Promise.all(Array.from({ length: 8 }, () => store.rotateRefreshToken(token.hash, newRefreshToken().hash, 3600, 0)));
 			expect(outcomes.filter(o => o.kind === "rotated")).toHaveLength(1);
 			expect(outcomes.filter(o => o.kind === "rotated").length + outcomes.filter(o => o.kind === "reused" || o.kind === "invalid").length).toBe(8);
+		});
+
+		it("gives a second use within the grace window one sibling token, and revokes the session at the third", async () => {
+			const account = await newAccount(`tabs-${schema}@example.com`);
+			const token = newRefreshToken();
+			const session = await store.createSession(account.id, token.hash, 3600, undefined);
+			const [tabA, tabB] = [newRefreshToken(), newRefreshToken()];
+			expect(await store.rotateRefreshToken(token.hash, tabA.hash, 3600, 30)).toMatchObject({ kind: "rotated", session: { id: session.id } });
+			expect(await store.rotateRefreshToken(token.hash, tabB.hash, 3600, 30)).toMatchObject({ kind: "rotated", session: { id: session.id } });
+			// Both tabs' tokens work on.
+			expect(await store.rotateRefreshToken(tabA.hash, newRefreshToken().hash, 3600, 30)).toMatchObject({ kind: "rotated" });
+			expect(await store.rotateRefreshToken(tabB.hash, newRefreshToken().hash, 3600, 30)).toMatchObject({ kind: "rotated" });
+			// A third use of the original is theft, grace or not.
+			expect(await store.rotateRefreshToken(token.hash, newRefreshToken().hash, 3600, 30)).toEqual({ kind: "reused", sessionId: session.id, accountId: account.id });
+		});
+
+		it("under a burst of concurrent uses within the grace window, rotates once, grants one sibling and revokes on the rest", async () => {
+			const account = await newAccount(`burst-${schema}@example.com`);
+			const token = newRefreshToken();
+			await store.createSession(account.id, token.hash, 3600, undefined);
+			const outcomes = await Promise.all(Array.from({ length: 6 }, () => store.rotateRefreshToken(token.hash, newRefreshToken().hash, 3600, 30)));
+			expect(outcomes.filter(o => o.kind === "rotated")).toHaveLength(2);
+			expect(outcomes.filter(o => o.kind === "reused").length + outcomes.filter(o => o.kind === "invalid").length).toBe(4);
 		});
 
 		it("refuses expired sessions", async () => {

@@ -59,7 +59,17 @@ export const AUTH_MIGRATIONS: readonly Migration[] = [
 			create index accounts_unannounced_closures on accounts (closed_at) where status = 'closed' and closure_announced_at is null;
 		`,
 	},
+	{
+		version: 3,
+		name: "refresh reuse grace",
+		// A used token presented again within the grace window (two tabs, a retried request) gets one
+		// sibling token instead of revoking the session; this marks that it had it.
+		up: `alter table refresh_tokens add column grace_reused_at timestamptz;`,
+	},
 ];
+
+/** How long after its use a refresh token may be presented once more without revoking the session. */
+export const REFRESH_REUSE_GRACE_SECONDS = 10;
 
 export interface AccountRecord {
 	id: string;
@@ -214,24 +224,31 @@ export class AccountStore {
 	 * concurrent uses of one token cannot both succeed. A token already used means it was copied:
 	 * the whole family is revoked, and the legitimate holder has to log in again as well.
 	 */
-	async rotateRefreshToken(presentedHash: string, nextHash: string, ttlSeconds: number): Promise<RefreshOutcome> {
+	/**
+	 * Exchanges a refresh token for the next one, under row locks so one token never forks. A token
+	 * already used is reuse, which revokes the session (a stolen copy is assumed), except once within
+	 * `graceSeconds` of its use: two tabs or a retried request then get a sibling token instead.
+	 */
+	async rotateRefreshToken(presentedHash: string, nextHash: string, ttlSeconds: number, graceSeconds = REFRESH_REUSE_GRACE_SECONDS): Promise<RefreshOutcome> {
 		return this.db.transaction(async tx => {
-			const { rows } = await tx.query<{ session_id: string; used_at: Date | null; account_id: string; expires_at: Date; revoked_at: Date | null }>(
-				`select t.session_id, t.used_at, s.account_id, s.expires_at, s.revoked_at
+			const { rows } = await tx.query<{ session_id: string; used_at: Date | null; in_grace: boolean; grace_reused_at: Date | null; account_id: string; expires_at: Date; revoked_at: Date | null }>(
+				`select t.session_id, t.used_at, t.grace_reused_at, s.account_id, s.expires_at, s.revoked_at,
+				        coalesce(t.used_at > now() - make_interval(secs => $2), false) as in_grace
 				   from ${this.tokens} t join ${this.sessions} s on s.id = t.session_id
 				  where t.token_hash = $1 for update of t, s`,
-				[presentedHash],
+				[presentedHash, graceSeconds],
 			);
 			const found = rows[0];
 			if (!found) return { kind: "invalid" } as const;
 			if (found.revoked_at || found.expires_at.getTime() <= Date.now()) return { kind: "invalid" } as const;
-			if (found.used_at) {
+			if (found.used_at && (!found.in_grace || found.grace_reused_at)) {
 				await tx.query(`update ${this.sessions} set revoked_at = now(), revoked_reason = 'refresh token reused' where id = $1`, [found.session_id]);
 				return { kind: "reused", sessionId: found.session_id, accountId: found.account_id } as const;
 			}
 			const accounts = await tx.query<AccountRow>(`select * from ${this.accounts} where id = $1 and status = 'active'`, [found.account_id]);
 			if (!accounts.rows[0]) return { kind: "invalid" } as const;
-			await tx.query(`update ${this.tokens} set used_at = now() where token_hash = $1`, [presentedHash]);
+			if (found.used_at) await tx.query(`update ${this.tokens} set grace_reused_at = now() where token_hash = $1`, [presentedHash]);
+			else await tx.query(`update ${this.tokens} set used_at = now() where token_hash = $1`, [presentedHash]);
 			await tx.query(`insert into ${this.tokens} (token_hash, session_id) values ($1, $2)`, [nextHash, found.session_id]);
 			const updated = await tx.query<{ expires_at: Date }>(
 				`update ${this.sessions} set last_used_at = now(), expires_at = now() + make_interval(secs => $2) where id = $1 returning expires_at`,

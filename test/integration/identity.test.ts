@@ -138,8 +138,13 @@ function identitySuite(title: string, openBackends: () => Promise<Backends>) {
 				const session = await register(email);
 				const legit = await http.post("/api/auth/refresh", { refreshToken: session.refreshToken });
 				expect(legit.status).toBe(200);
-				// Someone replays the copied, already-used token.
+				// Presented again at once (a second tab, a retried request): the grace window gives it one sibling.
+				const secondTab = await http.post("/api/auth/refresh", { refreshToken: session.refreshToken });
+				expect(secondTab.status).toBe(200);
+				expect(secondTab.body.refreshToken).not.toBe(legit.body.refreshToken);
+				// Someone replays the copied, already-used token once more: that is theft, and the session goes.
 				expectError(await http.post("/api/auth/refresh", { refreshToken: session.refreshToken }), 401, "INVALID_REFRESH_TOKEN");
+				expectError(await http.post("/api/auth/refresh", { refreshToken: secondTab.body.refreshToken }), 401, "INVALID_REFRESH_TOKEN");
 				// The legitimate holder's newer tokens died with the family.
 				expectError(await http.post("/api/auth/refresh", { refreshToken: legit.body.refreshToken }), 401, "INVALID_REFRESH_TOKEN");
 				const afterRevocation = await http.get("/api/users/me", { token: legit.body.accessToken });
@@ -408,6 +413,8 @@ function identitySuite(title: string, openBackends: () => Promise<Backends>) {
 				const session = await register(email);
 				await login(email, "definitely not it");
 				const first = await http.post("/api/auth/refresh", { refreshToken: session.refreshToken });
+				// The second use falls in the grace window; the third is reuse.
+				await http.post("/api/auth/refresh", { refreshToken: session.refreshToken });
 				await http.post("/api/auth/refresh", { refreshToken: session.refreshToken });
 				const adminToken = (await login(ADMIN.email, ADMIN.password)).body.accessToken;
 				await http.post(`/api/admin/users/${session.userId}/roles`, { role: "admin" }, { token: adminToken });
