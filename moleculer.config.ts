@@ -13,6 +13,7 @@ import { auditReplCommands } from "./lib/runtime/audit-repl-commands";
 import { identityReplCommands } from "./lib/runtime/identity-repl-commands";
 import { internalMiddlewares } from "./lib/moleculer/middlewares";
 import { isInfrastructureFailure } from "./lib/moleculer/breaker-policy";
+import { ChannelSecurityMiddleware } from "./lib/moleculer/channel-security";
 
 export interface NodeOptions {
 	/** A REPL that merely joins a cluster consumes nothing and must not open the embedded database. */
@@ -110,6 +111,7 @@ export function buildBrokerOptions(config: AppConfig, node: NodeOptions = {}): B
 					namespace: config.namespace,
 					adapterOptions: node.channelAdapterOptions,
 				}),
+			withChannels && ChannelSecurityMiddleware(),
 			...internalMiddlewares(),
 		].filter(Boolean) as BrokerOptions["middlewares"],
 

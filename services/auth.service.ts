@@ -196,10 +196,10 @@ export function createAuthService(config: AppConfig): ServiceSchema {
 						await this.broker.call("users.createProfile", { userId, displayName }, await asService());
 					},
 					membershipsOf: async userId => this.broker.call<Record<string, PartnerRole>, { userId: string }>("partners.membershipsOf", { userId }, await asService()),
-					audit: fact => recordAudit(this.broker, { ...fact, requestId: ctx?.requestID ?? undefined }),
+					audit: fact => recordAudit(this.broker, { ...fact, requestId: ctx?.requestID ?? undefined }, { sender: "auth" }),
 					accountClosed: async userId => {
 						const message: UserDeletedMessage = { userId, at: new Date().toISOString() };
-						await sendToChannel(this.broker, USER_DELETED_CHANNEL, message);
+						await sendToChannel(this.broker, USER_DELETED_CHANNEL, message, { sender: "auth" });
 					},
 					sessionsRevoked: async sessionIds => {
 						// Remembered for as long as an access token of the session could still be presented.

@@ -212,7 +212,7 @@ export function createPartnersService(_config: AppConfig): ServiceSchema {
 
 			audit(this: PartnersThis, ctx: Context, fact: Omit<NewAuditFact, "actor">): Promise<void> {
 				const { clientIp, requestId } = requestContext(ctx);
-				return recordAudit(this.broker, { ...fact, actor: actorOf(callerOf(ctx), clientIp), requestId });
+				return recordAudit(this.broker, { ...fact, actor: actorOf(callerOf(ctx), clientIp), requestId }, { sender: "partners" });
 			},
 		},
 
@@ -231,7 +231,7 @@ export function createPartnersService(_config: AppConfig): ServiceSchema {
 					await recordAudit(
 						self.broker,
 						{ action: "partners.member.removed", actor: { type: "service", id: "partners" }, subject: partnerSubject(partnerId), data: { userId: ctx.params.userId, reason: "account deleted" } },
-						{ idempotencyKey: `partners.member.removed:${partnerId}:${ctx.params.userId}:deleted` },
+						{ sender: "partners", idempotencyKey: `partners.member.removed:${partnerId}:${ctx.params.userId}:deleted` },
 					);
 				}
 			},

@@ -65,7 +65,7 @@ export function createUsersService(_config: AppConfig): ServiceSchema {
 					if (!profile) throw new AppError("NOT_FOUND", "Profile not found");
 					if (ctx.params.displayName !== undefined) {
 						const message: UserRenamedMessage = { userId, displayName: profile.displayName, at: profile.updatedAt };
-						await sendToChannel(this.broker, USER_RENAMED_CHANNEL, message);
+						await sendToChannel(this.broker, USER_RENAMED_CHANNEL, message, { sender: "users" });
 					}
 					return profile;
 				},
@@ -121,7 +121,7 @@ export function createUsersService(_config: AppConfig): ServiceSchema {
 				const self = this as UsersThis;
 				await self.profiles.erase(ctx.params.userId);
 				// Keyed by user, so a redelivered message does not log the deletion twice.
-				await recordAudit(self.broker, { action: "users.deleted", actor: { type: "service", id: "users" }, subject: { type: "account", id: ctx.params.userId } }, { idempotencyKey: `users.deleted:${ctx.params.userId}` });
+				await recordAudit(self.broker, { action: "users.deleted", actor: { type: "service", id: "users" }, subject: { type: "account", id: ctx.params.userId } }, { sender: "users", idempotencyKey: `users.deleted:${ctx.params.userId}` });
 				self.broker.emit("user.deleted", { userId: ctx.params.userId, at: ctx.params.at });
 			},
 		},

@@ -12,6 +12,7 @@ import { Partitioners } from "kafkajs";
 import type { Context, Middleware, Service, ServiceBroker, ServiceSchema } from "moleculer";
 import type { DatabaseTarget } from "../sql";
 import { KafkaChannelAdapter, NatsChannelAdapter, RedisChannelAdapter } from "./library-adapters";
+import { SIGNATURE_HEADER } from "./message-signing";
 import { SqlChannelAdapter, type ChannelAdapter } from "./sql-adapter";
 
 export { SqlChannelAdapter, type ChannelAdapter, type SqlChannelAdapterOptions, type SqlChannelMessage } from "./sql-adapter";
@@ -156,6 +157,8 @@ export type ServiceSchemaWithChannels = ServiceSchema & { channels?: Record<stri
 export interface SendToChannelOptions {
 	/** Propagates meta, request id, caller and tracing to the consumer's Context. */
 	ctx?: Context;
+	/** The sending service, signed into the message on the channels that require it (lib/contracts/channel-publishers.ts). */
+	sender?: string;
 	headers?: Record<string, string>;
 	/** Kafka message key (partitioning). */
 	key?: string;
@@ -166,12 +169,26 @@ interface BrokerWithChannels {
 	channelAdapter?: ChannelAdapter;
 }
 
+/** Signs a message for a channel, or gives undefined for a channel that needs no signature. */
+export type MessageSigner = (channel: string, sender: string | undefined, payload: unknown) => Promise<string | undefined>;
+
+const signers = new WeakMap<ServiceBroker, MessageSigner>();
+
+/** Set by the channel security middleware (lib/moleculer/channel-security.ts). */
+export function provideMessageSigner(broker: ServiceBroker, signer: MessageSigner): void {
+	signers.set(broker, signer);
+}
+
 /** Publishes durably: resolves once the backend accepted the message (committed, for embedded://). */
-export function sendToChannel(broker: ServiceBroker, channel: string, payload: unknown, opts: SendToChannelOptions = {}): Promise<void> {
+export async function sendToChannel(broker: ServiceBroker, channel: string, payload: unknown, opts: SendToChannelOptions = {}): Promise<void> {
 	const send = (broker as unknown as BrokerWithChannels).sendToChannel;
-	if (!send) return Promise.reject(new Error("The channels middleware is not installed on this broker"));
+	if (!send) throw new Error("The channels middleware is not installed on this broker");
+	const sender = opts.sender ?? (opts.ctx?.service as { name?: string } | undefined)?.name;
+	const signature = await signers.get(broker)?.(channel, sender, payload);
+	const { sender: _sender, ...rest } = opts;
 	// The middleware rewrites opts (moves ctx into headers); keep the caller's object intact.
-	return send.call(broker, channel, payload, { ...opts, headers: opts.headers ? { ...opts.headers } : undefined });
+	const headers = signature ? { ...opts.headers, [SIGNATURE_HEADER]: signature } : opts.headers ? { ...opts.headers } : undefined;
+	return send.call(broker, channel, payload, { ...rest, headers });
 }
 
 export function channelAdapterOf(broker: ServiceBroker): ChannelAdapter | undefined {

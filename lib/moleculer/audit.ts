@@ -12,13 +12,14 @@ import type { CallMeta } from "./authorization";
 export type NewAuditFact = Omit<AuditFact, "id" | "at"> & { at?: string };
 
 /**
- * `idempotencyKey`: for facts recorded by message consumers, which may see a message twice; the
- * same key always gives the same fact id, which the audit log records once.
+ * `sender`: the recording service, signed into the message (lib/contracts/channel-publishers.ts
+ * says which may). `idempotencyKey`: for facts recorded by message consumers, which may see a
+ * message twice; the same key always gives the same fact id, which the audit log records once.
  */
-export function recordAudit(broker: ServiceBroker, fact: NewAuditFact, opts: { idempotencyKey?: string } = {}): Promise<void> {
+export function recordAudit(broker: ServiceBroker, fact: NewAuditFact, opts: { sender: string; idempotencyKey?: string }): Promise<void> {
 	const id = opts.idempotencyKey ? uuidFromKey(opts.idempotencyKey) : randomUUID();
 	const complete: AuditFact = { id, at: fact.at ?? new Date().toISOString(), ...fact };
-	return sendToChannel(broker, AUDIT_CHANNEL, complete);
+	return sendToChannel(broker, AUDIT_CHANNEL, complete, { sender: opts.sender });
 }
 
 export function actorOf(caller: Caller, clientIp?: string): AuditActor {

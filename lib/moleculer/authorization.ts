@@ -35,6 +35,37 @@ export function provideLocalPublicKeys(broker: ServiceBroker, keys: () => Public
 	localKeySources.set(broker, keys);
 }
 
+/** Where this node gets the public keys that verify tokens and channel messages. */
+async function fetchPublicKeys(broker: ServiceBroker): Promise<PublicKeySet> {
+	const local = localKeySources.get(broker);
+	if (local) return local();
+	// Read again on every fetch, so a rotated file is picked up without a restart.
+	const pinned = await pinnedPublicKeys(nodeBackends(broker).config.auth);
+	if (pinned) return pinned;
+	// Development only (production requires a key file): believe the cluster's `auth`.
+	await broker.waitForServices(["auth"], 10_000);
+	return broker.call<PublicKeySet, Record<string, never>>("auth.publicKeys", {}, { meta: {} });
+}
+
+const messageKeys = new WeakMap<ServiceBroker, { keys?: Promise<PublicKeySet>; fetchedAt: number }>();
+
+/**
+ * The public keys for channel message signatures, cached for five minutes; `refresh` (asked when a
+ * signature names an unknown key) refetches at most once a second.
+ */
+export function publicKeysFor(broker: ServiceBroker): (refresh: boolean) => Promise<PublicKeySet["keys"]> {
+	return async refresh => {
+		let entry = messageKeys.get(broker);
+		const age = entry ? Date.now() - entry.fetchedAt : Infinity;
+		if (!entry?.keys || age > 300_000 || (refresh && age > 1_000)) {
+			entry = { keys: fetchPublicKeys(broker), fetchedAt: Date.now() };
+			messageKeys.set(broker, entry);
+			entry.keys!.catch(() => messageKeys.delete(broker));
+		}
+		return (await entry.keys!).keys;
+	};
+}
+
 /** One verifier per node: it caches the auth service's public keys and recently verified tokens. */
 export function accessVerifier(broker: ServiceBroker): AccessTokenVerifier {
 	let verifier = verifiers.get(broker);
@@ -43,16 +74,7 @@ export function accessVerifier(broker: ServiceBroker): AccessTokenVerifier {
 		const { issuer, audience, accessTtlSeconds } = backends.config.auth;
 		verifier = new AccessTokenVerifier({
 			settings: { issuer, audience, accessTtlSeconds },
-			fetchKeys: async () => {
-				const local = localKeySources.get(broker);
-				if (local) return local();
-				// Read again on every fetch, so a rotated file is picked up without a restart.
-				const pinned = await pinnedPublicKeys(backends.config.auth);
-				if (pinned) return pinned;
-				// Development only (production requires a key file): believe the cluster's `auth`.
-				await broker.waitForServices(["auth"], 10_000);
-				return broker.call<PublicKeySet, Record<string, never>>("auth.publicKeys", {}, { meta: {} });
-			},
+			fetchKeys: () => fetchPublicKeys(broker),
 			isSessionRevoked: async sessionId => (await backends.keyValueStore().get(revokedSessionKey(sessionId))) !== null,
 		});
 		verifiers.set(broker, verifier);

@@ -13,7 +13,8 @@ import { loadConfig, type AppConfig } from "../../lib/config/env";
 import { DEAD_LETTER_CHANNEL, sendToChannel, type ServiceSchemaWithChannels } from "../../lib/channels";
 import type { SqlClient } from "../../lib/sql";
 import { loadSigningKeys } from "../../lib/auth/key-store";
-import { publicKeysOf, signAccessToken, type KeyRing } from "../../lib/auth/tokens";
+import { generateSigningKey, publicKeysOf, signAccessToken, type KeyRing } from "../../lib/auth/tokens";
+import { SIGNATURE_HEADER, signMessage } from "../../lib/channels/message-signing";
 import { recordAudit } from "../../lib/moleculer/audit";
 import { nodeBackends } from "../../lib/runtime/node-backends";
 import { createNode } from "../../lib/runtime/broker";
@@ -28,6 +29,8 @@ import { eventually, freePort, prepareDataDir } from "../support/node";
 import { rejectionOf } from "../support/async";
 
 const shortId = () => randomUUID().replace(/-/g, "").slice(0, 8);
+/** Facts are signed as one of the services allowed to record them (lib/contracts/channel-publishers.ts). */
+const AS_PRODUCER = "partners";
 
 interface AuditNode {
 	broker: ServiceBroker;
@@ -113,7 +116,7 @@ describe("audit service", () => {
 		);
 	/** The fact id recordAudit produced, read back from the log by its unique action. */
 	const record = async (action: string, extra: Record<string, unknown> = {}) => {
-		await recordAudit(node.broker, { action, actor: { type: "user", id: "alice" }, ...extra });
+		await recordAudit(node.broker, { action, actor: { type: "user", id: "alice" }, ...extra }, { sender: AS_PRODUCER });
 		return action;
 	};
 
@@ -140,15 +143,15 @@ describe("audit service", () => {
 
 	it("records a redelivered fact once", async () => {
 		const key = `login:${shortId()}`;
-		await recordAudit(node.broker, { action: "auth.login.succeeded", actor: { type: "user", id: "carol" } }, { idempotencyKey: key });
-		await recordAudit(node.broker, { action: "auth.login.succeeded", actor: { type: "user", id: "carol" } }, { idempotencyKey: key });
+		await recordAudit(node.broker, { action: "auth.login.succeeded", actor: { type: "user", id: "carol" } }, { sender: AS_PRODUCER, idempotencyKey: key });
+		await recordAudit(node.broker, { action: "auth.login.succeeded", actor: { type: "user", id: "carol" } }, { sender: AS_PRODUCER, idempotencyKey: key });
 		const fact = { id: randomUUID(), at: new Date().toISOString(), action: "auth.logout", actor: { type: "user", id: "carol" } };
-		await sendToChannel(node.broker, AUDIT_CHANNEL, fact);
-		await sendToChannel(node.broker, AUDIT_CHANNEL, { ...fact });
+		await sendToChannel(node.broker, AUDIT_CHANNEL, fact, { sender: AS_PRODUCER });
+		await sendToChannel(node.broker, AUDIT_CHANNEL, { ...fact }, { sender: AS_PRODUCER });
 		// A marker sent last: the channel delivers in order to the one consumer, so once it is in the
 		// log every copy before it has been handled.
 		const marker = { ...fact, id: randomUUID(), action: "auth.login.failed" };
-		await sendToChannel(node.broker, AUDIT_CHANNEL, marker);
+		await sendToChannel(node.broker, AUDIT_CHANNEL, marker, { sender: AS_PRODUCER });
 		await arrived([marker.id]);
 		const carol = (await allEntries()).filter(e => e.actor.id === "carol");
 		expect(carol.map(e => e.action)).toEqual(["auth.login.succeeded", "auth.logout", "auth.login.failed"]);
@@ -158,7 +161,7 @@ describe("audit service", () => {
 	it("keeps one valid chain under 50 concurrent recordAudit calls", async () => {
 		const before = (await allEntries()).length;
 		const run = shortId();
-		await Promise.all(Array.from({ length: 50 }, (_, i) => recordAudit(node.broker, { action: `burst_${run}.n${i}`, actor: { type: "service", id: "load" } })));
+		await Promise.all(Array.from({ length: 50 }, (_, i) => recordAudit(node.broker, { action: `burst_${run}.n${i}`, actor: { type: "service", id: "load" } }, { sender: AS_PRODUCER })));
 		const entries = await eventually(
 			async () => {
 				const all = await allEntries();
@@ -173,10 +176,34 @@ describe("audit service", () => {
 		expect(await call<AuditVerifyResult>("audit.verify")).toEqual({ ok: true, checked: entries.length, head: { seq: entries.length, hash: entries[entries.length - 1].hash } });
 	});
 
+	it("drops facts that are unsigned, signed with another key, altered, or signed for a service not allowed to record them", async () => {
+		const before = (await allEntries()).length;
+		// The library's own send, past our signing: what anyone with access to the message backend can do.
+		const rawSend = (payload: unknown, headers?: Record<string, string>) => (node.broker as unknown as { sendToChannel(c: string, p: unknown, o: object): Promise<void> }).sendToChannel(AUDIT_CHANNEL, payload, { headers });
+		const forged = (action: string) => ({ id: randomUUID(), at: new Date().toISOString(), action, actor: { type: "operator", id: "mallory" } });
+		const warnings = jest.spyOn(node.broker.getLogger("CHANNEL-SECURITY"), "warn");
+		const rogueRing = { current: await generateSigningKey(), previous: [] };
+		const genuine = forged("partners.verified");
+		await rawSend(forged("authority.granted"));
+		await rawSend(forged("users.deleted"), { [SIGNATURE_HEADER]: await signMessage(rogueRing, AUDIT_CHANNEL, "auth", forged("users.deleted")) });
+		await rawSend({ ...genuine, actor: { type: "operator", id: "mallory" }, action: "partners.suspended" }, { [SIGNATURE_HEADER]: await signMessage(node.ring, AUDIT_CHANNEL, "partners", genuine) });
+		const notAllowed = forged("hunts.published");
+		await rawSend(notAllowed, { [SIGNATURE_HEADER]: await signMessage(node.ring, AUDIT_CHANNEL, "hunts", notAllowed) });
+		// A genuine fact sent last is recorded: everything before it has been handled.
+		const next = await record(`after_forgeries_${shortId()}.ok`);
+		await eventually(async () => {
+			if (!(await allEntries()).some(e => e.action === next)) throw new Error("the genuine fact is not recorded yet");
+		});
+		expect(await allEntries()).toHaveLength(before + 1);
+		expect(warnings.mock.calls.map(args => String(args[0]).replace(/^Dropped a message on '[^']+': /, ""))).toEqual(["unsigned", "unknown key", "payload changed", "sender not allowed"]);
+		warnings.mockRestore();
+		expect(await call<AuditVerifyResult>("audit.verify")).toMatchObject({ ok: true });
+	});
+
 	it("dead-letters a malformed fact instead of recording it, and keeps recording the next ones", async () => {
 		const before = (await allEntries()).length;
 		const bad = { id: "not-a-uuid", action: "Shouting", actor: { type: "robot" }, marker: shortId() };
-		await sendToChannel(node.broker, AUDIT_CHANNEL, bad);
+		await sendToChannel(node.broker, AUDIT_CHANNEL, bad, { sender: AS_PRODUCER });
 		const next = await record(`after_bad_${shortId()}.ok`);
 		await eventually(async () => {
 			if (!node.buried.some(p => (p as { marker?: string }).marker === bad.marker)) throw new Error("not dead-lettered yet");
@@ -337,7 +364,7 @@ describe("audit REST routes through the gateway", () => {
 
 	it("serves GET /api/admin/audit and GET /api/admin/audit/verify to admins only", async () => {
 		const action = `rest_${shortId()}.done`;
-		await recordAudit(node.broker, { action, actor: { type: "user", id: "gina" } });
+		await recordAudit(node.broker, { action, actor: { type: "user", id: "gina" } }, { sender: AS_PRODUCER });
 		const adminToken = await tokenFor(node, ["player", "admin"]);
 		const found = await eventually(async () => {
 			const res = await get(`/api/admin/audit?action=${action}&limit=5`, adminToken);
@@ -382,7 +409,7 @@ describeWithBackend("opensearch", "audit service with OpenSearch", os => {
 	it("indexes appended entries into OpenSearch and searches there", async () => {
 		const accessToken = await tokenFor(node, ["admin"]);
 		const action = `indexed_${shortId()}.fact`;
-		await recordAudit(node.broker, { action, actor: { type: "user", id: "frank" } });
+		await recordAudit(node.broker, { action, actor: { type: "user", id: "frank" } }, { sender: AS_PRODUCER });
 		const index = new OpenSearchAuditIndex({ url: os.url, namespace: node.config.namespace });
 		try {
 			const [indexed] = await eventually(async () => {
@@ -427,14 +454,14 @@ describeWithBackend("opensearch", "audit service when OpenSearch stops and comes
 		const index = new OpenSearchAuditIndex({ url: server.url, namespace: node.config.namespace });
 		const searchService = () => node.broker.call<AuditSearchResult, Record<string, unknown>>("audit.search", { action: prefix }, { meta: { accessToken } });
 		try {
-			await recordAudit(node.broker, { action: `${prefix}before`, actor });
+			await recordAudit(node.broker, { action: `${prefix}before`, actor }, { sender: AS_PRODUCER });
 			await eventually(async () => {
 				await index.refresh();
 				if ((await index.search({ action: prefix })).entries.length !== 1) throw new Error("not indexed yet");
 			}, { timeoutMs: 20_000 });
 
 			await bringDown([server], true);
-			for (const step of ["during1", "during2", "during3"]) await recordAudit(node.broker, { action: `${prefix}${step}`, actor });
+			for (const step of ["during1", "during2", "during3"]) await recordAudit(node.broker, { action: `${prefix}${step}`, actor }, { sender: AS_PRODUCER });
 			const fromSql = await eventually(async () => {
 				const result = await searchService();
 				if (result.entries.length !== 4) throw new Error(`${result.entries.length}/4 recorded`);

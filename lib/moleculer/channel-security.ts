@@ -1,0 +1,60 @@
+/**
+ * Signs what this node's services send on the channels CHANNEL_PUBLISHERS declares, and makes their
+ * consumers drop (log and count) any message there that is unsigned, forged, altered, addressed to
+ * another channel or sent by a service not allowed on it. Signing uses the node's token signing
+ * ring (AUTH_KEYS_FILE; generated in development), verifying the same public keys tokens are
+ * checked with, so a node that holds no private key can consume but not publish on these channels.
+ */
+import type { Context, Middleware, ServiceBroker, ServiceSchema } from "moleculer";
+import { loadSigningKeys } from "../auth/key-store";
+import type { KeyRing } from "../auth/tokens";
+import { channelAdapterOf, provideMessageSigner, type ChannelDefinition } from "../channels";
+import { SIGNATURE_HEADER, signMessage, verifyMessage } from "../channels/message-signing";
+import { CHANNEL_PUBLISHERS } from "../contracts/channel-publishers";
+import { nodeBackends } from "../runtime/node-backends";
+import { publicKeysFor } from "./authorization";
+
+export const REFUSED_MESSAGES_METRIC = "lootopia.channels.messages.refused";
+
+export function ChannelSecurityMiddleware(publishers: Readonly<Record<string, readonly string[]>> = CHANNEL_PUBLISHERS): Middleware {
+	let broker: ServiceBroker;
+	let ring: Promise<KeyRing> | undefined;
+	const refused = (channel: string, reason: string) => {
+		broker.getLogger("CHANNEL-SECURITY").warn(`Dropped a message on '${channel}': ${reason}`);
+		if (broker.isMetricsEnabled()) broker.metrics.increment(REFUSED_MESSAGES_METRIC, { channel, reason });
+	};
+	return {
+		name: "ChannelSecurity",
+		created(created: ServiceBroker) {
+			broker = created;
+			if (broker.isMetricsEnabled()) broker.metrics.register({ type: "counter", name: REFUSED_MESSAGES_METRIC, labelNames: ["channel", "reason"], description: "Channel messages dropped for a missing or invalid signature" });
+			provideMessageSigner(broker, async (channel, sender, payload) => {
+				const allowed = publishers[channel];
+				if (!allowed) return undefined;
+				if (!sender || !allowed.includes(sender)) throw new Error(`'${sender ?? "(no sender)"}' may not publish on '${channel}' (see lib/contracts/channel-publishers.ts)`);
+				const { config } = nodeBackends(broker);
+				// A production node without the private ring must not invent one nobody can verify.
+				if (config.isProduction && !config.auth.keysFile) throw new Error(`This node holds no signing key (AUTH_KEYS_FILE): it cannot publish on '${channel}'`);
+				ring ??= loadSigningKeys(config.auth, config.dataDir).catch(err => {
+					ring = undefined;
+					throw err;
+				});
+				return signMessage(await ring, channel, sender, payload);
+			});
+		},
+		serviceCreating(_service: unknown, schema: ServiceSchema & { channels?: Record<string, ChannelDefinition> }) {
+			for (const [channel, definition] of Object.entries(schema.channels ?? {})) {
+				const allowed = publishers[channel];
+				if (!allowed) continue;
+				const handler = definition.handler;
+				definition.handler = async function verified(this: unknown, ctx: Context<unknown>, raw: unknown) {
+					const headers = channelAdapterOf(broker)?.parseMessageHeaders(raw) ?? {};
+					const verdict = await verifyMessage(channel, ctx.params, headers[SIGNATURE_HEADER], allowed, publicKeysFor(broker)).catch(() => ({ ok: false as const, reason: "malformed" as const }));
+					// Acknowledged and dropped: a retry or the dead-letter channel would only keep it alive.
+					if (!verdict.ok) return refused(channel, verdict.reason);
+					return handler.call(this as never, ctx, raw);
+				};
+			}
+		},
+	} as unknown as Middleware;
+}
