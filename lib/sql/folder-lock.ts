@@ -68,14 +68,14 @@ function pause(ms: number): void {
 /**
  * Takes the folder's lock or throws EmbeddedDatabaseInUseError; returns the release. The lock file
  * appears whole or not at all (written aside, then hard-linked into place, which fails if one
- * exists), so a reader never sees a half-written one; a stale lock is first renamed aside, so two
- * processes cleaning up at once cannot delete the lock a third has just taken.
+ * exists), so a reader never sees a half-written one; a stale lock is removed under a takeover
+ * mark, so two processes cleaning up at once cannot delete the lock a third has just taken.
  */
 export function lockFolder(dataDir: string): () => void {
 	const file = path.join(dataDir, LOCK_FILE);
 	const me: Holder = { pid: process.pid, startTime: startTimeOf(process.pid), command: process.argv.slice(1).map(arg => path.basename(arg)).join(" ") || "node", since: new Date().toISOString() };
-	const unique = () => `${file}.${process.pid}.${randomUUID().slice(0, 8)}`;
-	const mine = unique();
+	const mine = `${file}.${process.pid}.${randomUUID().slice(0, 8)}`;
+	const takeover = `${file}.takeover`;
 	fs.writeFileSync(mine, JSON.stringify(me));
 	try {
 		for (let attempt = 0; attempt < 100; attempt++) {
@@ -97,22 +97,25 @@ export function lockFolder(dataDir: string): () => void {
 				continue;
 			}
 			if (isRunning(current.holder)) throw new EmbeddedDatabaseInUseError(dataDir, current.holder);
-			const aside = unique();
+			// A stale lock is removed only by whoever holds the takeover mark, and only if it is still the
+			// same stale lock: a contender that read it before someone else replaced it must not delete
+			// the live lock now in its place.
 			try {
-				fs.renameSync(file, aside);
-			} catch {
+				fs.linkSync(mine, takeover);
+			} catch (err) {
+				if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+				// A mark left by a process that died in these few lines would block everyone.
+				const mark = fs.statSync(takeover, { throwIfNoEntry: false });
+				if (mark && Date.now() - mark.mtimeMs > 10_000) fs.rmSync(takeover, { force: true });
+				pause(10);
 				continue;
 			}
-			const moved = readLock(aside);
-			if (moved.kind === "holder" && !sameHolder(moved.holder, current.holder)) {
-				// A fresh lock took the stale one's place meanwhile: put it back unless yet another did.
-				try {
-					fs.linkSync(aside, file);
-				} catch {
-					// someone holds it now; the next round decides
-				}
+			try {
+				const again = readLock(file);
+				if (again.kind === "holder" && sameHolder(again.holder, current.holder)) fs.rmSync(file, { force: true });
+			} finally {
+				fs.rmSync(takeover, { force: true });
 			}
-			fs.rmSync(aside, { force: true });
 		}
 		throw new Error(`Could not take the lock ${file}`);
 	} finally {
