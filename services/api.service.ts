@@ -297,6 +297,8 @@ export function createApiService(config: AppConfig): ServiceSchema {
 							"Location-based treasure hunts. Every error is `{ error: { code, message, details? } }`. " +
 							`Prometheus metrics are served by each node on its metrics port (METRICS_PORT, default ${config.metrics.port}) at /metrics when METRICS_ENABLED=true, not through this gateway.`,
 					},
+					// Relative: generated clients call whichever host served them the document.
+					servers: [{ url: "/" }],
 					routes,
 					actions,
 					extraPaths: healthPaths(),

@@ -419,15 +419,21 @@ describe("buildOpenApiDocument", () => {
 			}),
 		);
 		const codes = (op: OpenApiOperation): string[] => Object.keys(op.responses).sort();
-		expect(codes(operation(doc, "/api/notifications", "get"))).toEqual(["200", "400", "401", "403", "429"]);
-		expect(codes(operation(doc, "/api/rewards/{id}/claim", "post"))).toEqual(["201", "400", "401", "403", "404", "409", "422", "429"]);
-		expect(codes(operation(doc, "/api/auth/login", "post"))).toEqual(["200", "400", "422", "429"]);
+		expect(codes(operation(doc, "/api/notifications", "get"))).toEqual(["200", "400", "401", "403", "429", "503"]);
+		expect(codes(operation(doc, "/api/rewards/{id}/claim", "post"))).toEqual(["201", "400", "401", "403", "404", "409", "422", "429", "503"]);
+		// A body means 413 and 415 can happen.
+		expect(codes(operation(doc, "/api/auth/login", "post"))).toEqual(["200", "400", "413", "415", "422", "429", "503"]);
 
 		const claim = operation(doc, "/api/rewards/{id}/claim", "post");
 		expect(claim.security).toEqual([{ bearerAuth: [] }]);
 		expect(claim.responses["409"]).toEqual({ description: "No reward left", content: { "application/json": { schema: { $ref: ERROR_RESPONSE_SCHEMA_REF } } } });
 		expect((claim.responses["404"] as OpenApiResponse).description).toBe("No such reward");
-		expect(operation(doc, "/api/auth/login", "post").security).toBeUndefined();
+		// Public operations say so explicitly.
+		expect(operation(doc, "/api/auth/login", "post").security).toEqual([]);
+		// Each 401 names its challenge header, throttling responses their Retry-After.
+		expect(doc.components.responses.Unauthorized.headers).toEqual({ "X-Request-ID": { $ref: "#/components/headers/X-Request-ID" }, "WWW-Authenticate": { $ref: "#/components/headers/WWW-Authenticate" } });
+		expect(doc.components.responses.TooManyRequests.headers).toMatchObject({ "Retry-After": { $ref: "#/components/headers/Retry-After" } });
+		expect(Object.keys(doc.components.headers).sort()).toEqual(["Location", "Retry-After", "WWW-Authenticate", "X-Request-ID"]);
 
 		// Every referenced standard response carries the shared ErrorResponse schema.
 		for (const response of Object.values(doc.components.responses)) {
@@ -456,9 +462,10 @@ describe("buildOpenApiDocument", () => {
 		);
 		expect(operation(doc, "/api/rewards/{id}/claim", "post").responses["201"]).toEqual({
 			description: "Created",
+			headers: { "X-Request-ID": { $ref: "#/components/headers/X-Request-ID" }, Location: { $ref: "#/components/headers/Location" } },
 			content: { "application/json": { schema: { type: "object", properties: { code: { type: "string" } } } } },
 		});
-		expect(operation(doc, "/api/auth/logout", "post").responses["204"]).toEqual({ description: "No content" });
+		expect(operation(doc, "/api/auth/logout", "post").responses["204"]).toEqual({ description: "No content", headers: { "X-Request-ID": { $ref: "#/components/headers/X-Request-ID" } } });
 	});
 
 	it("keeps operationIds unique: the action name first, then numbered, never clashing with hand-written ones", () => {

@@ -112,6 +112,7 @@ export interface OpenApiRequestBody {
 
 export interface OpenApiResponse {
 	description: string;
+	headers?: Record<string, { $ref: string }>;
 	content?: Record<string, OpenApiMediaType>;
 }
 
@@ -152,6 +153,7 @@ export type OpenApiDocument = {
 	components: {
 		schemas: Record<string, JsonSchema>;
 		responses: Record<string, OpenApiResponse>;
+		headers: Record<string, { description: string; schema: JsonSchema }>;
 		securitySchemes: Record<string, { type: "http"; scheme: "bearer"; bearerFormat: string; description: string }>;
 	};
 };
@@ -686,9 +688,29 @@ const STANDARD_ERRORS = {
 	"401": { name: "Unauthorized", description: "Missing, expired or invalid access token." },
 	"403": { name: "Forbidden", description: "The caller is authenticated but not allowed to do this." },
 	"404": { name: "NotFound", description: "The resource named in the path does not exist (or is not visible to the caller)." },
+	"413": { name: "PayloadTooLarge", description: "The request body is larger than the gateway accepts (BODY_LIMIT)." },
+	"415": { name: "UnsupportedMediaType", description: "The request body is not JSON (send `Content-Type: application/json`)." },
 	"422": { name: "ValidationFailed", description: "Parameters failed validation; `details` lists each problem." },
-	"429": { name: "TooManyRequests", description: "Rate limit exceeded; retry later." },
+	"429": { name: "TooManyRequests", description: "Rate limit exceeded; retry after `Retry-After` seconds." },
+	"503": { name: "ServiceUnavailable", description: "The service behind this operation is unavailable; retry after `Retry-After` seconds." },
 } as const satisfies Record<string, { name: string; description: string }>;
+
+const header = (name: keyof typeof RESPONSE_HEADERS) => ({ $ref: `#/components/headers/${name}` });
+
+/** Headers the gateway sets, documented once. */
+const RESPONSE_HEADERS = {
+	"X-Request-ID": { description: "The request's id (yours when you sent a safe one); quote it when reporting a problem.", schema: { type: "string" } },
+	"Retry-After": { description: "Seconds to wait before trying again.", schema: { type: "integer", minimum: 0 } },
+	"WWW-Authenticate": { description: 'The scheme wanted: `Bearer realm="lootopia"`, with `error="invalid_token"` when the token itself was the problem.', schema: { type: "string" } },
+	Location: { description: "Where the created resource lives.", schema: { type: "string" } },
+} satisfies Record<string, { description: string; schema: JsonSchema }>;
+
+/** Headers on each standard error response besides X-Request-ID. */
+const STANDARD_ERROR_HEADERS: Partial<Record<keyof typeof STANDARD_ERRORS, Array<keyof typeof RESPONSE_HEADERS>>> = {
+	"401": ["WWW-Authenticate"],
+	"429": ["Retry-After"],
+	"503": ["Retry-After"],
+};
 
 type StandardErrorStatus = keyof typeof STANDARD_ERRORS;
 
@@ -698,7 +720,10 @@ const errorContent = (): Record<string, OpenApiMediaType> => ({ "application/jso
 
 function buildComponents(): OpenApiDocument["components"] {
 	const responses: Record<string, OpenApiResponse> = {};
-	for (const { name, description } of Object.values(STANDARD_ERRORS)) responses[name] = { description, content: errorContent() };
+	for (const [status, { name, description }] of Object.entries(STANDARD_ERRORS) as Array<[keyof typeof STANDARD_ERRORS, { name: string; description: string }]>) {
+		const headers = Object.fromEntries(["X-Request-ID" as const, ...(STANDARD_ERROR_HEADERS[status] ?? [])].map(name => [name, header(name)]));
+		responses[name] = { description, headers, content: errorContent() };
+	}
 	return {
 		schemas: {
 			ErrorResponse: {
@@ -718,6 +743,7 @@ function buildComponents(): OpenApiDocument["components"] {
 			},
 		},
 		responses,
+		headers: RESPONSE_HEADERS,
 		securitySchemes: {
 			bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT", description: "Access token from /api/auth/login or /api/auth/register." },
 		},
@@ -784,18 +810,20 @@ function bodySchema(fields: ConvertedParams["fields"], strict: ConvertedParams["
 	return schema;
 }
 
-function buildResponses(meta: ActionOpenApiMeta, hasParams: boolean, hasPathParams: boolean, bearer: boolean): Record<string, OpenApiResponseOrRef> {
+function buildResponses(meta: ActionOpenApiMeta, hasParams: boolean, hasPathParams: boolean, bearer: boolean, hasBody: boolean): Record<string, OpenApiResponseOrRef> {
 	const responses: Record<string, OpenApiResponseOrRef> = {};
 	const status = meta.successStatus ?? 200;
-	const success: OpenApiResponse = { description: SUCCESS_DESCRIPTIONS[status] ?? "Success" };
+	const success: OpenApiResponse = { description: SUCCESS_DESCRIPTIONS[status] ?? "Success", headers: { "X-Request-ID": header("X-Request-ID") } };
+	if (status === 201) success.headers!.Location = header("Location");
 	if (status !== 204) success.content = { "application/json": { schema: meta.response ?? {} } };
 	responses[String(status)] = success;
 
 	const applicable: StandardErrorStatus[] = ["400"];
 	if (bearer) applicable.push("401", "403");
 	if (hasPathParams) applicable.push("404");
+	if (hasBody) applicable.push("413", "415");
 	if (hasParams) applicable.push("422");
-	applicable.push("429");
+	applicable.push("429", "503");
 	for (const code of applicable) responses[code] = { $ref: `#/components/responses/${STANDARD_ERRORS[code].name}` };
 
 	for (const [code, extra] of Object.entries(meta.responses ?? {})) {
@@ -832,14 +860,15 @@ function buildOperation(route: OpenApiRoute, variant: PathVariant, action: OpenA
 		operationId,
 		summary: meta.summary ?? route.action,
 		tags: meta.tags && meta.tags.length > 0 ? [...meta.tags] : [defaultTag(route.action)],
-		responses: buildResponses(meta, fields.length > 0, variant.params.length > 0, bearer),
+		responses: buildResponses(meta, fields.length > 0, variant.params.length > 0, bearer, requestBody !== undefined),
 		"x-moleculer-action": route.action,
 	};
 	if (description) operation.description = description;
 	if (meta.deprecated) operation.deprecated = true;
 	if (parameters.length > 0) operation.parameters = parameters;
 	if (requestBody) operation.requestBody = requestBody;
-	if (bearer) operation.security = [{ bearerAuth: [] }];
+	// Public operations say so explicitly: no security requirement, whatever a default would be.
+	operation.security = bearer ? [{ bearerAuth: [] }] : [];
 	return operation;
 }
 
