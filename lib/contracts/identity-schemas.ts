@@ -58,7 +58,11 @@ const partnerPublicProperties: Record<string, JsonSchema> = {
 	status: { type: "string", enum: ["pending", "verified", "suspended"] },
 };
 
-export const PARTNER_PUBLIC_SCHEMA: JsonSchema = { type: "object", required: ["id", "name", "website", "status"], properties: partnerPublicProperties };
+/**
+ * Exactly these four fields: nothing more, so a members' view (which has `members`) never also
+ * matches the public branch of GET /api/partners/:id's `oneOf`.
+ */
+export const PARTNER_PUBLIC_SCHEMA: JsonSchema = { type: "object", required: ["id", "name", "website", "status"], properties: partnerPublicProperties, additionalProperties: false };
 
 export const PARTNER_MEMBER_SCHEMA: JsonSchema = {
 	type: "object",

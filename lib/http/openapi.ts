@@ -83,7 +83,9 @@ export interface OpenApiRoute {
 }
 
 export interface BuildOpenApiInput {
-	info: { title: string; version: string; description?: string };
+	info: { title: string; version: string; description?: string; license?: { name: string; identifier?: string; url?: string } };
+	/** One line per tag, shown as the group's heading in the docs. */
+	tagDescriptions?: Record<string, string>;
 	servers?: { url: string }[];
 	routes: OpenApiRoute[];
 	actions: Map<string, OpenApiActionInfo> | Record<string, OpenApiActionInfo>;
@@ -922,7 +924,7 @@ export function buildOpenApiDocument(input: BuildOpenApiInput): OpenApiDocument 
 	const document: OpenApiDocument = {
 		openapi: "3.1.0",
 		info: { ...input.info },
-		tags: tagOrder.map(name => ({ name })),
+		tags: tagOrder.map(name => (input.tagDescriptions?.[name] ? { name, description: input.tagDescriptions[name] } : { name })),
 		paths: sortedPaths,
 		components: buildComponents(),
 	};

@@ -2,6 +2,7 @@
  * The gateway through real HTTP on the node `npm start` builds: every failure gets the documented
  * envelope and status, nothing leaks, and the health and documentation endpoints work.
  */
+import { createConfig, lintFromString } from "@redocly/openapi-core";
 import { AppError } from "../../lib/errors/app-error";
 import { defineService } from "../../lib/moleculer/define-service";
 import { eventually, startTestNode, TestNode } from "../support/node";
@@ -241,6 +242,20 @@ describe("documentation", () => {
 		expect(validation.valid).toBe(true);
 		expect(Object.keys(res.body.paths)).toEqual(expect.arrayContaining(["/health/live", "/health/ready", "/api/ping", "/api/echo"]));
 		expect(res.body.paths["/api/echo"].post.responses["422"]).toBeDefined();
+	});
+
+	it("passes Redocly's recommended OpenAPI rules: no error, and no warning beyond the probes and docs having no 4xx", async () => {
+		const doc = (await request("/api/openapi.json")).body;
+		const config = await createConfig({ extends: ["recommended"] });
+		const problems = await lintFromString({ source: JSON.stringify(doc), absoluteRef: "/api/openapi.json", config });
+		// This file's own test service ("echo") has no tag description; every real service's tag does.
+		const echoTag = `#/tags/${(doc.tags as Array<{ name: string }>).findIndex(tag => tag.name === "echo")}/description`;
+		const described = problems.map(p => `${p.severity} ${p.ruleId} ${p.location[0]?.pointer ?? ""}`).filter(line => line !== `warn tag-description ${echoTag}`);
+		expect(described.filter(line => line.startsWith("error"))).toEqual([]);
+		// Liveness, readiness and the documentation itself answer nothing a client could get wrong.
+		expect(described.filter(line => line.startsWith("warn"))).toEqual(
+			["/api~1docs", "/api~1openapi.json", "/health~1live", "/health~1ready"].map(path => `warn operation-4xx-response #/paths/~1${path.slice(1)}/get/responses`),
+		);
 	});
 
 	it("serves a docs page whose assets load", async () => {
