@@ -3,7 +3,7 @@
  * Start a node with `npm start`; which services it runs comes from SERVICES, which nodes it sees
  * from TRANSPORTER. Everything here has a safe single-process default.
  */
-import type { BrokerOptions, CacherConfig, Errors, TransporterConfig } from "moleculer";
+import type { BrokerOptions, CacherConfig, Errors, Middleware, TransporterConfig } from "moleculer";
 import type { AppConfig } from "./lib/config/env";
 import { createChannelsMiddleware } from "./lib/channels";
 import { embeddedDatabaseDir } from "./lib/sql";
@@ -20,6 +20,8 @@ export interface NodeOptions {
 	channels?: boolean;
 	/** Channel adapter tuning (poll interval, retry delays), for tests that need fast redelivery. */
 	channelAdapterOptions?: Record<string, unknown>;
+	/** Middlewares of this kind of node only (the REPL's operator calls), outside ours. */
+	extraMiddlewares?: Middleware[];
 }
 
 export function buildBrokerOptions(config: AppConfig, node: NodeOptions = {}): BrokerOptions {
@@ -113,6 +115,7 @@ export function buildBrokerOptions(config: AppConfig, node: NodeOptions = {}): B
 				}),
 			withChannels && ChannelSecurityMiddleware(),
 			...internalMiddlewares(),
+			...(node.extraMiddlewares ?? []),
 		].filter(Boolean) as BrokerOptions["middlewares"],
 
 		// Moleculer types command args as string[]; moleculer-repl passes the parsed object our commands read.

@@ -6,6 +6,7 @@
  */
 import { loadConfigOrExit } from "./load-config-or-exit";
 import { createNode } from "./broker";
+import { OperatorCallsMiddleware } from "./operator-token";
 import { SERVICE_FACTORIES } from "../../services";
 
 /** The REPL serves no HTTP: a second gateway would answer beside (or instead of) the real one. */
@@ -23,7 +24,7 @@ async function main(): Promise<void> {
 		{},
 		// Joining a cluster, the REPL consumes no channel; with the embedded log it would also lock
 		// the ./data database a local node may be using.
-		{ channels: !joinsCluster || !config.channelsUrl.startsWith("embedded") },
+		{ channels: !joinsCluster || !config.channelsUrl.startsWith("embedded"), extraMiddlewares: [OperatorCallsMiddleware(config)] },
 	);
 	await broker.start();
 	broker.repl();

@@ -3,8 +3,13 @@
  * which only operators and admins may call: the command signs it with the operator token the key
  * file gives, like the audit commands.
  */
+import fs from "node:fs";
+import type { ServiceBroker } from "moleculer";
+import { loadConfig } from "../../lib/config/env";
+import { createNode } from "../../lib/runtime/broker";
+import { OperatorCallsMiddleware } from "../../lib/runtime/operator-token";
 import { replCommands } from "../../lib/runtime/repl-commands";
-import { startTestNode, type TestNode } from "../support/node";
+import { prepareDataDir, startTestNode, type TestNode } from "../support/node";
 import { rejectionOf } from "../support/async";
 
 describe("REPL cluster command", () => {
@@ -33,3 +38,29 @@ describe("REPL cluster command", () => {
 		expect(await rejectionOf(node.broker.call("system.health", {}))).toMatchObject({ code: 401, type: "UNAUTHENTICATED" });
 	});
 });
+
+describe("REPL built-in call", () => {
+	let broker: ServiceBroker;
+	let dataDir: string;
+	beforeAll(async () => {
+		dataDir = prepareDataDir();
+		const config = loadConfig({ NODE_ENV: "test", LOG_LEVEL: "warn", DATA_DIR: dataDir, SERVICES: "auth" });
+		// The REPL's node, as lib/runtime/repl.ts builds it.
+		broker = createNode(config, { skipProcessEventRegistration: true }, { extraMiddlewares: [OperatorCallsMiddleware(config)] });
+		await broker.start();
+	});
+	afterAll(async () => {
+		await broker?.stop();
+		fs.rmSync(dataDir, { recursive: true, force: true });
+	});
+
+	it("signs moleculer-repl's own calls (meta $repl) with the operator token, and nothing else", async () => {
+		// moleculer-repl's `call` command sets meta.$repl on every call it makes.
+		const report = await broker.call<{ status: string }, Record<string, never>>("system.health", {}, { meta: { $repl: true } });
+		expect(report.status).toBe("up");
+		expect(await rejectionOf(broker.call("system.health", {}))).toMatchObject({ code: 401, type: "UNAUTHENTICATED" });
+		// A call that brings its own token keeps it.
+		expect(await rejectionOf(broker.call("system.health", {}, { meta: { $repl: true, accessToken: "not.a.token" } }))).toMatchObject({ code: 401, type: "INVALID_TOKEN" });
+	});
+});
+
