@@ -136,7 +136,7 @@ export function createAuditService(config: AppConfig): ServiceSchema {
 					subject: { type: "string", optional: true, min: 1, max: 200 },
 					from: TIME_PARAM,
 					to: TIME_PARAM,
-					before: { type: "number", integer: true, positive: true, convert: true, optional: true },
+					before: { type: "number", integer: true, positive: true, max: Number.MAX_SAFE_INTEGER, convert: true, optional: true },
 					limit: { type: "number", integer: true, min: 1, max: SEARCH_MAX_LIMIT, convert: true, optional: true, default: SEARCH_DEFAULT_LIMIT },
 				},
 				openapi: {
@@ -168,7 +168,7 @@ export function createAuditService(config: AppConfig): ServiceSchema {
 				// Walks the whole chain; a long log takes longer than an ordinary request.
 				timeout: 120_000,
 				params: {
-					anchorSeq: { type: "number", integer: true, positive: true, convert: true, optional: true },
+					anchorSeq: { type: "number", integer: true, positive: true, max: Number.MAX_SAFE_INTEGER, convert: true, optional: true },
 					anchorHash: { type: "string", pattern: /^[0-9a-f]{64}$/, optional: true },
 				},
 				openapi: {
@@ -202,7 +202,7 @@ export function createAuditService(config: AppConfig): ServiceSchema {
 			tail: {
 				access: "admin",
 				params: {
-					afterSeq: { type: "number", integer: true, min: 0, convert: true, optional: true, default: 0 },
+					afterSeq: { type: "number", integer: true, min: 0, max: Number.MAX_SAFE_INTEGER, convert: true, optional: true, default: 0 },
 					limit: { type: "number", integer: true, min: 1, max: TAIL_MAX_LIMIT, convert: true, optional: true, default: 100 },
 				},
 				async handler(this: AuditThis, ctx: Context<{ afterSeq: number; limit: number }>): Promise<{ entries: AuditEntry[] }> {

@@ -1,13 +1,14 @@
 /**
  * What no parameter may carry, whatever its schema says: text PostgreSQL cannot store (NUL) or that
- * is not Unicode at all (a lone surrogate from a `\ud800` escape), and structures nested deeper than
+ * is not Unicode at all (a lone surrogate from a `\ud800` escape), numbers out of any sane range
+ * (Infinity, beyond 2^53), and structures nested deeper than
  * any client needs, which overflow the stack of whatever walks them recursively (validators, error
  * formatting, serializers). Checked iteratively, so the check itself cannot overflow.
  */
 
 export const MAX_INPUT_DEPTH = 32;
 
-export type InputProblem = { kind: "too_deep"; field: string; maxDepth: number } | { kind: "invalid_text"; field: string; reason: string };
+export type InputProblem = { kind: "too_deep"; field: string; maxDepth: number } | { kind: "invalid_value"; field: string; reason: string };
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
@@ -29,7 +30,13 @@ export function inspectInput(value: unknown, maxDepth = MAX_INPUT_DEPTH): InputP
 		const { value: current, path, depth } = stack.pop()!;
 		if (typeof current === "string") {
 			const reason = textProblem(current);
-			if (reason) return { kind: "invalid_text", field: path || "(body)", reason };
+			if (reason) return { kind: "invalid_value", field: path || "(body)", reason };
+			continue;
+		}
+		// JSON.parse turns 1e309 into Infinity; no field of ours means a number past 2^53 either, and
+		// such values only fail later, in the database.
+		if (typeof current === "number") {
+			if (!Number.isFinite(current) || Math.abs(current) > Number.MAX_SAFE_INTEGER) return { kind: "invalid_value", field: path || "(body)", reason: "is a number out of range" };
 			continue;
 		}
 		if (typeof current !== "object" || current === null) continue;
@@ -44,7 +51,7 @@ export function inspectInput(value: unknown, maxDepth = MAX_INPUT_DEPTH): InputP
 		for (let i = entries.length - 1; i >= 0; i--) {
 			const [key, child] = entries[i];
 			const keyReason = textProblem(key);
-			if (keyReason) return { kind: "invalid_text", field: fieldName(path, JSON.stringify(key)), reason: `has a key that ${keyReason}` };
+			if (keyReason) return { kind: "invalid_value", field: fieldName(path, JSON.stringify(key)), reason: `has a key that ${keyReason}` };
 			stack.push({ value: child, path: fieldName(path, key), depth: depth + 1 });
 		}
 	}
