@@ -594,7 +594,7 @@ describe("docker-compose.yml", () => {
 			expect({ name, env }).toMatchObject({
 				name,
 				env: {
-					TRANSPORTER: "nats://nats:4222",
+					TRANSPORTER: "nats://lootopia:lootopia-dev-nats@nats:4222",
 					DATABASE_URL: "postgres://lootopia:lootopia@postgres:5432/lootopia",
 					REDIS_URL: "redis://redis:6379",
 					CHANNELS_URL: "kafka://kafka:9092",
@@ -611,6 +611,16 @@ describe("docker-compose.yml", () => {
 				expect({ name, key, host: new URL(env[key]).hostname in services }).toEqual({ name, key, host: true });
 			}
 			expectConfigAccepted(env, new Set(), `compose ${name}`);
+		}
+	});
+
+	test("the transporter URL carries the credentials nats requires", () => {
+		const command = services.nats.command as string[];
+		const flag = (name: string) => command[command.indexOf(name) + 1];
+		expect(command).toEqual(expect.arrayContaining(["--user", "--pass"]));
+		for (const [, service] of platformNodes) {
+			const url = new URL(environmentOf(service).TRANSPORTER);
+			expect({ user: url.username, password: url.password }).toEqual({ user: flag("--user"), password: flag("--pass") });
 		}
 	});
 
