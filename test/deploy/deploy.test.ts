@@ -266,7 +266,18 @@ describe("k8s/ (kustomize)", () => {
 		test("the ConfigMap sets production logging, metrics and transport", () => {
 			const config = overlay.configMaps.find(cm => cm.metadata?.name === "lootopia-config")?.data ?? {};
 			expect(config).toMatchObject({ NODE_ENV: "production", LOG_FORMAT: "json", METRICS_ENABLED: "true" });
-			for (const key of ["TRANSPORTER", "CHANNELS_URL", "REDIS_URL", "METRICS_PORT", "LOG_LEVEL"]) expect({ key, value: config[key] ?? "" }).toEqual({ key, value: expect.stringMatching(/.+/) });
+			for (const key of ["CHANNELS_URL", "REDIS_URL", "METRICS_PORT", "LOG_LEVEL"]) expect({ key, value: config[key] ?? "" }).toEqual({ key, value: expect.stringMatching(/.+/) });
+			// The transporter URL carries credentials: a secret, never the ConfigMap.
+			expect(config.TRANSPORTER).toBeUndefined();
+		});
+
+		test("every node group takes its transporter URL, credentials included, from the secret", () => {
+			for (const deployment of overlay.deployments) {
+				for (const container of containersOf(deployment)) {
+					const transporter = (container.env ?? []).find(entry => entry.name === "TRANSPORTER");
+					expect({ container: container.name, ref: transporter?.valueFrom?.secretKeyRef?.name }).toEqual({ container: container.name, ref: "lootopia-secrets" });
+				}
+			}
 		});
 
 		test("one Deployment runs the gateway and every node group says which services it runs", () => {
