@@ -275,7 +275,7 @@ export function createAuthService(config: AppConfig): ServiceSchema {
 		[USER_RENAMED_CHANNEL]: {
 			group: "auth",
 			async handler(this: unknown, ctx: Context<UserRenamedMessage>) {
-				await (this as AuthServiceThis).accounts.updateDisplayName(ctx.params.userId, ctx.params.displayName);
+				await (this as AuthServiceThis).accounts.updateDisplayName(ctx.params.userId, ctx.params.displayName, ctx.params.at);
 			},
 		},
 	};

@@ -89,6 +89,16 @@ function accountStoreContract(engine: string, open: () => Promise<TestDatabase>)
 			expect((await newAccount(email)).id).not.toBe(account.id);
 		});
 
+		it("keeps the newest display name whatever order renames arrive in (redelivered or replayed messages)", async () => {
+			const account = await newAccount(`rename-${schema}@example.com`);
+			await store.updateDisplayName(account.id, "Second", "2026-05-02T10:00:00.000Z");
+			await store.updateDisplayName(account.id, "First", "2026-05-01T10:00:00.000Z");
+			expect((await store.findById(account.id))?.displayName).toBe("Second");
+			await store.updateDisplayName(account.id, "Third", "2026-05-03T10:00:00.000Z");
+			await store.updateDisplayName(account.id, "Second", "2026-05-02T10:00:00.000Z");
+			expect((await store.findById(account.id))?.displayName).toBe("Third");
+		});
+
 		it("grants and revokes roles idempotently", async () => {
 			const account = await newAccount(`roles-${schema}@example.com`);
 			expect(await store.setRole(account.id, "admin", true)).toEqual(["player", "admin"]);

@@ -66,6 +66,12 @@ export const AUTH_MIGRATIONS: readonly Migration[] = [
 		// sibling token instead of revoking the session; this marks that it had it.
 		up: `alter table refresh_tokens add column grace_reused_at timestamptz;`,
 	},
+	{
+		version: 4,
+		name: "display name change times",
+		// Renames arrive as channel messages, possibly out of order or replayed: the newest one wins.
+		up: `alter table accounts add column display_name_at timestamptz;`,
+	},
 ];
 
 /** How long after its use a refresh token may be presented once more without revoking the session. */
@@ -161,8 +167,13 @@ export class AccountStore {
 		await this.db.query(`update ${this.accounts} set password_hash = $2, updated_at = now() where id = $1`, [id, passwordHash]);
 	}
 
-	async updateDisplayName(id: string, displayName: string): Promise<void> {
-		await this.db.query(`update ${this.accounts} set display_name = $2, updated_at = now() where id = $1 and status = 'active'`, [id, displayName]);
+	/** Applies a rename made at `at`, unless a later one is already in (redelivered or replayed messages). */
+	async updateDisplayName(id: string, displayName: string, at: string): Promise<void> {
+		await this.db.query(
+			`update ${this.accounts} set display_name = $2, display_name_at = $3, updated_at = now()
+			 where id = $1 and status = 'active' and (display_name_at is null or display_name_at < $3)`,
+			[id, displayName, at],
+		);
 	}
 
 	/** Returns the roles after the change, or undefined when there is no such active account. */
