@@ -116,7 +116,8 @@ const toAccount = (row: AccountRow): AccountRecord => ({
 });
 
 export type RefreshOutcome =
-	| { kind: "rotated"; session: SessionRecord; account: AccountRecord }
+	/** `sibling`: a used token presented again within the grace window got a second successor. */
+	| { kind: "rotated"; session: SessionRecord; account: AccountRecord; sibling?: true }
 	| { kind: "reused"; sessionId: string; accountId: string }
 	| { kind: "invalid" };
 
@@ -269,6 +270,7 @@ export class AccountStore {
 				kind: "rotated",
 				session: { id: found.session_id, accountId: found.account_id, expiresAt: updated.rows[0].expires_at, revokedAt: null },
 				account: toAccount(accounts.rows[0]),
+				...(found.used_at ? { sibling: true as const } : {}),
 			} as const;
 		});
 	}

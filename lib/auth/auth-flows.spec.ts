@@ -89,8 +89,9 @@ it("revokes the family and says so when a used refresh token comes back", async 
 	const { flows, audit, revoked } = setup();
 	const first = await flows.register({ email: email(), password: PASSWORD, displayName: "Di" }, {});
 	const second = await flows.refresh(first.refreshToken, {});
-	// At once again: the grace window (a second tab) gives one sibling; a third use is theft.
-	await flows.refresh(first.refreshToken, {});
+	// At once again: the grace window (a second tab) gives one sibling, on record; a third use is theft.
+	await flows.refresh(first.refreshToken, { clientIp: "198.51.100.4" });
+	expect(audit.filter(f => f.action === "auth.refresh.grace_reuse")).toEqual([expect.objectContaining({ actor: { type: "anonymous", ip: "198.51.100.4" } })]);
 	expect(await rejectionOf(flows.refresh(first.refreshToken, { clientIp: "203.0.113.66" }))).toMatchObject({ type: "INVALID_REFRESH_TOKEN" });
 	expect(await rejectionOf(flows.refresh(second.refreshToken, {}))).toMatchObject({ type: "INVALID_REFRESH_TOKEN" });
 	const claims = await verifyAccessToken(ring, second.accessToken, settings.token);

@@ -117,6 +117,8 @@ export class AuthFlows {
 			throw new AppError("INVALID_REFRESH_TOKEN");
 		}
 		const { account, session } = outcome;
+		// Allowed (two tabs, a retry), but a thief racing the user looks the same: it goes on record.
+		if (outcome.sibling) await this.ports.audit({ action: "auth.refresh.grace_reuse", actor: { type: "anonymous", ip: origin.clientIp }, subject: accountSubject(account.id), data: { sessionId: session.id } });
 		const partners = await this.ports.membershipsOf(account.id);
 		return { ...(await this.issue(account, partners, session.id, next.token)), user: view(account, partners) };
 	}

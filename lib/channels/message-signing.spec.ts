@@ -53,6 +53,12 @@ describe("channel message signatures", () => {
 		expect(refreshed).toBe(1);
 	});
 
+	it("hashes what the consumer will see after the JSON round trip (a Date arrives as its ISO string)", async () => {
+		const at = new Date("2026-05-01T10:00:00.000Z");
+		const signature = await signMessage(ring, "users.renamed", "users", { userId: "u1", at, gone: undefined });
+		expect(await verifyMessage("users.renamed", { userId: "u1", at: at.toISOString() }, signature, ["users"], keys)).toEqual({ ok: true, sender: "users" });
+	});
+
 	it("writes canonical JSON: sorted keys, undefined dropped", () => {
 		expect(canonicalJson({ b: 1, a: [{ d: undefined, c: null }] })).toBe('{"a":[{"c":null}],"b":1}');
 	});

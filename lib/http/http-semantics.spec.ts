@@ -18,10 +18,11 @@ describe("allowedMethods", () => {
 });
 
 describe("hasNonJsonBody", () => {
-	it("accepts JSON media types with parameters and +json suffixes", () => {
+	it("accepts application/json, with parameters", () => {
 		expect(hasNonJsonBody(request({ "content-length": "2", "content-type": "application/json" }))).toBe(false);
 		expect(hasNonJsonBody(request({ "content-length": "2", "content-type": "application/json; charset=utf-8" }))).toBe(false);
-		expect(hasNonJsonBody(request({ "content-length": "2", "content-type": "application/merge-patch+json" }))).toBe(false);
+		// The body parser reads only application/json: a +json type would arrive as no parameters.
+		expect(hasNonJsonBody(request({ "content-length": "2", "content-type": "application/merge-patch+json" }))).toBe(true);
 	});
 
 	it("flags a body of any other type, or of no declared type", () => {

@@ -32,7 +32,8 @@ function hasBody(req: IncomingMessage): boolean {
 	return req.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
 }
 
-const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+/** What the gateway's JSON body parser reads: anything else (even `+json` types) it would skip. */
+const JSON_MEDIA_TYPE = /^application\/json\s*(?:;|$)/i;
 
 /** True when the request carries a body that does not say it is JSON. */
 export function hasNonJsonBody(req: IncomingMessage): boolean {

@@ -49,9 +49,16 @@ export function ChannelSecurityMiddleware(publishers: Readonly<Record<string, re
 				const handler = definition.handler;
 				definition.handler = async function verified(this: unknown, ctx: Context<unknown>, raw: unknown) {
 					const headers = channelAdapterOf(broker)?.parseMessageHeaders(raw) ?? {};
-					const verdict = await verifyMessage(channel, ctx.params, headers[SIGNATURE_HEADER], allowed, publicKeysFor(broker)).catch(() => ({ ok: false as const, reason: "malformed" as const }));
-					// Acknowledged and dropped: a retry or the dead-letter channel would only keep it alive.
-					if (!verdict.ok) return refused(channel, verdict.reason);
+					// A failure to get the keys throws: the message is retried, then dead-lettered, never lost.
+					const verdict = await verifyMessage(channel, ctx.params, headers[SIGNATURE_HEADER], allowed, publicKeysFor(broker));
+					if (!verdict.ok) {
+						// A key we do not know (yet) may be a rotation this node has not seen: retried, then
+						// dead-lettered where an operator can look at it. Everything else is definitive.
+						if (verdict.reason === "unknown key") throw new Error(`Channel message on '${channel}' signed with a key this node does not know`);
+						return refused(channel, verdict.reason);
+					}
+					// Only the payload is signed: the meta rebuilt from the message's headers is not to be trusted.
+					ctx.meta = {};
 					return handler.call(this as never, ctx, raw);
 				};
 			}
