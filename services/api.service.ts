@@ -74,9 +74,10 @@ function requestShapeGuard(req: Req, _res: Res, next: (err?: unknown) => void): 
 /** Node's parser refuses oversized headers before any handler runs; the client still gets the envelope. */
 function answerParserErrors(server: { on(event: "clientError", listener: (err: NodeJS.ErrnoException, socket: import("node:net").Socket) => void): void }): void {
 	server.on("clientError", (err, socket) => {
-		// As Node's own handler: never write into a connection that is already answering (keep-alive,
-		// pipelining), and a connection the client reset or let time out gets no answer.
-		if (!socket.writable || socket.bytesWritten > 0 || err.code === "ECONNRESET" || err.code === "ERR_HTTP_REQUEST_TIMEOUT") return socket.destroy();
+		// As Node's own handler: never write into a response already under way on this connection
+		// (pipelining), and a connection the client reset or let time out gets no answer.
+		const inFlight = (socket as unknown as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+		if (!socket.writable || inFlight?.headersSent || err.code === "ECONNRESET" || err.code === "ERR_HTTP_REQUEST_TIMEOUT") return socket.destroy();
 		const code = err.code === "HPE_HEADER_OVERFLOW" ? "HEADERS_TOO_LARGE" : "BAD_REQUEST";
 		const rendered = renderError(new AppError(code));
 		const body = JSON.stringify(rendered.body);
