@@ -7,6 +7,7 @@
 import { randomUUID } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { isSameProcess, processStartTime } from "../runtime/process-identity";
 
 export const LOCK_FILE = "lootopia.lock";
 
@@ -31,22 +32,7 @@ export class EmbeddedDatabaseInUseError extends Error {
 	}
 }
 
-function startTimeOf(pid: number): string | undefined {
-	try {
-		return fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ")[19];
-	} catch {
-		return undefined;
-	}
-}
-
-function isRunning(holder: Holder): boolean {
-	try {
-		process.kill(holder.pid, 0);
-	} catch (err) {
-		if ((err as NodeJS.ErrnoException).code !== "EPERM") return false;
-	}
-	return !holder.startTime || !startTimeOf(holder.pid) || startTimeOf(holder.pid) === holder.startTime;
-}
+const isRunning = (holder: Holder) => isSameProcess(holder.pid, holder.startTime);
 
 type Read = { kind: "holder"; holder: Holder } | { kind: "missing" } | { kind: "unreadable" };
 
@@ -73,7 +59,7 @@ function pause(ms: number): void {
  */
 export function lockFolder(dataDir: string): () => void {
 	const file = path.join(dataDir, LOCK_FILE);
-	const me: Holder = { pid: process.pid, startTime: startTimeOf(process.pid), command: process.argv.slice(1).map(arg => path.basename(arg)).join(" ") || "node", since: new Date().toISOString() };
+	const me: Holder = { pid: process.pid, startTime: processStartTime(process.pid), command: process.argv.slice(1).map(arg => path.basename(arg)).join(" ") || "node", since: new Date().toISOString() };
 	const mine = `${file}.${process.pid}.${randomUUID().slice(0, 8)}`;
 	const takeover = `${file}.takeover`;
 	fs.writeFileSync(mine, JSON.stringify(me));

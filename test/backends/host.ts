@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { isProcessAlive, isSameProcess, processStartTime } from "../../lib/runtime/process-identity";
 
 /** Data, libraries, pid files; throwaway by design (a reboot may clear it, `up` rebuilds it). */
 export const BACKENDS_DIR = process.env.LOOTOPIA_BACKENDS_DIR ?? path.join(os.tmpdir(), "lootopia-backends");
@@ -93,16 +94,6 @@ export function mavenCopy(pom: string, target: string, goal: "copy-dependencies"
 	fs.writeFileSync(stamp, digest);
 }
 
-/** The kernel's start time of a process (clock ticks since boot): with the pid, it names one process for good. */
-function startTimeOf(pid: number): string | undefined {
-	try {
-		// Field 22 of /proc/<pid>/stat, counted after the command name, which may contain spaces.
-		return fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ")[19];
-	} catch {
-		return undefined;
-	}
-}
-
 /**
  * Starts a server in its own session, stdout and stderr appended to `logFile`, and writes its pid
  * file. `asUser` (when running as root) drops to that user with setpriv, which execs the command, so
@@ -119,7 +110,7 @@ export function spawnDetached(command: string, args: string[], options: { logFil
 	// A failure after the spawn shows in the log and as a dead pid; it must not crash the CLI.
 	child.on("error", err => fs.appendFileSync(options.logFile, `spawn failed: ${err.message}\n`));
 	child.unref();
-	fs.writeFileSync(options.pidFile, `${child.pid} ${startTimeOf(child.pid) ?? ""}\n`);
+	fs.writeFileSync(options.pidFile, `${child.pid} ${processStartTime(child.pid) ?? ""}\n`);
 	return child.pid;
 }
 
@@ -131,19 +122,9 @@ export function readPid(pidFile: string, content?: string): number | undefined {
 	try {
 		const [pidText, startTime] = (content ?? fs.readFileSync(pidFile, "utf8")).split("\n")[0].trim().split(/\s+/);
 		const pid = Number(pidText);
-		if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return undefined;
-		return !startTime || startTimeOf(pid) === startTime ? pid : undefined;
+		return Number.isInteger(pid) && pid > 0 && isSameProcess(pid, startTime) ? pid : undefined;
 	} catch {
 		return undefined;
-	}
-}
-
-export function isAlive(pid: number): boolean {
-	try {
-		process.kill(pid, 0);
-		return true;
-	} catch (err) {
-		return (err as NodeJS.ErrnoException).code === "EPERM";
 	}
 }
 
@@ -157,10 +138,10 @@ export async function stopProcess(pid: number, graceMs = 30_000): Promise<void> 
 		return;
 	}
 	const deadline = Date.now() + graceMs;
-	while (isAlive(pid) && Date.now() < deadline) await sleep(100);
-	if (isAlive(pid)) {
+	while (isProcessAlive(pid) && Date.now() < deadline) await sleep(100);
+	if (isProcessAlive(pid)) {
 		process.kill(pid, "SIGKILL");
-		while (isAlive(pid)) await sleep(50);
+		while (isProcessAlive(pid)) await sleep(50);
 	}
 }
 

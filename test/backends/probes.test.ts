@@ -1,16 +1,7 @@
 import net from "node:net";
 import { BACKEND_NAMES, probeBackend, type BackendName } from "./probes";
-
-/** A port that refuses connections: bound, then closed again. */
-function closedPort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const server = net.createServer().once("error", reject);
-		server.listen(0, "127.0.0.1", () => {
-			const { port } = server.address() as net.AddressInfo;
-			server.close(() => resolve(port));
-		});
-	});
-}
+// Free a moment ago, nothing listens there now: a port that refuses connections.
+import { freePort as closedPort } from "../support/node";
 
 const urlFor = (name: BackendName, port: number) =>
 	({

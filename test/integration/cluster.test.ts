@@ -3,9 +3,7 @@
  * started exactly like `npm start` (SERVICES, TRANSPORTER), plus this test's broker joining as a
  * third node. HTTP enters the gateway process and is served by a service in another process.
  */
-import { ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
-import path from "node:path";
 import { randomUUID } from "node:crypto";
 import { ServiceBroker } from "moleculer";
 import { defineService } from "../../lib/moleculer/define-service";
@@ -15,28 +13,9 @@ import { describeWithBackend } from "../support/backends";
 import { rejectionOf } from "../support/async";
 import { generateSigningKey, publicKeysOf, signMachineToken, type KeyRing } from "../../lib/auth/tokens";
 import { eventually, freePort, prepareDataDir } from "../support/node";
+import { startScript, stopScript } from "../support/node-process";
 
-const ROOT = path.resolve(__dirname, "..", "..");
-
-function startNodeProcess(env: Record<string, string>): { child: ChildProcess; output: () => string } {
-	let output = "";
-	const child = spawn(process.execPath, ["--import", "tsx", "lib/runtime/start.ts"], {
-		cwd: ROOT,
-		env: { ...process.env, NODE_OPTIONS: "", NODE_ENV: "test", LOG_LEVEL: "warn", ...env },
-		stdio: ["ignore", "pipe", "pipe"],
-	});
-	child.stdout!.on("data", chunk => (output += chunk));
-	child.stderr!.on("data", chunk => (output += chunk));
-	return { child, output: () => output };
-}
-
-async function stopNodeProcess(child: ChildProcess): Promise<number | null> {
-	if (child.exitCode !== null) return child.exitCode;
-	return new Promise(resolve => {
-		child.once("exit", code => resolve(code));
-		child.kill("SIGTERM");
-	});
-}
+const startNodeProcess = (env: Record<string, string>) => startScript("lib/runtime/start.ts", env);
 
 describeWithBackend("nats", "cluster over NATS", nats => {
 	const namespace = `cluster-test-${randomUUID().slice(0, 8)}`;
@@ -93,7 +72,7 @@ describeWithBackend("nats", "cluster over NATS", nats => {
 
 	afterAll(async () => {
 		await observer?.stop();
-		const codes = await Promise.all([gateway, backend].filter(Boolean).map(n => stopNodeProcess(n.child)));
+		const codes = await Promise.all([gateway, backend].filter(Boolean).map(stopScript));
 		for (const dir of dataDirs) fs.rmSync(dir, { recursive: true, force: true });
 		// SIGTERM must drain and exit cleanly, not crash.
 		expect(codes).toEqual([0, 0]);

@@ -3,47 +3,33 @@
  * running server is refused with the holder named, instead of opening a second copy whose writes
  * vanish. The REPL never starts a gateway.
  */
-import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { replServices } from "../../lib/runtime/repl";
 import { eventually, freePort, prepareDataDir } from "../support/node";
-
-const ROOT = path.resolve(__dirname, "..", "..");
-
-function run(script: string, env: Record<string, string>) {
-	let output = "";
-	const child = spawn(process.execPath, ["--import", "tsx", script], { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: "", NODE_ENV: "test", LOG_LEVEL: "warn", ...env }, stdio: ["ignore", "pipe", "pipe"] });
-	child.stdout!.on("data", chunk => (output += chunk));
-	child.stderr!.on("data", chunk => (output += chunk));
-	const exited = new Promise<number | null>(resolve => child.once("exit", code => resolve(code)));
-	return { child, exited, output: () => output };
-}
+import { startScript, stopScript, type NodeProcess } from "../support/node-process";
 
 describe("the embedded database belongs to one process", () => {
 	const dataDir = prepareDataDir();
-	let server: ReturnType<typeof run>;
+	let server: NodeProcess;
 	afterAll(async () => {
-		if (server && server.child.exitCode === null) {
-			server.child.kill("SIGTERM");
-			await server.exited;
-		}
+		if (server) await stopScript(server);
 		fs.rmSync(dataDir, { recursive: true, force: true });
 	});
 
 	it("refuses a second server and a local REPL beside a running one, naming the holder", async () => {
 		const port = await freePort();
-		server = run("lib/runtime/start.ts", { DATA_DIR: dataDir, PORT: String(port), HOST: "127.0.0.1" });
+		server = startScript("lib/runtime/start.ts", { DATA_DIR: dataDir, PORT: String(port), HOST: "127.0.0.1" });
 		await eventually(async () => {
 			const res = await fetch(`http://127.0.0.1:${port}/health/ready`);
 			if (res.status !== 200) throw new Error(`not ready: ${res.status}`);
 		}, { timeoutMs: 60_000, intervalMs: 200 });
 
-		const second = run("lib/runtime/start.ts", { DATA_DIR: dataDir, PORT: String(await freePort()), HOST: "127.0.0.1" });
+		const second = startScript("lib/runtime/start.ts", { DATA_DIR: dataDir, PORT: String(await freePort()), HOST: "127.0.0.1" });
 		expect(await second.exited).toBe(1);
 		expect(second.output()).toContain(`is in use by another process (pid ${server.child.pid}`);
 
-		const repl = run("lib/runtime/repl.ts", { DATA_DIR: dataDir });
+		const repl = startScript("lib/runtime/repl.ts", { DATA_DIR: dataDir });
 		expect(await repl.exited).toBe(1);
 		expect(repl.output()).toContain(`REPL failed: The embedded database in ${path.join(dataDir, "pg")} is in use by another process (pid ${server.child.pid}`);
 
