@@ -171,11 +171,13 @@ export function createApiService(config: AppConfig): ServiceSchema {
 					autoAliases: true,
 					// Establishes the caller for every request; each service checks again on its own.
 					authentication: true,
-					onBeforeCall(this: any, _ctx: Context, _route: unknown, req: Req & { $action?: { secrets?: readonly string[] }; body?: unknown; $params?: unknown }) {
-						// Checked here too, not only where the action runs: on a gateway-only node the call is
-						// serialized for the transporter first, and JSON.stringify overflows on deep nesting.
-						const problem = inspectInput(req.body) ?? inspectInput(req.query) ?? inspectInput(req.$params);
-						if (problem) throw inputError(problem);
+					onBeforeCall(this: any, _ctx: Context, _route: unknown, req: Req & { $action?: { secrets?: readonly string[] }; $endpoint?: { local?: boolean }; body?: unknown; $params?: unknown }) {
+						// A local action gets the input guard middleware's check; one on another node does too,
+						// but only after the call was serialized for the transporter, which overflows on deep nesting.
+						if (!req.$endpoint?.local) {
+							const problem = inspectInput(req.body) ?? inspectInput(req.query) ?? inspectInput(req.$params);
+							if (problem) throw inputError(problem);
+						}
 						const inUrl = (req.$action?.secrets ?? []).filter(name => req.query && Object.prototype.hasOwnProperty.call(req.query, name));
 						if (inUrl.length) throw new AppError("VALIDATION_FAILED", undefined, inUrl.map(field => ({ field, message: `The '${field}' field must be sent in the JSON body, never in the URL`, rule: "secret" })));
 					},
