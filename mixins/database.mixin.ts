@@ -2,8 +2,18 @@
  * Gives a service its own database: a schema named after the service (or the database in
  * <SERVICE>_DATABASE_URL), migrated to the newest version before the service starts taking calls.
  * Domain modules receive `this.db` (a SqlClient) and never see Moleculer.
+ *
+ * With it come the platform's messaging pieces for that schema: `this.outbox` (messages written in
+ * the transaction of the state change they are about), the relay that sends them once the channels
+ * are up, `this.inbox` (consumers act once per message id) and `this.idempotency` (Idempotency-Key).
  */
-import type { ServiceSchema } from "moleculer";
+import type { Context, ServiceBroker, ServiceSchema } from "moleculer";
+import { sendToChannel } from "../lib/channels";
+import { channelMessageOf } from "../lib/moleculer/channel-security";
+import { IdempotencyKeys } from "../lib/outbox/idempotency";
+import { Inbox } from "../lib/outbox/inbox";
+import { Outbox, type MessageWriter } from "../lib/outbox/outbox";
+import { OutboxRelay } from "../lib/outbox/relay";
 import type { Migration, SqlClient } from "../lib/sql";
 import { nodeBackends } from "../lib/runtime/node-backends";
 
@@ -11,17 +21,67 @@ export interface DatabaseServiceThis {
 	db: SqlClient;
 	/** Schema-qualified, quoted table name in this service's schema. */
 	table(name: string): string;
+	outbox: Outbox;
+	inbox: Inbox;
+	idempotency: IdempotencyKeys;
+	relay: OutboxRelay;
+	/**
+	 * A channel handler's work, done once per message id (redeliveries are skipped) in one
+	 * transaction with the messages it writes.
+	 */
+	consumeOnce(ctx: Context, work: (messages: MessageWriter, db: SqlClient) => Promise<void>): Promise<boolean>;
+}
+
+const HOUSEKEEPING_INTERVAL_MS = 3600_000;
+
+interface MixinThis extends DatabaseServiceThis {
+	name: string;
+	broker: ServiceBroker;
+	logger: { warn(message: string): void; error(message: string): void };
+	housekeeping?: NodeJS.Timeout;
 }
 
 export function DatabaseMixin(migrations: readonly Migration[]): Partial<ServiceSchema> {
-	return {
+	const mixin = {
 		methods: {
 			table(this: { name: string }, name: string): string {
 				return `"${this.name}"."${name}"`;
 			},
+			consumeOnce(this: MixinThis, ctx: Context, work: (messages: MessageWriter, db: SqlClient) => Promise<void>): Promise<boolean> {
+				return this.inbox.once(this.name, channelMessageOf(ctx)?.id, work);
+			},
 		},
-		async started(this: any) {
-			this.db = await nodeBackends(this.broker).database(this.name, migrations);
+		async started(this: MixinThis) {
+			const backends = nodeBackends(this.broker);
+			this.db = await backends.database(this.name, migrations);
+			this.outbox = new Outbox(this.db, this.name);
+			this.inbox = new Inbox(this.db, this.name, this.outbox);
+			this.idempotency = new IdempotencyKeys(this.db, this.name);
+			const sender = this.name;
+			this.relay = new OutboxRelay(
+				this.outbox,
+				message => sendToChannel(this.broker, message.channel, message.payload, { sender, messageId: message.id, ...(message.partitionKey ? { key: message.partitionKey } : {}) }),
+				backends.config.outbox,
+				this.logger,
+			);
+			// The channels connect once every service has started; a service started later finds them up.
+			if ((this.broker as unknown as { started?: boolean }).started) this.relay.start();
+			const housekeeping = () =>
+				Promise.all([this.inbox.purge(), this.idempotency.purge()]).catch(err => this.logger.warn(`Inbox and idempotency key purge failed: ${(err as Error).message}`));
+			this.housekeeping = setInterval(housekeeping, HOUSEKEEPING_INTERVAL_MS);
+			this.housekeeping.unref();
+		},
+		async stopped(this: MixinThis) {
+			clearInterval(this.housekeeping);
+			// Before the channels disconnect (they stop after the services): the send under way finishes.
+			await this.relay?.stop();
+		},
+		events: {
+			"$broker.started"(this: MixinThis) {
+				this.relay?.start();
+			},
 		},
 	};
+	// Moleculer types lifecycle handlers' `this` as a bare Service; ours has the members set up above.
+	return mixin as unknown as Partial<ServiceSchema>;
 }

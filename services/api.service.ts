@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import fs from "node:fs";
 import path from "node:path";
 import type { Context, ServiceBroker, ServiceSchema } from "moleculer";
+import { acceptIdempotencyKey, IDEMPOTENCY_KEY_HEADER, type IdempotencyMeta } from "../lib/moleculer/idempotency";
 import { defineService, LootopiaSettings } from "../lib/moleculer/define-service";
 import ApiGateway from "moleculer-web";
 import type { AppConfig } from "../lib/config/env";
@@ -117,7 +118,7 @@ export function createApiService(config: AppConfig): ServiceSchema {
 				? {
 						origin: corsOrigins.includes("*") ? "*" : corsOrigins,
 						methods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-						allowedHeaders: ["Content-Type", "Authorization", "X-Request-ID"],
+						allowedHeaders: ["Content-Type", "Authorization", "X-Request-ID", "Idempotency-Key"],
 						exposedHeaders: ["X-Request-ID", "Retry-After"],
 						credentials: false,
 						maxAge: 600,
@@ -275,9 +276,13 @@ export function createApiService(config: AppConfig): ServiceSchema {
 			},
 
 			/** moleculer-web's hook: the token and client address travel in meta to every service called. */
-			async authenticate(this: any, ctx: Context, _route: unknown, req: Req & { $action?: { access?: string } }): Promise<Caller | null> {
-				const meta = ctx.meta as CallMeta & { user?: Caller };
+			async authenticate(this: any, ctx: Context, _route: unknown, req: Req & { $action?: { access?: string; idempotencyKey?: boolean } }): Promise<Caller | null> {
+				const meta = ctx.meta as CallMeta & IdempotencyMeta & { user?: Caller };
 				meta.clientIp = clientAddress(req);
+				if (req.$action?.idempotencyKey) {
+					const key = acceptIdempotencyKey(req.headers[IDEMPOTENCY_KEY_HEADER]);
+					if (key !== undefined) meta.idempotencyKey = key;
+				}
 				// Public operations (and the gateway's own pages) serve anyone: a client's expired or broken
 				// token must not lock it out of logging in again, so there it counts as no token.
 				const isPublic = !req.$action?.access || req.$action.access === "public";
@@ -303,8 +308,8 @@ export function createApiService(config: AppConfig): ServiceSchema {
 					routes.push({ method: alias.method as OpenApiRoute["method"], path: alias.fullPath, action: alias.action });
 				}
 				const actions = new Map<string, OpenApiActionInfo>();
-				for (const item of this.broker.registry.getActionList({ skipInternal: true, withEndpoints: false }) as Array<{ name: string; action?: { params?: Record<string, unknown>; openapi?: OpenApiActionInfo["openapi"]; access?: string } }>) {
-					actions.set(item.name, { name: item.name, params: item.action?.params, openapi: item.action?.openapi, access: item.action?.access });
+				for (const item of this.broker.registry.getActionList({ skipInternal: true, withEndpoints: false }) as Array<{ name: string; action?: { params?: Record<string, unknown>; openapi?: OpenApiActionInfo["openapi"]; access?: string; idempotencyKey?: boolean } }>) {
+					actions.set(item.name, { name: item.name, params: item.action?.params, openapi: item.action?.openapi, access: item.action?.access, idempotencyKey: item.action?.idempotencyKey === true });
 				}
 				return buildOpenApiDocument({
 					info: {

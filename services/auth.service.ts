@@ -6,8 +6,8 @@
  */
 import type { Context, ServiceSchema } from "moleculer";
 import type { AppConfig } from "../lib/config/env";
-import { USER_DELETED_CHANNEL, USER_RENAMED_CHANNEL, type AccountView, type AuthResult, type LoginParams, type PartnerRole, type PlatformRole, type PublicKeySet, type RefreshParams, type RegisterParams, type UserDeletedMessage, type UserRenamedMessage } from "../lib/contracts/identity";
-import { sendToChannel, type ServiceSchemaWithChannels } from "../lib/channels";
+import { USER_RENAMED_CHANNEL, type AccountView, type AuthResult, type LoginParams, type PartnerRole, type PlatformRole, type PublicKeySet, type RefreshParams, type RegisterParams, type UserRenamedMessage } from "../lib/contracts/identity";
+import type { ServiceSchemaWithChannels } from "../lib/channels";
 import { ACCOUNT_SCHEMA, AUTH_RESULT_SCHEMA, JWKS_SCHEMA } from "../lib/contracts/identity-schemas";
 import { AccountStore, AUTH_MIGRATIONS } from "../lib/auth/account-store";
 import { AuthFlows, type AuthPorts } from "../lib/auth/auth-flows";
@@ -16,7 +16,7 @@ import { LoginThrottle, RegistrationLimit } from "../lib/auth/login-throttle";
 import { DISPLAY_NAME_PARAM, EMAIL_PARAM, LOGIN_EMAIL_PARAM, PASSWORD_PARAM } from "../lib/contracts/identity-params";
 import { publicKeysOf, signMachineToken, type KeyRing } from "../lib/auth/tokens";
 import { SERVICE_SUBJECT_PREFIX } from "../lib/auth/access";
-import { actorOf, recordAudit, requestContext } from "../lib/moleculer/audit";
+import { actorOf, requestContext } from "../lib/moleculer/audit";
 import { callerOf, provideLocalPublicKeys, revokedSessionKey, userOf } from "../lib/moleculer/authorization";
 import { defineService } from "../lib/moleculer/define-service";
 import type { JsonSchema } from "../lib/http/openapi";
@@ -24,7 +24,7 @@ import { nodeBackends } from "../lib/runtime/node-backends";
 import { AccessControlMixin } from "../mixins/access-control.mixin";
 import { DatabaseMixin, type DatabaseServiceThis } from "../mixins/database.mixin";
 
-interface AuthServiceThis {
+interface AuthServiceThis extends DatabaseServiceThis {
 	broker: ServiceBroker;
 	[member: string]: unknown;
 	logger: { info(...args: unknown[]): void; warn(...args: unknown[]): void; error(...args: unknown[]): void };
@@ -37,8 +37,6 @@ interface AuthServiceThis {
 	changeRole(ctx: Context<{ id: string; role: PlatformRole }>, granted: boolean): Promise<{ roles: PlatformRole[] }>;
 	serviceToken(): Promise<string>;
 	purgeTimer?: NodeJS.Timeout;
-	announceTimer?: NodeJS.Timeout;
-	announceClosures(): Promise<void>;
 }
 
 type ServiceBroker = Context["broker"];
@@ -46,8 +44,6 @@ type ServiceBroker = Context["broker"];
 const SESSION_RETENTION_DAYS = 30;
 const ROLE_CHANGE_PARAMS = { id: "uuid", role: { type: "enum", values: ["admin"] } } as const;
 const ROLES_RESPONSE: JsonSchema = { type: "object", required: ["roles"], properties: { roles: { type: "array", items: { type: "string", enum: ["player", "admin"] } } } };
-const CLOSURE_RECHECK_MS = 5 * 60_000;
-
 
 export function createAuthService(config: AppConfig): ServiceSchema {
 	const tokenSettings = { issuer: config.auth.issuer, audience: config.auth.audience, accessTtlSeconds: config.auth.accessTtlSeconds };
@@ -196,32 +192,24 @@ export function createAuthService(config: AppConfig): ServiceSchema {
 						await this.broker.call("users.createProfile", { userId, displayName }, await asService());
 					},
 					membershipsOf: async userId => this.broker.call<Record<string, PartnerRole>, { userId: string }>("partners.membershipsOf", { userId }, await asService()),
-					audit: fact => recordAudit(this.broker, { ...fact, requestId: ctx?.requestID ?? undefined }, { sender: "auth" }),
-					accountClosed: async userId => {
-						const message: UserDeletedMessage = { userId, at: new Date().toISOString() };
-						await sendToChannel(this.broker, USER_DELETED_CHANNEL, message, { sender: "auth" });
-					},
 					sessionsRevoked: async sessionIds => {
 						// Remembered for as long as an access token of the session could still be presented.
 						const ttlMs = (config.auth.accessTtlSeconds + 60) * 1000;
-						await Promise.all(sessionIds.map(id => store.set(revokedSessionKey(id), "1", { ttlMs })));
+						try {
+							await Promise.all(sessionIds.map(id => store.set(revokedSessionKey(id), "1", { ttlMs })));
+						} catch (err) {
+							// The sessions are revoked in the database (committed) and no refresh works; only access
+							// tokens already out keep working until they expire. The change did happen: no 5xx.
+							this.logger.error(`Revoked sessions ${sessionIds.join(", ")} but could not tell the shared store: ${(err as Error).message}`);
+						}
 					},
 				};
-				return new AuthFlows(this.accounts, this.throttle, () => this.keyRing, { token: tokenSettings, refreshTtlSeconds: config.auth.refreshTtlSeconds }, ports, this.registrations);
+				return new AuthFlows(this.accounts, this.outbox, this.throttle, () => this.keyRing, { token: tokenSettings, refreshTtlSeconds: config.auth.refreshTtlSeconds }, ports, this.registrations);
 			},
 
 			async changeRole(this: AuthServiceThis, ctx: Context<{ id: string; role: PlatformRole }>, granted: boolean): Promise<{ roles: PlatformRole[] }> {
-				const actor = actorOf(callerOf(ctx), requestContext(ctx).clientIp);
-				return { roles: await this.flows(ctx).setRole(ctx.params.id, ctx.params.role, granted, actor) };
-			},
-
-			async announceClosures(this: AuthServiceThis): Promise<void> {
-				try {
-					const sent = await this.flows().announcePendingClosures();
-					if (sent) this.logger.info(`Announced ${sent} account closure(s) that had not gone out`);
-				} catch (err) {
-					this.logger.warn(`Could not announce pending account closures: ${(err as Error).message}`);
-				}
+				const origin = requestContext(ctx);
+				return { roles: await this.flows(ctx).setRole(ctx.params.id, ctx.params.role, granted, actorOf(callerOf(ctx), origin.clientIp), origin) };
 			},
 
 			/** Our own identity for calls to other services' service-only actions; reused while fresh. */
@@ -242,22 +230,18 @@ export function createAuthService(config: AppConfig): ServiceSchema {
 			const purge = () => this.accounts.purgeSessions(SESSION_RETENTION_DAYS).catch(err => this.logger.warn(`Session purge failed: ${(err as Error).message}`));
 			this.purgeTimer = setInterval(purge, 6 * 3600_000);
 			this.purgeTimer.unref();
-			this.announceTimer = setInterval(() => this.announceClosures(), CLOSURE_RECHECK_MS);
-			this.announceTimer.unref();
 			provideLocalPublicKeys(this.broker, () => ({ keys: publicKeysOf(this.keyRing) as PublicKeySet["keys"] }));
 			this.logger.info(`Signing access tokens with key ${this.keyRing.current.kid}${config.auth.keysFile ? "" : " (development key under DATA_DIR)"}`);
 		},
 
 		stopped(this: AuthServiceThis) {
 			clearInterval(this.purgeTimer);
-			clearInterval(this.announceTimer);
 		},
 
 		events: {
 			// The configured admin is created once the whole node runs: it needs the users service for
 			// the profile and the channels (connected after every service started) for the audit fact.
 			async "$broker.started"(this: AuthServiceThis) {
-				await this.announceClosures();
 				const admin = config.auth.admin;
 				if (!admin) return;
 				try {
@@ -275,7 +259,8 @@ export function createAuthService(config: AppConfig): ServiceSchema {
 		[USER_RENAMED_CHANNEL]: {
 			group: "auth",
 			async handler(this: unknown, ctx: Context<UserRenamedMessage>) {
-				await (this as AuthServiceThis).accounts.updateDisplayName(ctx.params.userId, ctx.params.displayName, ctx.params.at);
+				const self = this as AuthServiceThis;
+				await self.consumeOnce(ctx, (_messages, db) => self.accounts.joined(db).updateDisplayName(ctx.params.userId, ctx.params.displayName, ctx.params.at));
 			},
 		},
 	};

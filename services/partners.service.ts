@@ -11,7 +11,11 @@ import { PARTNER_PUBLIC_SCHEMA, PARTNER_SCHEMA } from "../lib/contracts/identity
 import { AppError } from "../lib/errors/app-error";
 import { isAdmin } from "../lib/auth/access";
 import type { ServiceSchemaWithChannels } from "../lib/channels";
-import { actorOf, recordAudit, requestContext, type NewAuditFact } from "../lib/moleculer/audit";
+import { writeAuditFact } from "../lib/audit/facts";
+import { actorOf, requestContext, type NewAuditFact } from "../lib/moleculer/audit";
+import { runIdempotent } from "../lib/moleculer/idempotency";
+import type { MessageWriter } from "../lib/outbox/outbox";
+import type { SqlClient } from "../lib/sql";
 import { callerOf, userOf } from "../lib/moleculer/authorization";
 import { defineService } from "../lib/moleculer/define-service";
 import { PartnerStore, PARTNERS_MIGRATIONS, publicPartnerView, type NewPartner } from "../lib/partners/partner-store";
@@ -22,7 +26,9 @@ interface PartnersThis extends DatabaseServiceThis {
 	broker: Context["broker"];
 	partners: PartnerStore;
 	loadForOwner(ctx: Context, partnerId: string): Promise<PartnerView>;
-	audit(ctx: Context, fact: Omit<NewAuditFact, "actor">): Promise<void>;
+	audit(messages: MessageWriter, ctx: Context, fact: Omit<NewAuditFact, "actor">): Promise<void>;
+	/** The partner store and an outbox writer in one transaction: a change and its messages commit together. */
+	inTransaction<T>(work: (partners: PartnerStore, messages: MessageWriter, db: SqlClient) => Promise<T>): Promise<T>;
 }
 
 const NAME = { type: "string", trim: true, min: 2, max: 120 } as const;
@@ -43,12 +49,25 @@ export function createPartnersService(_config: AppConfig): ServiceSchema {
 				rest: "POST /partners",
 				access: "user",
 				params: { $$strict: true, name: NAME, description: TEXT, website: WEBSITE, contactEmail: CONTACT },
-				openapi: { summary: "Create a partner organisation (pending until an admin verifies it); you become its owner", tags: ["partners"], successStatus: 201, response: PARTNER_SCHEMA },
+				idempotencyKey: true,
+				openapi: {
+					summary: "Create a partner organisation (pending until an admin verifies it); you become its owner",
+					tags: ["partners"],
+					successStatus: 201,
+					response: PARTNER_SCHEMA,
+					responses: { "422": { description: "VALIDATION_FAILED, or IDEMPOTENCY_KEY_REUSED: the Idempotency-Key went with different parameters" } },
+				},
 				async handler(this: PartnersThis, ctx: Context<NewPartner>): Promise<PartnerView> {
-					const partner = await this.partners.create(ctx.params, userOf(ctx).userId);
-					await this.audit(ctx, { action: "partners.created", subject: partnerSubject(partner.id), data: { name: partner.name } });
-					Object.assign(ctx.meta, { $statusCode: 201, $location: `/api/partners/${partner.id}` });
-					return partner;
+					const ownerId = userOf(ctx).userId;
+					const response = await this.inTransaction((partners, messages, db) =>
+						runIdempotent(this.idempotency, db, ctx, async () => {
+							const partner = await partners.create(ctx.params, ownerId);
+							await this.audit(messages, ctx, { action: "partners.created", subject: partnerSubject(partner.id), data: { name: partner.name } });
+							return { status: 201, location: `/api/partners/${partner.id}`, body: partner };
+						}),
+					);
+					Object.assign(ctx.meta, { $statusCode: response.status, $location: response.location });
+					return response.body;
 				},
 			},
 
@@ -107,17 +126,20 @@ export function createPartnersService(_config: AppConfig): ServiceSchema {
 					await this.loadForOwner(ctx, id);
 					// Only real, current users can be members (404 from the users service otherwise).
 					await ctx.call("users.publicProfile", { id: userId });
-					const change = await this.partners.setMember(id, userId, role);
+					const change = await this.inTransaction(async (partners, messages) => {
+						const change = await partners.setMember(id, userId, role);
+						if (change.kind === "ok" && change.previousRole !== role) {
+							await this.audit(messages, ctx, {
+								action: change.previousRole ? "partners.member.role_changed" : "partners.member.added",
+								subject: partnerSubject(id),
+								data: { userId, role, previousRole: change.previousRole },
+							});
+						}
+						return change;
+					});
 					if (change.kind === "last-owner") throw new AppError("LAST_OWNER");
 					if (change.kind !== "ok") throw new AppError("NOT_FOUND", "Partner not found");
-					if (change.previousRole !== role) {
-						await this.audit(ctx, {
-							action: change.previousRole ? "partners.member.role_changed" : "partners.member.added",
-							subject: partnerSubject(id),
-							data: { userId, role, previousRole: change.previousRole },
-						});
-						this.broker.emit("partner.membership.changed", { partnerId: id, userId, role, at: new Date().toISOString() });
-					}
+					if (change.previousRole !== role) this.broker.emit("partner.membership.changed", { partnerId: id, userId, role, at: new Date().toISOString() });
 					return (await this.partners.get(id))!;
 				},
 			},
@@ -132,10 +154,13 @@ export function createPartnersService(_config: AppConfig): ServiceSchema {
 					const caller = userOf(ctx);
 					if (caller.userId !== userId) await this.loadForOwner(ctx, id);
 					else if (!(await this.partners.roleOf(id, userId))) throw new AppError("NOT_FOUND", "Partner not found");
-					const change = await this.partners.setMember(id, userId, null);
+					const change = await this.inTransaction(async (partners, messages) => {
+						const change = await partners.setMember(id, userId, null);
+						if (change.kind === "ok") await this.audit(messages, ctx, { action: "partners.member.removed", subject: partnerSubject(id), data: { userId, previousRole: change.previousRole } });
+						return change;
+					});
 					if (change.kind === "last-owner") throw new AppError("LAST_OWNER");
 					if (change.kind !== "ok") throw new AppError("NOT_FOUND", "Member not found");
-					await this.audit(ctx, { action: "partners.member.removed", subject: partnerSubject(id), data: { userId, previousRole: change.previousRole } });
 					this.broker.emit("partner.membership.changed", { partnerId: id, userId, role: null, at: new Date().toISOString() });
 					(ctx.meta as { $statusCode?: number }).$statusCode = 204;
 				},
@@ -147,9 +172,12 @@ export function createPartnersService(_config: AppConfig): ServiceSchema {
 				params: { id: "uuid" },
 				openapi: { summary: "Verify a partner: its members may then publish hunts", tags: ["admin", "partners"], response: PARTNER_SCHEMA },
 				async handler(this: PartnersThis, ctx: Context<{ id: string }>): Promise<PartnerView> {
-					const partner = await this.partners.setStatus(ctx.params.id, "verified", null);
-					if (!partner) throw new AppError("NOT_FOUND", "Partner not found");
-					await this.audit(ctx, { action: "partners.verified", subject: partnerSubject(partner.id) });
+					const partner = await this.inTransaction(async (partners, messages) => {
+						const partner = await partners.setStatus(ctx.params.id, "verified", null);
+						if (!partner) throw new AppError("NOT_FOUND", "Partner not found");
+						await this.audit(messages, ctx, { action: "partners.verified", subject: partnerSubject(partner.id) });
+						return partner;
+					});
 					this.broker.emit("partner.verified", { partnerId: partner.id, at: new Date().toISOString() });
 					return partner;
 				},
@@ -161,9 +189,12 @@ export function createPartnersService(_config: AppConfig): ServiceSchema {
 				params: { id: "uuid", reason: { type: "string", trim: true, min: 1, max: 500 } },
 				openapi: { summary: "Suspend a partner", tags: ["admin", "partners"], response: PARTNER_SCHEMA },
 				async handler(this: PartnersThis, ctx: Context<{ id: string; reason: string }>): Promise<PartnerView> {
-					const partner = await this.partners.setStatus(ctx.params.id, "suspended", ctx.params.reason);
-					if (!partner) throw new AppError("NOT_FOUND", "Partner not found");
-					await this.audit(ctx, { action: "partners.suspended", subject: partnerSubject(partner.id), data: { reason: ctx.params.reason } });
+					const partner = await this.inTransaction(async (partners, messages) => {
+						const partner = await partners.setStatus(ctx.params.id, "suspended", ctx.params.reason);
+						if (!partner) throw new AppError("NOT_FOUND", "Partner not found");
+						await this.audit(messages, ctx, { action: "partners.suspended", subject: partnerSubject(partner.id), data: { reason: ctx.params.reason } });
+						return partner;
+					});
 					this.broker.emit("partner.suspended", { partnerId: partner.id, reason: ctx.params.reason, at: new Date().toISOString() });
 					return partner;
 				},
@@ -210,9 +241,13 @@ export function createPartnersService(_config: AppConfig): ServiceSchema {
 				return partner;
 			},
 
-			audit(this: PartnersThis, ctx: Context, fact: Omit<NewAuditFact, "actor">): Promise<void> {
+			async audit(this: PartnersThis, messages: MessageWriter, ctx: Context, fact: Omit<NewAuditFact, "actor">): Promise<void> {
 				const { clientIp, requestId } = requestContext(ctx);
-				return recordAudit(this.broker, { ...fact, actor: actorOf(callerOf(ctx), clientIp), requestId }, { sender: "partners" });
+				await writeAuditFact(messages, { ...fact, actor: actorOf(callerOf(ctx), clientIp), requestId });
+			},
+
+			inTransaction<T>(this: PartnersThis, work: (partners: PartnerStore, messages: MessageWriter, db: SqlClient) => Promise<T>): Promise<T> {
+				return this.outbox.transaction((messages, db) => work(this.partners.joined(db), messages, db));
 			},
 		},
 
@@ -226,14 +261,13 @@ export function createPartnersService(_config: AppConfig): ServiceSchema {
 			group: "partners",
 			async handler(this: unknown, ctx: Context<UserDeletedMessage>) {
 				const self = this as PartnersThis;
-				const left = await self.partners.removeUserEverywhere(ctx.params.userId);
-				for (const partnerId of left) {
-					await recordAudit(
-						self.broker,
-						{ action: "partners.member.removed", actor: { type: "service", id: "partners" }, subject: partnerSubject(partnerId), data: { userId: ctx.params.userId, reason: "account deleted" } },
-						{ sender: "partners", idempotencyKey: `partners.member.removed:${partnerId}:${ctx.params.userId}:deleted` },
-					);
-				}
+				const { userId } = ctx.params;
+				await self.consumeOnce(ctx, async (messages, db) => {
+					const left = await self.partners.joined(db).removeUserEverywhere(userId);
+					for (const partnerId of left) {
+						await writeAuditFact(messages, { action: "partners.member.removed", actor: { type: "service", id: "partners" }, subject: partnerSubject(partnerId), data: { userId, reason: "account deleted" } });
+					}
+				});
 			},
 		},
 	};

@@ -9,9 +9,9 @@ import type { AppConfig } from "../lib/config/env";
 import { USER_DELETED_CHANNEL, USER_RENAMED_CHANNEL, type CreateProfileParams, type Profile, type PublicProfile, type UpdateProfileParams, type UserDeletedMessage, type UserRenamedMessage } from "../lib/contracts/identity";
 import { PROFILE_SCHEMA, PUBLIC_PROFILE_SCHEMA } from "../lib/contracts/identity-schemas";
 import { AppError } from "../lib/errors/app-error";
-import { sendToChannel, type ServiceSchemaWithChannels } from "../lib/channels";
+import type { ServiceSchemaWithChannels } from "../lib/channels";
+import { writeAuditFact } from "../lib/audit/facts";
 import { userOf } from "../lib/moleculer/authorization";
-import { recordAudit } from "../lib/moleculer/audit";
 import { defineService } from "../lib/moleculer/define-service";
 import { ProfileStore, publicView, USERS_MIGRATIONS } from "../lib/users/profile-store";
 import { DISPLAY_NAME_PARAM, PASSWORD_PARAM } from "../lib/contracts/identity-params";
@@ -59,15 +59,18 @@ export function createUsersService(_config: AppConfig): ServiceSchema {
 				access: "user",
 				params: { $$strict: true, displayName: { ...DISPLAY_NAME_PARAM, optional: true }, avatarUrl: { ...AVATAR_URL, optional: true }, locale: { ...LOCALE, optional: true } },
 				openapi: { summary: "Change your display name, avatar or locale", description: "Only the fields sent change; `avatarUrl: null` removes the avatar.", tags: ["users"], response: PROFILE_SCHEMA },
-				async handler(this: UsersThis, ctx: Context<UpdateProfileParams>): Promise<Profile> {
+				handler(this: UsersThis, ctx: Context<UpdateProfileParams>): Promise<Profile> {
 					const userId = userOf(ctx).userId;
-					const profile = await this.profiles.update(userId, ctx.params);
-					if (!profile) throw new AppError("NOT_FOUND", "Profile not found");
-					if (ctx.params.displayName !== undefined) {
-						const message: UserRenamedMessage = { userId, displayName: profile.displayName, at: profile.updatedAt };
-						await sendToChannel(this.broker, USER_RENAMED_CHANNEL, message, { sender: "users" });
-					}
-					return profile;
+					// The rename commits with its announcement: the auth service's copy of the name follows.
+					return this.outbox.transaction(async (messages, db) => {
+						const profile = await this.profiles.joined(db).update(userId, ctx.params);
+						if (!profile) throw new AppError("NOT_FOUND", "Profile not found");
+						if (ctx.params.displayName !== undefined) {
+							const renamed: UserRenamedMessage = { userId, displayName: profile.displayName, at: profile.updatedAt };
+							await messages.add(USER_RENAMED_CHANNEL, renamed, { partitionKey: userId });
+						}
+						return profile;
+					});
 				},
 			},
 
@@ -119,10 +122,14 @@ export function createUsersService(_config: AppConfig): ServiceSchema {
 			group: "users",
 			async handler(this: unknown, ctx: Context<UserDeletedMessage>) {
 				const self = this as UsersThis;
-				await self.profiles.erase(ctx.params.userId);
-				// Keyed by user, so a redelivered message does not log the deletion twice.
-				await recordAudit(self.broker, { action: "users.deleted", actor: { type: "service", id: "users" }, subject: { type: "account", id: ctx.params.userId } }, { sender: "users", idempotencyKey: `users.deleted:${ctx.params.userId}` });
-				self.broker.emit("user.deleted", { userId: ctx.params.userId, at: ctx.params.at });
+				const { userId, at } = ctx.params;
+				const firstTime = await self.consumeOnce(ctx, async (messages, db) => {
+					await self.profiles.joined(db).erase(userId);
+					// Keyed by user as well: a second closure message for one account (a replay from before
+					// message ids) still logs the deletion once.
+					await writeAuditFact(messages, { action: "users.deleted", actor: { type: "service", id: "users" }, subject: { type: "account", id: userId } }, `users.deleted:${userId}`);
+				});
+				if (firstTime) self.broker.emit("user.deleted", { userId, at });
 			},
 		},
 	};

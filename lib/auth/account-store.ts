@@ -72,6 +72,18 @@ export const AUTH_MIGRATIONS: readonly Migration[] = [
 		// Renames arrive as channel messages, possibly out of order or replayed: the newest one wins.
 		up: `alter table accounts add column display_name_at timestamptz;`,
 	},
+	{
+		version: 5,
+		name: "closure announcements through the outbox",
+		// Closures now announce themselves through the outbox, in their own transaction. Any that an
+		// older build closed without getting the announcement out are handed to the outbox here.
+		up: `
+			insert into outbox (id, channel, payload, partition_key)
+			select gen_random_uuid(), 'users.deleted', json_build_object('userId', id, 'at', to_char(closed_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))::text, id::text
+			  from accounts where status = 'closed' and closure_announced_at is null;
+			update accounts set closure_announced_at = now() where status = 'closed' and closure_announced_at is null;
+		`,
+	},
 ];
 
 /** How long after its use a refresh token may be presented once more without revoking the session. */
@@ -128,11 +140,16 @@ export class AccountStore {
 
 	constructor(
 		private readonly db: SqlClient,
-		schema: string,
+		private readonly schema: string,
 	) {
 		this.accounts = `"${schema}".accounts`;
 		this.sessions = `"${schema}".sessions`;
 		this.tokens = `"${schema}".refresh_tokens`;
+	}
+
+	/** The same store inside a transaction someone else opened (see Outbox.transaction). */
+	joined(db: SqlClient): AccountStore {
+		return new AccountStore(db, this.schema);
 	}
 
 	/** Throws EmailTakenError when the normalised email is already used (the unique index decides). */
@@ -203,19 +220,6 @@ export class AccountStore {
 			const { rows } = await tx.query<{ id: string }>(`update ${this.sessions} set revoked_at = now(), revoked_reason = 'account closed' where account_id = $1 and revoked_at is null returning id`, [id]);
 			return rows.map(row => row.id);
 		});
-	}
-
-	/** Closed accounts whose closure the other services may not have heard of yet. */
-	async unannouncedClosures(limit = 100): Promise<string[]> {
-		const { rows } = await this.db.query<{ id: string }>(
-			`select id from ${this.accounts} where status = 'closed' and closure_announced_at is null order by closed_at limit $1`,
-			[limit],
-		);
-		return rows.map(row => row.id);
-	}
-
-	async markClosureAnnounced(id: string): Promise<void> {
-		await this.db.query(`update ${this.accounts} set closure_announced_at = now() where id = $1`, [id]);
 	}
 
 	async createSession(accountId: string, tokenHash: string, ttlSeconds: number, clientIp: string | undefined): Promise<SessionRecord> {

@@ -1,15 +1,20 @@
 /**
  * What the auth service does, as plain steps over its store, the login throttle, the key ring and
- * a few ports to the rest of the platform (profiles, memberships, audit, revocation). No Moleculer
- * here: the service file maps actions onto these methods, and the spec runs them on PGlite.
+ * a few ports to the rest of the platform (profiles, memberships, revocation). No Moleculer here:
+ * the service file maps actions onto these methods, and the spec runs them on PGlite.
+ *
+ * Every change commits with the messages about it (audit facts, the account-closed announcement)
+ * through the outbox, so neither is ever without the other.
  *
  * Registration is a short saga: the account row is the step that decides (the unique email index
  * lets exactly one of many concurrent registrations through); creating the profile in the users
  * service follows, and if it fails the account is deleted again so a retry can succeed.
  */
 import type { AuditActor } from "../contracts/audit";
-import type { AccountView, AuthResult, PartnerRole, PlatformRole, SessionTokens } from "../contracts/identity";
+import { USER_DELETED_CHANNEL, type AccountView, type AuthResult, type PartnerRole, type PlatformRole, type SessionTokens, type UserDeletedMessage } from "../contracts/identity";
+import { writeAuditFact, type NewAuditFact } from "../audit/facts";
 import { AppError } from "../errors/app-error";
+import type { MessageWriter, Outbox } from "../outbox/outbox";
 import { AccountStore, EmailTakenError, type AccountRecord } from "./account-store";
 import { LoginThrottle, normaliseEmail, type RegistrationLimit } from "./login-throttle";
 import { hashPassword, needsRehash, passwordProblems, verifyPassword } from "./passwords";
@@ -18,11 +23,8 @@ import { hashRefreshToken, newRefreshToken, signAccessToken, type KeyRing, type 
 export interface AuthPorts {
 	createProfile(userId: string, displayName: string): Promise<void>;
 	membershipsOf(userId: string): Promise<Record<string, PartnerRole>>;
-	audit(fact: { action: string; actor: AuditActor; subject?: { type: string; id: string }; data?: Record<string, unknown> }): Promise<void>;
 	/** Makes already-issued access tokens of these sessions stop working everywhere. */
 	sessionsRevoked(sessionIds: string[]): Promise<void>;
-	/** Tells every service holding data about the user to erase it (durably). */
-	accountClosed(userId: string): Promise<void>;
 }
 
 export interface AuthSettings {
@@ -32,6 +34,7 @@ export interface AuthSettings {
 
 export interface RequestOrigin {
 	clientIp?: string;
+	requestId?: string;
 }
 
 /** Verifying against this when the account does not exist costs the same as a real check. */
@@ -40,9 +43,13 @@ const decoy = () => (decoyHash ??= hashPassword("decoy password that matches not
 
 const accountSubject = (id: string) => ({ type: "account", id });
 
+/** A fact about a request: with its request id, so an investigator can find the request's logs. */
+const factFrom = (origin: RequestOrigin, fact: Omit<NewAuditFact, "requestId">): NewAuditFact => (origin.requestId ? { ...fact, requestId: origin.requestId } : fact);
+
 export class AuthFlows {
 	constructor(
 		private readonly store: AccountStore,
+		private readonly outbox: Outbox,
 		private readonly throttle: LoginThrottle,
 		private readonly keys: () => KeyRing,
 		private readonly settings: AuthSettings,
@@ -60,9 +67,11 @@ export class AuthFlows {
 		if (await this.store.findByEmailKey(normaliseEmail(email))) throw new AppError("EMAIL_TAKEN");
 		const account = await this.createAccount(email, input.password, displayName, ["player"]);
 		if (!account) throw new AppError("EMAIL_TAKEN");
-		const result = await this.startSession(account, {}, origin);
-		await this.ports.audit({ action: "auth.registered", actor: { type: "user", id: account.id, ip: origin.clientIp }, subject: accountSubject(account.id) });
-		return result;
+		return this.inTransaction(async (accounts, messages) => {
+			const result = await this.startSession(accounts, account, {}, origin);
+			await writeAuditFact(messages, factFrom(origin, { action: "auth.registered", actor: { type: "user", id: account.id, ip: origin.clientIp }, subject: accountSubject(account.id) }));
+			return result;
+		});
 	}
 
 	/**
@@ -74,41 +83,54 @@ export class AuthFlows {
 		const verdict = await this.throttle.begin(input.email, address);
 		if (!verdict.allowed) {
 			const retryAfterSeconds = Math.ceil(verdict.retryAfterMs / 1000);
-			await this.ports.audit({ action: "auth.login.throttled", actor: { type: "anonymous", ip: origin.clientIp }, data: { retryAfterSeconds } });
+			await this.record(factFrom(origin, { action: "auth.login.throttled", actor: { type: "anonymous", ip: origin.clientIp }, data: { retryAfterSeconds } }));
 			throw new AppError("LOGIN_THROTTLED", undefined, { retryAfterSeconds });
 		}
 		const account = await this.store.findByEmailKey(normaliseEmail(input.email));
 		const usable = account?.status === "active" && account.passwordHash ? account : undefined;
 		const matches = await verifyPassword(input.password, usable?.passwordHash ?? (await decoy()));
 		if (!usable || !matches) {
-			await this.ports.audit({
-				action: "auth.login.failed",
-				actor: { type: "anonymous", ip: origin.clientIp },
-				// Which account was tried matters to an investigator; the email itself stays out of the log.
-				...(usable ? { subject: accountSubject(usable.id) } : {}),
-				data: { knownAccount: Boolean(usable) },
-			});
+			await this.record(
+				factFrom(origin, {
+					action: "auth.login.failed",
+					actor: { type: "anonymous", ip: origin.clientIp },
+					// Which account was tried matters to an investigator; the email itself stays out of the log.
+					...(usable ? { subject: accountSubject(usable.id) } : {}),
+					data: { knownAccount: Boolean(usable) },
+				}),
+			);
 			throw new AppError("INVALID_CREDENTIALS");
 		}
 		await this.throttle.recordSuccess(input.email, address);
 		if (needsRehash(usable.passwordHash!)) await this.store.updatePasswordHash(usable.id, await hashPassword(input.password));
-		const result = await this.startSession(usable, await this.ports.membershipsOf(usable.id), origin);
-		await this.ports.audit({ action: "auth.login.succeeded", actor: { type: "user", id: usable.id, ip: origin.clientIp }, subject: accountSubject(usable.id) });
-		return result;
+		const partners = await this.ports.membershipsOf(usable.id);
+		return this.inTransaction(async (accounts, messages) => {
+			const result = await this.startSession(accounts, usable, partners, origin);
+			await writeAuditFact(messages, factFrom(origin, { action: "auth.login.succeeded", actor: { type: "user", id: usable.id, ip: origin.clientIp }, subject: accountSubject(usable.id) }));
+			return result;
+		});
 	}
 
 	async refresh(refreshToken: string, origin: RequestOrigin): Promise<AuthResult> {
 		const next = newRefreshToken();
-		const outcome = await this.store.rotateRefreshToken(hashRefreshToken(refreshToken), next.hash, this.settings.refreshTtlSeconds);
-		if (outcome.kind === "reused") {
-			await this.ports.sessionsRevoked([outcome.sessionId]);
-			await this.ports.audit({
-				action: "auth.refresh.reused",
-				actor: { type: "anonymous", ip: origin.clientIp },
-				subject: accountSubject(outcome.accountId),
-				data: { sessionId: outcome.sessionId },
-			});
-		}
+		const outcome = await this.inTransaction(async (accounts, messages) => {
+			const outcome = await accounts.rotateRefreshToken(hashRefreshToken(refreshToken), next.hash, this.settings.refreshTtlSeconds);
+			if (outcome.kind === "reused") {
+				await writeAuditFact(
+					messages,
+					factFrom(origin, { action: "auth.refresh.reused", actor: { type: "anonymous", ip: origin.clientIp }, subject: accountSubject(outcome.accountId), data: { sessionId: outcome.sessionId } }),
+				);
+			}
+			// Allowed (two tabs, a retry), but a thief racing the user looks the same: it goes on record.
+			if (outcome.kind === "rotated" && outcome.sibling) {
+				await writeAuditFact(
+					messages,
+					factFrom(origin, { action: "auth.refresh.grace_reuse", actor: { type: "anonymous", ip: origin.clientIp }, subject: accountSubject(outcome.account.id), data: { sessionId: outcome.session.id } }),
+				);
+			}
+			return outcome;
+		});
+		if (outcome.kind === "reused") await this.ports.sessionsRevoked([outcome.sessionId]);
 		if (outcome.kind !== "rotated") {
 			// Only failures count, and a token that works is never refused: clients behind one proxy
 			// share an address, and a stream of bad tokens from one of them must not log the others out.
@@ -117,17 +139,17 @@ export class AuthFlows {
 			throw new AppError("INVALID_REFRESH_TOKEN");
 		}
 		const { account, session } = outcome;
-		// Allowed (two tabs, a retry), but a thief racing the user looks the same: it goes on record.
-		if (outcome.sibling) await this.ports.audit({ action: "auth.refresh.grace_reuse", actor: { type: "anonymous", ip: origin.clientIp }, subject: accountSubject(account.id), data: { sessionId: session.id } });
 		const partners = await this.ports.membershipsOf(account.id);
 		return { ...(await this.issue(account, partners, session.id, next.token)), user: view(account, partners) };
 	}
 
 	async logout(userId: string, sessionId: string, origin: RequestOrigin): Promise<void> {
-		if (await this.store.revokeSession(sessionId, userId, "logout")) {
-			await this.ports.sessionsRevoked([sessionId]);
-			await this.ports.audit({ action: "auth.logout", actor: { type: "user", id: userId, ip: origin.clientIp }, subject: accountSubject(userId) });
-		}
+		const revoked = await this.inTransaction(async (accounts, messages) => {
+			if (!(await accounts.revokeSession(sessionId, userId, "logout"))) return false;
+			await writeAuditFact(messages, factFrom(origin, { action: "auth.logout", actor: { type: "user", id: userId, ip: origin.clientIp }, subject: accountSubject(userId) }));
+			return true;
+		});
+		if (revoked) await this.ports.sessionsRevoked([sessionId]);
 	}
 
 	async me(userId: string): Promise<AccountView> {
@@ -136,7 +158,11 @@ export class AuthFlows {
 		return view(account, await this.ports.membershipsOf(account.id));
 	}
 
-	/** Deleting an account asks for the password again: a stolen access token alone cannot do it. */
+	/**
+	 * Deleting an account asks for the password again: a stolen access token alone cannot do it. The
+	 * closure, the announcement that tells every service to erase what it holds about the user, and
+	 * the audit fact commit together.
+	 */
 	async closeAccount(userId: string, password: string, origin: RequestOrigin): Promise<void> {
 		const account = await this.store.findById(userId);
 		if (!account || account.status !== "active") throw new AppError("NOT_FOUND", "Account not found");
@@ -146,36 +172,26 @@ export class AuthFlows {
 		if (!verdict.allowed) throw new AppError("LOGIN_THROTTLED", undefined, { retryAfterSeconds: Math.ceil(verdict.retryAfterMs / 1000) });
 		if (!account.passwordHash || !(await verifyPassword(password, account.passwordHash))) throw new AppError("INVALID_CREDENTIALS", "The password is wrong");
 		await this.throttle.recordSuccess(account.emailKey, address);
-		const revoked = await this.store.closeAccount(userId);
+		const revoked = await this.inTransaction(async (accounts, messages) => {
+			const revoked = await accounts.closeAccount(userId);
+			const closed: UserDeletedMessage = { userId, at: new Date().toISOString() };
+			await messages.add(USER_DELETED_CHANNEL, closed, { partitionKey: userId });
+			await writeAuditFact(messages, factFrom(origin, { action: "auth.account.closed", actor: { type: "user", id: userId, ip: origin.clientIp }, subject: accountSubject(userId) }));
+			return revoked;
+		});
 		await this.ports.sessionsRevoked(revoked);
-		try {
-			await this.ports.accountClosed(userId);
-			await this.store.markClosureAnnounced(userId);
-		} catch {
-			// The account is closed either way; announcePendingClosures sends it on its next run.
-		}
-		await this.ports.audit({ action: "auth.account.closed", actor: { type: "user", id: userId, ip: origin.clientIp }, subject: accountSubject(userId) });
 	}
 
-	/**
-	 * Sends the closure announcements that a crash (or a channel outage) kept from going out after
-	 * their account was closed. Consumers erase idempotently, so a repeat is harmless.
-	 */
-	async announcePendingClosures(): Promise<number> {
-		const pending = await this.store.unannouncedClosures();
-		for (const userId of pending) {
-			await this.ports.accountClosed(userId);
-			await this.store.markClosureAnnounced(userId);
-		}
-		return pending.length;
-	}
-
-	async setRole(userId: string, role: PlatformRole, granted: boolean, actor: AuditActor): Promise<PlatformRole[]> {
-		const roles = await this.store.setRole(userId, role, granted);
-		if (!roles) throw new AppError("NOT_FOUND", "Account not found");
-		// A role taken away must not live on in access tokens already issued: end those sessions.
-		if (!granted) await this.ports.sessionsRevoked(await this.store.revokeSessionsOf(userId, `role ${role} revoked`));
-		await this.ports.audit({ action: granted ? "auth.role.granted" : "auth.role.revoked", actor, subject: accountSubject(userId), data: { role } });
+	async setRole(userId: string, role: PlatformRole, granted: boolean, actor: AuditActor, origin: RequestOrigin = {}): Promise<PlatformRole[]> {
+		const { roles, revoked } = await this.inTransaction(async (accounts, messages) => {
+			const roles = await accounts.setRole(userId, role, granted);
+			if (!roles) throw new AppError("NOT_FOUND", "Account not found");
+			// A role taken away must not live on in access tokens already issued: end those sessions.
+			const revoked = granted ? [] : await accounts.revokeSessionsOf(userId, `role ${role} revoked`);
+			await writeAuditFact(messages, factFrom(origin, { action: granted ? "auth.role.granted" : "auth.role.revoked", actor, subject: accountSubject(userId), data: { role } }));
+			return { roles, revoked };
+		});
+		if (revoked.length) await this.ports.sessionsRevoked(revoked);
 		return roles;
 	}
 
@@ -200,8 +216,18 @@ export class AuthFlows {
 		const account = await this.createAccount(email.trim(), password, displayName, ["player", "admin"]);
 		// Another node bootstrapping the same admin at the same moment got there first.
 		if (!account) return this.ensureAdmin(email, undefined, actor);
-		await this.ports.audit({ action: "auth.role.granted", actor, subject: accountSubject(account.id), data: { role: "admin", created: true } });
+		await this.record({ action: "auth.role.granted", actor, subject: accountSubject(account.id), data: { role: "admin", created: true } });
 		return { userId: account.id, created: true };
+	}
+
+	/** The account store and an outbox writer in one transaction: the change and its messages commit together. */
+	private inTransaction<T>(work: (accounts: AccountStore, messages: MessageWriter) => Promise<T>): Promise<T> {
+		return this.outbox.transaction((messages, db) => work(this.store.joined(db), messages));
+	}
+
+	/** A fact about something that changed no state of ours (a refused login). */
+	private async record(fact: NewAuditFact): Promise<void> {
+		await this.outbox.transaction(messages => writeAuditFact(messages, fact));
 	}
 
 	/**
@@ -226,9 +252,9 @@ export class AuthFlows {
 		return account;
 	}
 
-	private async startSession(account: AccountRecord, partners: Record<string, PartnerRole>, origin: RequestOrigin): Promise<AuthResult> {
+	private async startSession(accounts: AccountStore, account: AccountRecord, partners: Record<string, PartnerRole>, origin: RequestOrigin): Promise<AuthResult> {
 		const refresh = newRefreshToken();
-		const session = await this.store.createSession(account.id, refresh.hash, this.settings.refreshTtlSeconds, origin.clientIp);
+		const session = await accounts.createSession(account.id, refresh.hash, this.settings.refreshTtlSeconds, origin.clientIp);
 		return { ...(await this.issue(account, partners, session.id, refresh.token)), user: view(account, partners) };
 	}
 

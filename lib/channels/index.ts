@@ -162,6 +162,8 @@ export interface SendToChannelOptions {
 	headers?: Record<string, string>;
 	/** Kafka message key (partitioning). */
 	key?: string;
+	/** The outbox message id, signed in and carried in MESSAGE_ID_HEADER: consumers deduplicate by it. */
+	messageId?: string;
 }
 
 interface BrokerWithChannels {
@@ -170,7 +172,10 @@ interface BrokerWithChannels {
 }
 
 /** Signs a message for a channel, or gives undefined for a channel that needs no signature. */
-export type MessageSigner = (channel: string, sender: string | undefined, payload: unknown) => Promise<string | undefined>;
+export type MessageSigner = (channel: string, sender: string | undefined, payload: unknown, messageId: string | undefined) => Promise<string | undefined>;
+
+/** Carries the message id on every adapter; on signed channels the id that counts is the signed one. */
+export const MESSAGE_ID_HEADER = "x-lootopia-message-id";
 
 const signers = new WeakMap<ServiceBroker, MessageSigner>();
 
@@ -184,10 +189,11 @@ export async function sendToChannel(broker: ServiceBroker, channel: string, payl
 	const send = (broker as unknown as BrokerWithChannels).sendToChannel;
 	if (!send) throw new Error("The channels middleware is not installed on this broker");
 	const sender = opts.sender ?? (opts.ctx?.service as { name?: string } | undefined)?.name;
-	const signature = await signers.get(broker)?.(channel, sender, payload);
-	const { sender: _sender, ...rest } = opts;
+	const signature = await signers.get(broker)?.(channel, sender, payload, opts.messageId);
+	const { sender: _sender, messageId, ...rest } = opts;
 	// The middleware rewrites opts (moves ctx into headers); keep the caller's object intact.
-	const headers = signature ? { ...opts.headers, [SIGNATURE_HEADER]: signature } : opts.headers ? { ...opts.headers } : undefined;
+	const added = { ...(signature ? { [SIGNATURE_HEADER]: signature } : {}), ...(messageId ? { [MESSAGE_ID_HEADER]: messageId } : {}) };
+	const headers = opts.headers || signature || messageId ? { ...opts.headers, ...added } : undefined;
 	return send.call(broker, channel, payload, { ...rest, headers });
 }
 

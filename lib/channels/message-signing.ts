@@ -3,7 +3,8 @@
  * sent: anyone who can write to Redis, NATS or Kafka could otherwise forge an audit fact or erase a
  * user with a `users.deleted` message. The signature is a compact JWS (EdDSA, with the key id) made
  * with the node's token signing ring, whose header type differs from an access token's so neither
- * can stand for the other. It binds the channel, the sending service and a hash of the payload;
+ * can stand for the other. It binds the channel, the sending service, the message id (what
+ * consumers deduplicate by, so a replayed copy is recognised) and a hash of the payload;
  * CHANNEL_PUBLISHERS says which service may send on which channel. Plain functions: the channels
  * middleware (security.ts) wires them to sends and handlers.
  */
@@ -34,17 +35,20 @@ interface SignedClaims {
 	svc: string;
 	h: string;
 	iat: number;
+	/** The message id (outbox messages have one). */
+	mid?: string;
 }
 
-export async function signMessage(ring: KeyRing, channel: string, sender: string, payload: unknown, now = new Date()): Promise<string> {
+export async function signMessage(ring: KeyRing, channel: string, sender: string, payload: unknown, options: { messageId?: string; now?: Date } = {}): Promise<string> {
+	const now = options.now ?? new Date();
 	const key = await importJWK(ring.current.privateJwk, ACCESS_TOKEN_ALGORITHM);
 	// Hashed as the consumer will see it: after the JSON round trip every transport makes (a Date
 	// becomes its ISO string, undefined fields vanish).
-	const claims: SignedClaims = { ch: channel, svc: sender, h: payloadHash(JSON.parse(JSON.stringify(payload ?? null))), iat: Math.floor(now.getTime() / 1000) };
+	const claims: SignedClaims = { ch: channel, svc: sender, h: payloadHash(JSON.parse(JSON.stringify(payload ?? null))), iat: Math.floor(now.getTime() / 1000), ...(options.messageId ? { mid: options.messageId } : {}) };
 	return new CompactSign(new TextEncoder().encode(JSON.stringify(claims))).setProtectedHeader({ alg: ACCESS_TOKEN_ALGORITHM, kid: ring.current.kid, typ: MESSAGE_TYPE }).sign(key);
 }
 
-export type MessageVerdict = { ok: true; sender: string } | { ok: false; reason: "unsigned" | "malformed" | "unknown key" | "bad signature" | "other channel" | "payload changed" | "sender not allowed" };
+export type MessageVerdict = { ok: true; sender: string; messageId?: string } | { ok: false; reason: "unsigned" | "malformed" | "unknown key" | "bad signature" | "other channel" | "payload changed" | "sender not allowed" };
 
 /**
  * `publishers`: the services allowed on `channel`. `keys` returns the public keys, and is asked
@@ -78,5 +82,5 @@ export async function verifyMessage(
 	if (claims.ch !== channel) return { ok: false, reason: "other channel" };
 	if (claims.h !== payloadHash(payload)) return { ok: false, reason: "payload changed" };
 	if (!publishers.includes(claims.svc)) return { ok: false, reason: "sender not allowed" };
-	return { ok: true, sender: claims.svc };
+	return { ok: true, sender: claims.svc, ...(typeof claims.mid === "string" ? { messageId: claims.mid } : {}) };
 }

@@ -90,6 +90,8 @@ const ENV_SPEC = {
 	DATABASE_POOL_SIZE: positiveInt({ default: 10, desc: "Connections per PostgreSQL pool" }),
 
 	CHANNELS_URL: urlWithScheme(["embedded", "redis", "rediss", "nats", "kafka"])({ default: "", desc: "Durable events: empty uses the SQL-backed log in the service database; redis://, nats:// (JetStream) or kafka://host:9092" }),
+	OUTBOX_POLL_MS: positiveInt({ default: 1000, desc: "How often each service's outbox relay looks for messages nobody woke it for (another node's leftovers, retries)" }),
+	OUTBOX_LEASE_SECONDS: positiveInt({ default: 60, desc: "How long a relay holds the messages it is sending; if its node dies, another relay sends them after this" }),
 	NEO4J_URL: urlWithScheme(["bolt", "neo4j", "neo4j+s", "bolt+s"])({ default: "", desc: "Neo4j for the clue graph (later issue); empty keeps it in SQL" }),
 	OPENSEARCH_URL: urlWithScheme(["http", "https"])({ default: "", desc: "OpenSearch for audit search (entries indexed there too); empty searches in SQL" }),
 
@@ -185,6 +187,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env) {
 		databaseUrlFor: (service: string) => perServiceDatabaseUrl(service) || undefined,
 		databasePoolSize: env.DATABASE_POOL_SIZE,
 		channelsUrl: env.CHANNELS_URL || "embedded://",
+		outbox: { pollIntervalMs: Math.max(50, env.OUTBOX_POLL_MS), leaseMs: Math.max(1, env.OUTBOX_LEASE_SECONDS) * 1000 },
 		neo4jUrl: env.NEO4J_URL || undefined,
 		opensearchUrl: env.OPENSEARCH_URL || undefined,
 		http: {

@@ -71,6 +71,8 @@ export interface OpenApiActionInfo {
 	openapi?: ActionOpenApiMeta;
 	/** The action's `access`; anything but "public" needs a bearer token unless `openapi.security` says otherwise. */
 	access?: string;
+	/** The action honours an Idempotency-Key header. */
+	idempotencyKey?: boolean;
 }
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
@@ -95,7 +97,7 @@ export interface BuildOpenApiInput {
 
 export interface OpenApiParameter {
 	name: string;
-	in: "path" | "query";
+	in: "path" | "query" | "header";
 	required: boolean;
 	description?: string;
 	schema: JsonSchema;
@@ -776,6 +778,16 @@ function splitDescription(schema: JsonSchema): { schema: JsonSchema; description
 	return description === undefined ? { schema } : { schema: rest, description };
 }
 
+const IDEMPOTENCY_KEY_PARAMETER: OpenApiParameter = {
+	name: "Idempotency-Key",
+	in: "header",
+	required: false,
+	description:
+		"Makes a retry safe: a second request from you with the same key and the same parameters (within 24 hours) gets the first one's response instead of creating another. " +
+		"The same key with different parameters is 422 IDEMPOTENCY_KEY_REUSED; a malformed key is 400 INVALID_IDEMPOTENCY_KEY. A UUID per operation is a good key.",
+	schema: { type: "string", minLength: 1, maxLength: 255, pattern: "^[\\x21-\\x7E]+$" },
+};
+
 function queryParameter(name: string, converted: ConvertedRule): OpenApiParameter {
 	const { schema, description } = splitDescription(converted.schema);
 	// Documented with the type the action validates: query values arrive as text, and the rule's
@@ -853,6 +865,7 @@ function buildOperation(route: OpenApiRoute, variant: PathVariant, action: OpenA
 		requestBody = { required: (schema.required ?? []).length > 0, content: { "application/json": { schema } } };
 	}
 
+	if (action?.idempotencyKey) parameters.push(IDEMPOTENCY_KEY_PARAMETER);
 	const bearer = meta.security ? meta.security === "bearer" : action?.access !== undefined && action.access !== "public";
 	const descriptions = [meta.description];
 	if (!action) descriptions.push("This action was not in the service registry when the document was built: its parameters are not described.");

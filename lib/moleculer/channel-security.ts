@@ -28,7 +28,7 @@ export function ChannelSecurityMiddleware(publishers: Readonly<Record<string, re
 		created(created: ServiceBroker) {
 			broker = created;
 			if (broker.isMetricsEnabled()) broker.metrics.register({ type: "counter", name: REFUSED_MESSAGES_METRIC, labelNames: ["channel", "reason"], description: "Channel messages dropped for a missing or invalid signature" });
-			provideMessageSigner(broker, async (channel, sender, payload) => {
+			provideMessageSigner(broker, async (channel, sender, payload, messageId) => {
 				const allowed = publishers[channel];
 				if (!allowed) return undefined;
 				if (!sender || !allowed.includes(sender)) throw new Error(`'${sender ?? "(no sender)"}' may not publish on '${channel}' (see lib/contracts/channel-publishers.ts)`);
@@ -39,7 +39,7 @@ export function ChannelSecurityMiddleware(publishers: Readonly<Record<string, re
 					ring = undefined;
 					throw err;
 				});
-				return signMessage(await ring, channel, sender, payload);
+				return signMessage(await ring, channel, sender, payload, { messageId });
 			});
 		},
 		serviceCreating(_service: unknown, schema: ServiceSchema & { channels?: Record<string, ChannelDefinition> }) {
@@ -57,11 +57,17 @@ export function ChannelSecurityMiddleware(publishers: Readonly<Record<string, re
 						if (verdict.reason === "unknown key") throw new Error(`Channel message on '${channel}' signed with a key this node does not know`);
 						return refused(channel, verdict.reason);
 					}
-					// Only the payload is signed: the meta rebuilt from the message's headers is not to be trusted.
-					ctx.meta = {};
+					// Only the payload is signed: the meta rebuilt from the message's headers is not to be
+					// trusted. What was signed with it is: the sender and the message id.
+					ctx.meta = { $channelMessage: { sender: verdict.sender, ...(verdict.messageId ? { id: verdict.messageId } : {}) } };
 					return handler.call(this as never, ctx, raw);
 				};
 			}
 		},
 	} as unknown as Middleware;
+}
+
+/** What the signature of the message a channel handler runs for vouches for: its sender and id. */
+export function channelMessageOf(ctx: Context): { sender: string; id?: string } | undefined {
+	return (ctx.meta as { $channelMessage?: { sender: string; id?: string } }).$channelMessage;
 }

@@ -26,6 +26,11 @@ export interface RestActionSchema extends Omit<ActionSchema, "handler"> {
 	 * access logs keep (passwords, refresh tokens). The gateway refuses them in the query string.
 	 */
 	secrets?: readonly string[];
+	/**
+	 * The action honours an Idempotency-Key header (create operations): the gateway passes the
+	 * checked key in meta, and the handler runs its change through runIdempotent.
+	 */
+	idempotencyKey?: boolean;
 }
 
 export interface LootopiaSettings extends ServiceSettingSchema {

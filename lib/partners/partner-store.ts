@@ -60,10 +60,15 @@ export class PartnerStore {
 
 	constructor(
 		private readonly db: SqlClient,
-		schema: string,
+		private readonly schema: string,
 	) {
 		this.partners = `"${schema}".partners`;
 		this.members = `"${schema}".members`;
+	}
+
+	/** The same store inside a transaction someone else opened (see Outbox.transaction). */
+	joined(db: SqlClient): PartnerStore {
+		return new PartnerStore(db, this.schema);
 	}
 
 	async create(input: NewPartner, ownerId: string): Promise<PartnerView> {

@@ -7,6 +7,7 @@ import type { ServiceBroker } from "moleculer";
 import type { AppConfig } from "../config/env";
 import { loadConfig, redactUrl } from "../config/env";
 import { acquireDatabase, DatabaseLease, embeddedDatabaseDir, Migration, runMigrations, SqlClient } from "../sql";
+import { PLATFORM_MIGRATION_TRACK, PLATFORM_MIGRATIONS } from "../outbox/tables";
 import { createStore } from "../store";
 import type { KeyValueStore } from "../store/types";
 
@@ -82,7 +83,8 @@ export class NodeBackends {
 
 	/**
 	 * The service's database, migrated to its newest version. Services in one process that point at
-	 * the same target share one engine; each owns a schema named after it.
+	 * the same target share one engine; each owns a schema named after it, holding the platform's
+	 * tables (outbox, inbox, idempotency keys) beside its own.
 	 */
 	async database(service: string, migrations: readonly Migration[] = []): Promise<SqlClient> {
 		const url = this.config.databaseUrlFor(service);
@@ -94,7 +96,11 @@ export class NodeBackends {
 			lease.catch(() => this.leases.delete(service));
 		}
 		const { client } = await lease;
-		if (migrations.length) await runMigrations(client, service, migrations);
+		if (migrations.length) {
+			// The platform's first: a service migration may move rows into the outbox.
+			await runMigrations(client, service, PLATFORM_MIGRATIONS, PLATFORM_MIGRATION_TRACK);
+			await runMigrations(client, service, migrations);
+		}
 		const checkName = this.databaseCheckName(key);
 		if (!this.checks.has(checkName)) {
 			this.checks.set(checkName, { target: url ? redactUrl(url) : "embedded", check: () => client.ping() });

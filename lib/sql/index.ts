@@ -5,6 +5,7 @@ import type { SqlClient } from "./types";
 
 export * from "./types";
 export { runMigrations, type Migration } from "./migrations";
+export { joinTransaction } from "./joined-transaction";
 
 export interface DatabaseTarget {
 	/** postgres:// URL; undefined selects embedded PGlite. */

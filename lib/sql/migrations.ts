@@ -32,9 +32,14 @@ function checksum(migration: Migration): string {
  * transaction-scoped advisory lock keyed by the schema, so nodes that start together apply each
  * migration once: the others wait, then find nothing left to do. A migration whose text changed after
  * it was applied stops start-up rather than leaving the schema in an unknown state.
+ *
+ * `track`: migrations numbered on their own, recorded in `<track>_migrations`. The platform's
+ * tables every service has (outbox, inbox, idempotency keys) evolve on the "platform" track, so
+ * neither they nor a service's own migrations ever have to renumber around the other.
  */
-export async function runMigrations(client: SqlClient, schema: string, migrations: readonly Migration[]): Promise<number[]> {
+export async function runMigrations(client: SqlClient, schema: string, migrations: readonly Migration[], track = "schema"): Promise<number[]> {
 	assertIdentifier(schema, "schema name");
+	const ledger = `"${schema}".${assertIdentifier(`${track}_migrations`, "migration track")}`;
 	const ordered = [...migrations].sort((a, b) => a.version - b.version);
 	ordered.forEach((migration, index) => {
 		if (!Number.isInteger(migration.version) || migration.version < 1) throw new MigrationError(`${schema}: migration version ${migration.version} must be a positive integer`);
@@ -42,17 +47,18 @@ export async function runMigrations(client: SqlClient, schema: string, migration
 	});
 
 	return client.transaction(async tx => {
+		// Keyed by schema only: the tracks of one schema are applied one after the other, never interleaved.
 		await tx.query("select pg_advisory_xact_lock(hashtext($1))", [`lootopia:migrations:${schema}`]);
 		await tx.query(`create schema if not exists "${schema}"`);
 		await tx.query(
-			`create table if not exists "${schema}".schema_migrations (
+			`create table if not exists ${ledger} (
 				version integer primary key,
 				name text not null,
 				checksum text not null,
 				applied_at timestamptz not null default now()
 			)`,
 		);
-		const applied = await tx.query<{ version: number; name: string; checksum: string }>(`select version, name, checksum from "${schema}".schema_migrations`);
+		const applied = await tx.query<{ version: number; name: string; checksum: string }>(`select version, name, checksum from ${ledger}`);
 		const appliedByVersion = new Map(applied.rows.map(row => [row.version, row]));
 		const known = new Set(ordered.map(m => m.version));
 		for (const row of applied.rows) {
@@ -66,21 +72,21 @@ export async function runMigrations(client: SqlClient, schema: string, migration
 				if (previous.checksum !== checksum(migration)) throw new MigrationError(`${schema}: migration ${migration.version} (${migration.name}) was edited after it was applied; add a new migration instead`);
 				continue;
 			}
-			await applyOne(tx, schema, migration);
+			await applyOne(tx, schema, ledger, migration);
 			newlyApplied.push(migration.version);
 		}
 		return newlyApplied;
 	});
 }
 
-async function applyOne(tx: SqlExecutor, schema: string, migration: Migration): Promise<void> {
+async function applyOne(tx: SqlExecutor, schema: string, ledger: string, migration: Migration): Promise<void> {
 	// search_path is local to this transaction, so unqualified names land in the service's schema.
 	await tx.query(`set local search_path to "${schema}"`);
 	for (const statement of splitStatements(migration.up)) {
 		await tx.query(statement);
 	}
 	await tx.query(`set local search_path to "$user", public`);
-	await tx.query(`insert into "${schema}".schema_migrations (version, name, checksum) values ($1, $2, $3)`, [migration.version, migration.name, checksum(migration)]);
+	await tx.query(`insert into ${ledger} (version, name, checksum) values ($1, $2, $3)`, [migration.version, migration.name, checksum(migration)]);
 }
 
 /** Characters that continue an identifier: a `$` after one is part of the name (a$b$), not a quote. */

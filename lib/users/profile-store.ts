@@ -43,9 +43,14 @@ export class ProfileStore {
 
 	constructor(
 		private readonly db: SqlClient,
-		schema: string,
+		private readonly schema: string,
 	) {
 		this.profiles = `"${schema}".profiles`;
+	}
+
+	/** The same store inside a transaction someone else opened (see Outbox.transaction). */
+	joined(db: SqlClient): ProfileStore {
+		return new ProfileStore(db, this.schema);
 	}
 
 	/** Idempotent: the auth service may retry a registration step that already went through. */

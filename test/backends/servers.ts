@@ -163,15 +163,23 @@ function kafkaLib(): string {
 	return lib;
 }
 
+/**
+ * A second listener that tells clients to come back through `advertisedPort`, where a test runs a
+ * TCP proxy it can cut: Kafka clients connect to the advertised address, so a proxy in front of the
+ * normal listener would be bypassed after the first metadata answer.
+ */
+export const KAFKA_PROXIED_LISTENER = { port: 9094, advertisedPort: 9095 } as const;
+
 const kafkaConfig = (dataDir: string) => `# Written by npm run backends: one node, broker and controller (KRaft), plaintext on loopback.
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:9093
-listeners=PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093
-advertised.listeners=PLAINTEXT://127.0.0.1:9092
+# PROXIED: for tests that cut the connection (see KAFKA_PROXIED_LISTENER in servers.ts).
+listeners=PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093,PROXIED://127.0.0.1:${KAFKA_PROXIED_LISTENER.port}
+advertised.listeners=PLAINTEXT://127.0.0.1:9092,PROXIED://127.0.0.1:${KAFKA_PROXIED_LISTENER.advertisedPort}
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,PROXIED:PLAINTEXT
 log.dirs=${dataDir}
 # As docker-compose.yml: three partitions per topic, so a group's consumers share the work.
 num.partitions=3

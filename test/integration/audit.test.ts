@@ -2,7 +2,7 @@
  * The audit service through a broker built like a production node: the Authorization middleware
  * (tokens checked against a stand-in auth service's keys, which are the development key file the
  * REPL's operator tokens are signed with), durable channels on the embedded SQL log in a throw-away
- * DATA_DIR, and facts sent the way producers send them (recordAudit).
+ * DATA_DIR, and facts sent on the channel the way producers' outbox relays send them (sendFact).
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -15,7 +15,7 @@ import type { SqlClient } from "../../lib/sql";
 import { loadSigningKeys } from "../../lib/auth/key-store";
 import { generateSigningKey, publicKeysOf, signAccessToken, type KeyRing } from "../../lib/auth/tokens";
 import { SIGNATURE_HEADER, signMessage } from "../../lib/channels/message-signing";
-import { recordAudit } from "../../lib/moleculer/audit";
+import { completeFact, type NewAuditFact } from "../../lib/audit/facts";
 import { nodeBackends } from "../../lib/runtime/node-backends";
 import { createNode } from "../../lib/runtime/broker";
 import { auditReplCommands, followAudit, parseAnchor, verifyAudit } from "../../lib/runtime/audit-repl-commands";
@@ -31,6 +31,12 @@ import { rejectionOf } from "../support/async";
 const shortId = () => randomUUID().replace(/-/g, "").slice(0, 8);
 /** Facts are signed as one of the services allowed to record them (lib/contracts/channel-publishers.ts). */
 const AS_PRODUCER = "partners";
+
+/** A fact sent straight on the channel, signed as `sender`, the way a producer's outbox relay sends it. */
+function sendFact(broker: ServiceBroker, fact: NewAuditFact, opts: { sender: string; idempotencyKey?: string }): Promise<void> {
+	const complete = completeFact(fact, opts.idempotencyKey);
+	return sendToChannel(broker, AUDIT_CHANNEL, complete, { sender: opts.sender, messageId: complete.id });
+}
 
 interface AuditNode {
 	broker: ServiceBroker;
@@ -116,7 +122,7 @@ describe("audit service", () => {
 		);
 	/** The fact id recordAudit produced, read back from the log by its unique action. */
 	const record = async (action: string, extra: Record<string, unknown> = {}) => {
-		await recordAudit(node.broker, { action, actor: { type: "user", id: "alice" }, ...extra }, { sender: AS_PRODUCER });
+		await sendFact(node.broker, { action, actor: { type: "user", id: "alice" }, ...extra }, { sender: AS_PRODUCER });
 		return action;
 	};
 
@@ -143,8 +149,8 @@ describe("audit service", () => {
 
 	it("records a redelivered fact once", async () => {
 		const key = `login:${shortId()}`;
-		await recordAudit(node.broker, { action: "auth.login.succeeded", actor: { type: "user", id: "carol" } }, { sender: AS_PRODUCER, idempotencyKey: key });
-		await recordAudit(node.broker, { action: "auth.login.succeeded", actor: { type: "user", id: "carol" } }, { sender: AS_PRODUCER, idempotencyKey: key });
+		await sendFact(node.broker, { action: "auth.login.succeeded", actor: { type: "user", id: "carol" } }, { sender: AS_PRODUCER, idempotencyKey: key });
+		await sendFact(node.broker, { action: "auth.login.succeeded", actor: { type: "user", id: "carol" } }, { sender: AS_PRODUCER, idempotencyKey: key });
 		const fact = { id: randomUUID(), at: new Date().toISOString(), action: "auth.logout", actor: { type: "user", id: "carol" } };
 		await sendToChannel(node.broker, AUDIT_CHANNEL, fact, { sender: AS_PRODUCER });
 		await sendToChannel(node.broker, AUDIT_CHANNEL, { ...fact }, { sender: AS_PRODUCER });
@@ -161,7 +167,7 @@ describe("audit service", () => {
 	it("keeps one valid chain under 50 concurrent recordAudit calls", async () => {
 		const before = (await allEntries()).length;
 		const run = shortId();
-		await Promise.all(Array.from({ length: 50 }, (_, i) => recordAudit(node.broker, { action: `burst_${run}.n${i}`, actor: { type: "service", id: "load" } }, { sender: AS_PRODUCER })));
+		await Promise.all(Array.from({ length: 50 }, (_, i) => sendFact(node.broker, { action: `burst_${run}.n${i}`, actor: { type: "service", id: "load" } }, { sender: AS_PRODUCER })));
 		const entries = await eventually(
 			async () => {
 				const all = await allEntries();
@@ -371,7 +377,7 @@ describe("audit REST routes through the gateway", () => {
 
 	it("serves GET /api/admin/audit and GET /api/admin/audit/verify to admins only", async () => {
 		const action = `rest_${shortId()}.done`;
-		await recordAudit(node.broker, { action, actor: { type: "user", id: "gina" } }, { sender: AS_PRODUCER });
+		await sendFact(node.broker, { action, actor: { type: "user", id: "gina" } }, { sender: AS_PRODUCER });
 		const adminToken = await tokenFor(node, ["player", "admin"]);
 		const found = await eventually(async () => {
 			const res = await get(`/api/admin/audit?action=${action}&limit=5`, adminToken);
@@ -416,7 +422,7 @@ describeWithBackend("opensearch", "audit service with OpenSearch", os => {
 	it("indexes appended entries into OpenSearch and searches there", async () => {
 		const accessToken = await tokenFor(node, ["admin"]);
 		const action = `indexed_${shortId()}.fact`;
-		await recordAudit(node.broker, { action, actor: { type: "user", id: "frank" } }, { sender: AS_PRODUCER });
+		await sendFact(node.broker, { action, actor: { type: "user", id: "frank" } }, { sender: AS_PRODUCER });
 		const index = new OpenSearchAuditIndex({ url: os.url, namespace: node.config.namespace });
 		try {
 			const [indexed] = await eventually(async () => {
@@ -461,14 +467,14 @@ describeWithBackend("opensearch", "audit service when OpenSearch stops and comes
 		const index = new OpenSearchAuditIndex({ url: server.url, namespace: node.config.namespace });
 		const searchService = () => node.broker.call<AuditSearchResult, Record<string, unknown>>("audit.search", { action: prefix }, { meta: { accessToken } });
 		try {
-			await recordAudit(node.broker, { action: `${prefix}before`, actor }, { sender: AS_PRODUCER });
+			await sendFact(node.broker, { action: `${prefix}before`, actor }, { sender: AS_PRODUCER });
 			await eventually(async () => {
 				await index.refresh();
 				if ((await index.search({ action: prefix })).entries.length !== 1) throw new Error("not indexed yet");
 			}, { timeoutMs: 20_000 });
 
 			await bringDown([server], true);
-			for (const step of ["during1", "during2", "during3"]) await recordAudit(node.broker, { action: `${prefix}${step}`, actor }, { sender: AS_PRODUCER });
+			for (const step of ["during1", "during2", "during3"]) await sendFact(node.broker, { action: `${prefix}${step}`, actor }, { sender: AS_PRODUCER });
 			const fromSql = await eventually(async () => {
 				const result = await searchService();
 				if (result.entries.length !== 4) throw new Error(`${result.entries.length}/4 recorded`);

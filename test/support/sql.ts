@@ -5,6 +5,7 @@ import { randomUUID } from "node:crypto";
 import { openPGlite } from "../../lib/sql/pglite-client";
 import { openPostgres } from "../../lib/sql/postgres-client";
 import { runMigrations, type Migration, type SqlClient } from "../../lib/sql";
+import { PLATFORM_MIGRATION_TRACK, PLATFORM_MIGRATIONS } from "../../lib/outbox/tables";
 import { describeWithBackend } from "./backends";
 
 /**
@@ -66,6 +67,8 @@ export function useMigratedSchema(open: () => Promise<TestDatabase>, prefix: str
 	beforeAll(async () => {
 		database = await open();
 		state.client = database.client;
+		// As a service's database gets it: the platform's tables first, then the service's own.
+		await runMigrations(state.client, state.schema, PLATFORM_MIGRATIONS, PLATFORM_MIGRATION_TRACK);
 		await runMigrations(state.client, state.schema, migrations);
 	});
 	afterAll(async () => {

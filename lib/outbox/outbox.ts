@@ -1,0 +1,125 @@
+/**
+ * The transactional outbox: a service writes the messages about a state change in the same
+ * transaction as the change, so both commit or neither does; a relay (relay.ts) sends them after
+ * the commit. A crash, a channel backend that is down or a slow one then never loses a message nor
+ * fails a change that happened; at worst a message goes out twice, which consumers absorb by its id
+ * (inbox.ts). No Moleculer here: the relay is handed a send function.
+ */
+import { joinTransaction, type SqlClient, type SqlExecutor } from "../sql";
+import { messageId } from "./message-id";
+
+export interface OutboxMessage {
+	id: string;
+	channel: string;
+	payload: unknown;
+	partitionKey?: string;
+	/** Failed sends so far. */
+	attempts: number;
+}
+
+export interface AddOptions {
+	/** The message id (by default random). Adding an id that is already waiting does nothing. */
+	id?: string;
+	/** Derives the id from a key instead (see messageId). */
+	idempotencyKey?: string;
+	/** Kafka message key: messages with one key stay in order within their partition. */
+	partitionKey?: string;
+}
+
+/** The outbox bound to one open transaction: what flows write their messages to. */
+export interface MessageWriter {
+	add(channel: string, payload: unknown, options?: AddOptions): Promise<string>;
+}
+
+type OutboxRow = { seq: string | number; id: string; channel: string; payload: string; partition_key: string | null; attempts: number };
+
+export class Outbox {
+	private readonly table: string;
+	private readonly listeners = new Set<() => void>();
+
+	constructor(
+		private readonly db: SqlClient,
+		readonly schema: string,
+	) {
+		this.table = `"${schema}".outbox`;
+	}
+
+	/** Writes a message in the transaction `tx`; returns its id. */
+	async add(tx: SqlExecutor, channel: string, payload: unknown, options: AddOptions = {}): Promise<string> {
+		const id = options.id ?? messageId(options.idempotencyKey);
+		const json = JSON.stringify(payload ?? null);
+		await tx.query(`insert into ${this.table} (id, channel, payload, partition_key) values ($1, $2, $3, $4) on conflict (id) do nothing`, [id, channel, json, options.partitionKey ?? null]);
+		return id;
+	}
+
+	writer(tx: SqlExecutor): MessageWriter {
+		return { add: (channel, payload, options) => this.add(tx, channel, payload, options) };
+	}
+
+	/**
+	 * Runs `work` in one transaction with a writer for its messages and a client joined to the same
+	 * transaction (for stores: `new SomeStore(db, schema)`); tells the relay once it committed.
+	 */
+	async transaction<T>(work: (messages: MessageWriter, db: SqlClient) => Promise<T>): Promise<T> {
+		let wrote = false;
+		const result = await this.db.transaction(tx => {
+			const writer: MessageWriter = {
+				add: (channel, payload, options) => {
+					wrote = true;
+					return this.add(tx, channel, payload, options);
+				},
+			};
+			return work(writer, joinTransaction(tx, this.db.engine));
+		});
+		if (wrote) this.committed();
+		return result;
+	}
+
+	/** For writes made in a transaction this class did not open: call after its commit. */
+	committed(): void {
+		for (const listener of this.listeners) listener();
+	}
+
+	onCommitted(listener: () => void): () => void {
+		this.listeners.add(listener);
+		return () => this.listeners.delete(listener);
+	}
+
+	/**
+	 * Takes up to `limit` due messages, oldest first, for `leaseMs`: no other relay gets them until
+	 * then, and if this one dies they fall due again when the lease ends.
+	 */
+	async claim(limit: number, leaseMs: number): Promise<OutboxMessage[]> {
+		const { rows } = await this.db.query<OutboxRow>(
+			`update ${this.table} set available_at = now() + make_interval(secs => $2)
+			  where seq in (select seq from ${this.table} where available_at <= now() order by seq limit $1 for update skip locked)
+			  returning seq, id, channel, payload, partition_key, attempts`,
+			[limit, leaseMs / 1000],
+		);
+		return rows
+			.sort((a, b) => Number(a.seq) - Number(b.seq))
+			.map(row => ({ id: row.id, channel: row.channel, payload: JSON.parse(row.payload), ...(row.partition_key !== null ? { partitionKey: row.partition_key } : {}), attempts: row.attempts }));
+	}
+
+	async delivered(id: string): Promise<void> {
+		await this.db.query(`delete from ${this.table} where id = $1`, [id]);
+	}
+
+	/** A send failed: due again after `delayMs`, with the failure kept for operators. */
+	async failed(id: string, delayMs: number, error: string): Promise<void> {
+		await this.db.query(`update ${this.table} set available_at = now() + make_interval(secs => $2), attempts = attempts + 1, last_error = $3 where id = $1`, [id, delayMs / 1000, error.slice(0, 1000)]);
+	}
+
+	/** Gives claimed messages back, due after `delayMs` (a relay that stops sending early). */
+	async release(ids: readonly string[], delayMs = 0): Promise<void> {
+		for (const id of ids) await this.db.query(`update ${this.table} set available_at = now() + make_interval(secs => $2) where id = $1`, [id, delayMs / 1000]);
+	}
+
+	/** What is waiting: how many messages, and how long the oldest has been. */
+	async backlog(): Promise<{ pending: number; oldestAgeSeconds: number; failing: number }> {
+		const { rows } = await this.db.query<{ pending: number; oldest: number | null; failing: number }>(
+			`select count(*)::int as pending, extract(epoch from now() - min(created_at))::float8 as oldest, count(*) filter (where attempts > 0)::int as failing from ${this.table}`,
+		);
+		return { pending: rows[0].pending, oldestAgeSeconds: Math.max(0, Math.round(rows[0].oldest ?? 0)), failing: rows[0].failing };
+	}
+}
