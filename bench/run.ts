@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: runs every benchmark and prints the numbers (also written to
- * bench/results/latest.json). BENCH_ONLY=gateway|startup|identity|channels runs one; BENCH_DURATION and
+ * bench/results/latest.json). BENCH_ONLY=gateway|startup|identity|channels|outbox runs one; BENCH_DURATION and
  * BENCH_ROUNDS shorten or lengthen the gateway and identity runs.
  */
 import fs from "node:fs";
@@ -10,6 +10,7 @@ import { benchGateway } from "./gateway.bench";
 import { benchStartup } from "./startup.bench";
 import { benchIdentity } from "./identity.bench";
 import { benchChannels } from "./channels.bench";
+import { benchOutbox } from "./outbox.bench";
 import { ROOT } from "./support";
 
 async function main(): Promise<void> {
@@ -52,6 +53,18 @@ async function main(): Promise<void> {
 				console.log(
 					`channels, ${c.backend}: ${c.messages} messages, sends ${c.sendsPerSecond}/s, delivered ${c.deliveredPerSecond}/s (${c.ratioToEmbedded}× embedded), ` +
 						`latency p50 ${c.latencyP50Ms} ms p99 ${c.latencyP99Ms} ms, lost ${c.lost}, duplicates ${c.duplicates}`,
+				);
+		}
+	}
+	if (!only || only === "outbox") {
+		const outbox = await benchOutbox({ commits: Number(process.env.BENCH_COMMITS ?? 2000), messages: Number(process.env.BENCH_MESSAGES ?? 2000) });
+		results.outbox = outbox;
+		for (const o of outbox) {
+			if (o.skipped) console.log(`outbox, ${o.database}: skipped, ${o.skipped} (npm run backends -- up)`);
+			else
+				console.log(
+					`outbox, ${o.database}: a change commits in p50 ${o.commitP50Us.baseline} µs alone, ${o.commitP50Us.withOutbox} µs with its message (+${o.extraMicrosPerChange} µs; p99 ${o.commitP99Us.baseline} → ${o.commitP99Us.withOutbox} µs); ` +
+						`${o.messages} messages: direct sends ${o.directSendsPerSecond}/s, relayed ${o.relayedPerSecond}/s (ratio ${o.ratioRelayToDirect})`,
 				);
 		}
 	}

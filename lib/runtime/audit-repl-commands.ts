@@ -3,6 +3,7 @@
  * of any node in the cluster. The calls carry an operator token (operator-token.ts), so the audit
  * service's admin-only actions accept them and know which operator asked.
  */
+import { stopOnKeyPress } from "./terminal-input";
 import type { ServiceBroker } from "moleculer";
 import type { AuditAnchor, AuditEntry, AuditSearchResult, AuditVerifyResult } from "../contracts/audit";
 import { nodeBackends } from "./node-backends";
@@ -112,15 +113,6 @@ export async function followAudit(broker: ServiceBroker, print: Print, options: 
 	return afterSeq;
 }
 
-/** Aborts on the first key the operator presses (never when stdin is not a terminal); returns the unsubscribe. */
-function keyPress(controller: AbortController): () => void {
-	const stdin = process.stdin;
-	if (!stdin.isTTY) return () => undefined;
-	const onData = () => controller.abort();
-	stdin.once("data", onData);
-	return () => stdin.off("data", onData);
-}
-
 const positiveNumber = (value: unknown): number | undefined => {
 	const n = Number(value);
 	return value !== undefined && value !== true && Number.isFinite(n) && n >= 0 ? n : undefined;
@@ -152,7 +144,7 @@ export const auditReplCommands = [
 			const seconds = positiveNumber(args?.options?.seconds);
 			const count = positiveNumber(args?.options?.count) ?? 10;
 			const controller = new AbortController();
-			const stopListening = keyPress(controller);
+			const stopListening = stopOnKeyPress(controller);
 			console.log(seconds !== undefined ? `Following the audit log for ${seconds} s…` : "Following the audit log; press a key to stop…");
 			try {
 				await followAudit(broker, line => console.log(line), { count, seconds, signal: controller.signal });

@@ -1,15 +1,17 @@
 /**
- * `admin-grant <email> [--password <pw>]`: the other way to get a first admin (besides ADMIN_EMAIL),
- * for an operator with the signing keys. It promotes an existing account, or creates one when a
- * password is given. There is deliberately no HTTP route that can do this.
+ * `admin-grant <email> [--password]`: the other way to get a first admin (besides ADMIN_EMAIL),
+ * for an operator with the signing keys. It promotes an existing account, or creates one with a
+ * password typed at a prompt (twice, never echoed: a password on the command line would stay in the
+ * REPL's history file). There is deliberately no HTTP route that can do this.
  */
 import type { ServiceBroker } from "moleculer";
 import { nodeBackends } from "./node-backends";
 import { mintOperatorToken } from "./operator-token";
+import { PromptCancelled, promptHidden } from "./terminal-input";
 
 interface ReplArgs {
 	email?: string;
-	options?: { password?: string };
+	options?: { password?: boolean | string };
 }
 
 export async function grantAdmin(broker: ServiceBroker, email: string, password?: string): Promise<string> {
@@ -21,12 +23,18 @@ export async function grantAdmin(broker: ServiceBroker, email: string, password?
 export const identityReplCommands = [
 	{
 		command: "admin-grant <email>",
-		description: "Make an account admin (creates it when --password is given)",
-		options: [{ option: "-p, --password <password>", description: "password for a new account" }],
+		description: "Make an account admin (with --password: create it, asking for its password)",
+		options: [{ option: "-p, --password", description: "create the account if it does not exist; the password is asked for, not typed here" }],
 		async action(broker: ServiceBroker, args: ReplArgs) {
 			try {
-				console.log(await grantAdmin(broker, String(args.email), args.options?.password));
+				let password: string | undefined;
+				if (args.options?.password) {
+					password = await promptHidden("Password for a new account (not shown): ");
+					if ((await promptHidden("The same again: ")) !== password) return console.error("admin-grant: the two passwords differ; nothing changed");
+				}
+				console.log(await grantAdmin(broker, String(args.email), password));
 			} catch (err) {
+				if (err instanceof PromptCancelled) return console.error("admin-grant: cancelled; nothing changed");
 				const e = err as { message?: string; type?: string; data?: unknown };
 				console.error(`admin-grant failed: ${e.type ?? ""} ${e.message ?? err}${e.data ? ` ${JSON.stringify(e.data)}` : ""}`);
 			}

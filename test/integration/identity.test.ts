@@ -13,7 +13,7 @@ import { eventually, startTestNode, type TestNode } from "../support/node";
 import { rejectionOf } from "../support/async";
 import { describeWithBackend } from "../support/backends";
 import { deleteKafkaTopics } from "../support/kafka";
-import { openTestPostgres } from "../support/sql";
+import { scratchDatabase } from "../support/sql";
 import { grantAdmin } from "../../lib/runtime/identity-repl-commands";
 
 const ADMIN = { email: "ops@lootopia.example", password: "operator passphrase 42" };
@@ -315,6 +315,27 @@ function identitySuite(title: string, openBackends: () => Promise<Backends>) {
 				expect((await http.get("/api/partners", { token: editor.accessToken })).body.map((p: { id: string }) => p.id)).toEqual([museum]);
 			});
 
+			it("creates one partner for a retried request with the same Idempotency-Key, and answers the retry as the first time", async () => {
+				const key = randomUUID();
+				const body = { name: "Retried Ltd", description: "sent twice" };
+				const first = await http.post("/api/partners", body, { token: owner.accessToken, headers: { "Idempotency-Key": key } });
+				expect(first.status).toBe(201);
+				const retry = await http.post("/api/partners", body, { token: owner.accessToken, headers: { "Idempotency-Key": key } });
+				expect({ status: retry.status, location: retry.headers.get("location"), body: retry.body }).toEqual({ status: 201, location: `/api/partners/${first.body.id}`, body: first.body });
+				const mine = (await http.get("/api/partners", { token: owner.accessToken })).body as Array<{ name: string }>;
+				expect(mine.filter(p => p.name === "Retried Ltd")).toHaveLength(1);
+				// The same key for something else is a client bug, said so; a malformed key is refused.
+				expectError(await http.post("/api/partners", { name: "Other Ltd" }, { token: owner.accessToken, headers: { "Idempotency-Key": key } }), 422, "IDEMPOTENCY_KEY_REUSED");
+				expectError(await http.post("/api/partners", body, { token: owner.accessToken, headers: { "Idempotency-Key": "has spaces in it" } }), 400, "INVALID_IDEMPOTENCY_KEY");
+				expectError(await http.post("/api/partners", body, { token: owner.accessToken, headers: { "Idempotency-Key": "x".repeat(256) } }), 400, "INVALID_IDEMPOTENCY_KEY");
+				// Keys are per caller: another user's identical key creates their own partner.
+				const theirs = await http.post("/api/partners", body, { token: rival.accessToken, headers: { "Idempotency-Key": key } });
+				expect(theirs.status).toBe(201);
+				expect(theirs.body.id).not.toBe(first.body.id);
+				// Without a key, a second request is a second partner, as before.
+				expect((await http.post("/api/partners", body, { token: owner.accessToken })).body.id).not.toBe(first.body.id);
+			});
+
 			it("shows another partner's members nothing private, and lets them change nothing", async () => {
 				// Pending: to outsiders it does not exist.
 				expectError(await http.get(`/api/partners/${museum}`, { token: rival.accessToken }), 404, "NOT_FOUND");
@@ -470,18 +491,10 @@ identitySuite("identity and access, embedded (PGlite, memory store, SQL channels
 describeWithBackend("postgres", "PostgreSQL", pg => {
 	describeWithBackend("redis", "Redis", redis => {
 		identitySuite("identity and access on PostgreSQL, Redis (cache, store) and Redis Streams channels", async () => {
-			// A database of its own: the services' schemas have fixed names.
-			const database = `lootopia_it_${randomUUID().replace(/-/g, "").slice(0, 12)}`;
-			const admin = openTestPostgres(pg.url);
-			await admin.query(`create database "${database}"`);
-			const url = new URL(pg.url);
-			url.pathname = `/${database}`;
+			const database = await scratchDatabase(pg.url);
 			return {
-				env: { DATABASE_URL: url.toString(), REDIS_URL: redis.url, CHANNELS_URL: redis.url, NAMESPACE: database },
-				close: async () => {
-					await admin.query(`drop database if exists "${database}" with (force)`);
-					await admin.close();
-				},
+				env: { DATABASE_URL: database.url, REDIS_URL: redis.url, CHANNELS_URL: redis.url, NAMESPACE: database.name },
+				close: database.drop,
 			};
 		});
 	});

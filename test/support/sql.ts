@@ -78,3 +78,20 @@ export function useMigratedSchema(open: () => Promise<TestDatabase>, prefix: str
 	});
 	return state;
 }
+
+/** A PostgreSQL database of its own for a whole node (the services' schemas have fixed names). */
+export async function scratchDatabase(serverUrl: string, prefix = "lootopia_it"): Promise<{ name: string; url: string; drop(): Promise<void> }> {
+	const name = `${prefix}_${randomUUID().replace(/-/g, "").slice(0, 12)}`;
+	const admin = openTestPostgres(serverUrl);
+	await admin.query(`create database "${name}"`);
+	const url = new URL(serverUrl);
+	url.pathname = `/${name}`;
+	return {
+		name,
+		url: url.toString(),
+		drop: async () => {
+			await admin.query(`drop database if exists "${name}" with (force)`);
+			await admin.close();
+		},
+	};
+}
