@@ -2,7 +2,10 @@
  * The account store on both engines: the unique email key under concurrency, refresh-token rotation
  * that cannot fork under concurrent use, and reuse detection.
  */
-import { onEverySqlEngine, useMigratedSchema, type TestDatabase } from "../../test/support/sql";
+import { randomUUID } from "node:crypto";
+import { onEverySqlEngine, openTestPGlite, useMigratedSchema, type TestDatabase } from "../../test/support/sql";
+import { USER_DELETED_CHANNEL } from "../contracts/identity";
+import { runMigrations } from "../sql";
 import { AccountStore, AUTH_MIGRATIONS, EmailTakenError } from "./account-store";
 import { newRefreshToken } from "./tokens";
 
@@ -109,3 +112,24 @@ function accountStoreContract(engine: string, open: () => Promise<TestDatabase>)
 }
 
 onEverySqlEngine(accountStoreContract);
+
+describe("upgrading a database whose closures an older build had not announced", () => {
+	const db = useMigratedSchema(openTestPGlite, "auth_upgrade", AUTH_MIGRATIONS.filter(m => m.version < 5));
+
+	it("hands them to the outbox once, with the closing time, and leaves announced ones alone", async () => {
+		const pendingId = randomUUID();
+		const announcedId = randomUUID();
+		for (const [id, announced] of [[pendingId, null], [announcedId, "now()"]] as const) {
+			await db.client.query(
+				`insert into "${db.schema}".accounts (id, email, email_key, display_name, status, closed_at, closure_announced_at)
+				 values ($1::uuid, '', 'closed:' || $1::text, '', 'closed', '2026-11-30T10:11:12.345Z', ${announced ?? "null"})`,
+				[id],
+			);
+		}
+		expect(await runMigrations(db.client, db.schema, AUTH_MIGRATIONS)).toEqual([5]);
+		const { rows } = await db.client.query<{ channel: string; payload: string; partition_key: string }>(`select channel, payload, partition_key from "${db.schema}".outbox`);
+		expect(rows.map(row => ({ ...row, payload: JSON.parse(row.payload) }))).toEqual([
+			{ channel: USER_DELETED_CHANNEL, payload: { userId: pendingId, at: "2026-11-30T10:11:12.345Z" }, partition_key: pendingId },
+		]);
+	});
+});

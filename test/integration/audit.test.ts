@@ -164,7 +164,7 @@ describe("audit service", () => {
 		expect(new Set(carol.map(e => e.id)).size).toBe(3);
 	});
 
-	it("keeps one valid chain under 50 concurrent recordAudit calls", async () => {
+	it("keeps one valid chain under 50 concurrent sends", async () => {
 		const before = (await allEntries()).length;
 		const run = shortId();
 		await Promise.all(Array.from({ length: 50 }, (_, i) => sendFact(node.broker, { action: `burst_${run}.n${i}`, actor: { type: "service", id: "load" } }, { sender: AS_PRODUCER })));
