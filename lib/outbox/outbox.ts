@@ -31,6 +31,13 @@ export interface MessageWriter {
 	add(channel: string, payload: unknown, options?: AddOptions): Promise<string>;
 }
 
+export interface OutboxBacklog {
+	pending: number;
+	oldestAgeSeconds: number;
+	failing: number;
+	lastError?: string;
+}
+
 type OutboxRow = { seq: string | number; id: string; channel: string; payload: string; partition_key: string | null; attempts: number };
 
 export class Outbox {
@@ -115,11 +122,20 @@ export class Outbox {
 		for (const id of ids) await this.db.query(`update ${this.table} set available_at = now() + make_interval(secs => $2) where id = $1`, [id, delayMs / 1000]);
 	}
 
-	/** What is waiting: how many messages, and how long the oldest has been. */
-	async backlog(): Promise<{ pending: number; oldestAgeSeconds: number; failing: number }> {
-		const { rows } = await this.db.query<{ pending: number; oldest: number | null; failing: number }>(
-			`select count(*)::int as pending, extract(epoch from now() - min(created_at))::float8 as oldest, count(*) filter (where attempts > 0)::int as failing from ${this.table}`,
+	/** What is waiting: how many messages, how long the oldest has been, how many failed, and the latest failure. */
+	async backlog(): Promise<OutboxBacklog> {
+		const { rows } = await this.db.query<{ pending: number; oldest: number | null; failing: number; last_error: string | null }>(
+			`select count(*)::int as pending, extract(epoch from now() - min(created_at))::float8 as oldest, count(*) filter (where attempts > 0)::int as failing,
+			        (select last_error from ${this.table} where last_error is not null order by seq desc limit 1) as last_error
+			   from ${this.table}`,
 		);
-		return { pending: rows[0].pending, oldestAgeSeconds: Math.max(0, Math.round(rows[0].oldest ?? 0)), failing: rows[0].failing };
+		const row = rows[0];
+		return { pending: row.pending, oldestAgeSeconds: Math.max(0, Math.round(row.oldest ?? 0)), failing: row.failing, ...(row.last_error ? { lastError: row.last_error } : {}) };
+	}
+
+	/** Makes the messages that failed due now (an operator who fixed the backend); returns how many. */
+	async retryFailedNow(): Promise<number> {
+		const { rowCount } = await this.db.query(`update ${this.table} set available_at = now() where last_error is not null and available_at > now()`);
+		return rowCount;
 	}
 }

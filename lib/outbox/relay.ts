@@ -83,6 +83,14 @@ export class OutboxRelay {
 		this.schedule(0);
 	}
 
+	/** Forgets the backoff and runs a pass now (an operator says the backend is back). */
+	retryNow(): void {
+		if (this.stopped) return;
+		this.outageRuns = 0;
+		if (this.running) this.again = true;
+		else this.schedule(0);
+	}
+
 	/** Stops taking messages and waits for the send under way; what is left goes out on the next start (here or on another node). */
 	async stop(): Promise<void> {
 		this.stopped = true;

@@ -2,6 +2,29 @@ import type { ServiceBroker } from "moleculer";
 import { clusterReportRows, gatherClusterReport, RegistryNode } from "./cluster-report";
 import { nodeBackends, type HealthReport } from "./node-backends";
 import { mintOperatorToken } from "./operator-token";
+import type { Outbox } from "../outbox/outbox";
+import type { OutboxRelay } from "../outbox/relay";
+
+interface ServiceWithOutbox {
+	name: string;
+	outbox?: Outbox;
+	relay?: OutboxRelay;
+}
+
+/** The outbox of each service on this node (the same table every node of that service shares). */
+export async function outboxRows(broker: ServiceBroker, retry: boolean): Promise<string[][]> {
+	const rows = [["service", "waiting", "oldest", "failed sends", "latest failure"]];
+	for (const service of broker.services as unknown as ServiceWithOutbox[]) {
+		if (!service.outbox) continue;
+		if (retry) {
+			await service.outbox.retryFailedNow();
+			service.relay?.retryNow();
+		}
+		const backlog = await service.outbox.backlog();
+		rows.push([service.name, String(backlog.pending), backlog.pending ? `${backlog.oldestAgeSeconds} s` : "-", String(backlog.failing), backlog.lastError ?? "-"]);
+	}
+	return rows;
+}
 
 interface ReplHelpers {
 	table(rows: string[][], options?: unknown): string;
@@ -21,6 +44,14 @@ export const replCommands = [
 				health: nodeID => broker.call<HealthReport, Record<string, never>>("system.health", {}, { nodeID, timeout: 3000, retries: 0, meta: { accessToken } }),
 			});
 			console.log(helpers.table(clusterReportRows(report)));
+		},
+	},
+	{
+		command: "outbox",
+		description: "Messages each service here has committed but not sent yet (e.g. while a channel backend is away)",
+		options: [{ option: "-r, --retry", description: "send the failed ones now instead of waiting out the backoff" }],
+		async action(broker: ServiceBroker, args: { options?: { retry?: boolean } } | undefined, helpers: ReplHelpers) {
+			console.log(helpers.table(await outboxRows(broker, Boolean(args?.options?.retry))));
 		},
 	},
 ];

@@ -120,7 +120,7 @@ describe("audit service", () => {
 			},
 			{ timeoutMs: 20_000 },
 		);
-	/** The fact id recordAudit produced, read back from the log by its unique action. */
+	/** The fact id a send produced, read back from the log by its unique action. */
 	const record = async (action: string, extra: Record<string, unknown> = {}) => {
 		await sendFact(node.broker, { action, actor: { type: "user", id: "alice" }, ...extra }, { sender: AS_PRODUCER });
 		return action;

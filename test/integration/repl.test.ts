@@ -34,6 +34,18 @@ describe("REPL cluster command", () => {
 		expect(rows.filter(row => row[3] === "database")).toEqual([expect.arrayContaining(["database", "up", "embedded"])]);
 	});
 
+	it("lists each local service's outbox: nothing waiting on a healthy node", async () => {
+		const printed: string[] = [];
+		const log = jest.spyOn(console, "log").mockImplementation((line: unknown) => void printed.push(String(line)));
+		try {
+			const table = (rows: string[][]) => rows.map(row => row.join(" | ")).join("\n");
+			await replCommands.find(c => c.command === "outbox")!.action(node.broker, { options: { retry: true } }, { table });
+		} finally {
+			log.mockRestore();
+		}
+		expect(printed.join("\n").split("\n")).toEqual(["service | waiting | oldest | failed sends | latest failure", "auth | 0 | - | 0 | -"]);
+	});
+
 	it("is the only way in: system.health without a token is refused", async () => {
 		expect(await rejectionOf(node.broker.call("system.health", {}))).toMatchObject({ code: 401, type: "UNAUTHENTICATED" });
 	});
