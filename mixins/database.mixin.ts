@@ -48,7 +48,11 @@ export function DatabaseMixin(migrations: readonly Migration[]): Partial<Service
 				return `"${this.name}"."${name}"`;
 			},
 			consumeOnce(this: MixinThis, ctx: Context, work: (messages: MessageWriter, db: SqlClient) => Promise<void>): Promise<boolean> {
-				return this.inbox.once(this.name, channelMessageOf(ctx)?.id, work);
+				const message = channelMessageOf(ctx);
+				// Thrown, so the message is retried then dead-lettered: acting on it could not be made once-only.
+				if (!message) throw new Error(`${this.name}: consumeOnce needs a verified message (its channel must be in CHANNEL_PUBLISHERS)`);
+				if (!message.id) throw new Error(`${this.name}: a message from ${message.sender} without a signed message id (not sent through an outbox)`);
+				return this.inbox.once(this.name, message.id, work);
 			},
 		},
 		async started(this: MixinThis) {

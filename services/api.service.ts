@@ -276,12 +276,12 @@ export function createApiService(config: AppConfig): ServiceSchema {
 			},
 
 			/** moleculer-web's hook: the token and client address travel in meta to every service called. */
-			async authenticate(this: any, ctx: Context, _route: unknown, req: Req & { $action?: { access?: string; idempotencyKey?: boolean } }): Promise<Caller | null> {
+			async authenticate(this: any, ctx: Context, _route: unknown, req: Req & { $action?: { name?: string; access?: string; idempotencyKey?: boolean } }): Promise<Caller | null> {
 				const meta = ctx.meta as CallMeta & IdempotencyMeta & { user?: Caller };
 				meta.clientIp = clientAddress(req);
-				if (req.$action?.idempotencyKey) {
+				if (req.$action?.idempotencyKey && req.$action.name) {
 					const key = acceptIdempotencyKey(req.headers[IDEMPOTENCY_KEY_HEADER]);
-					if (key !== undefined) meta.idempotencyKey = key;
+					if (key !== undefined) meta.idempotencyKey = { key, action: req.$action.name };
 				}
 				// Public operations (and the gateway's own pages) serve anyone: a client's expired or broken
 				// token must not lock it out of logging in again, so there it counts as no token.

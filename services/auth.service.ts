@@ -6,7 +6,7 @@
  */
 import type { Context, ServiceSchema } from "moleculer";
 import type { AppConfig } from "../lib/config/env";
-import { USER_RENAMED_CHANNEL, type AccountView, type AuthResult, type LoginParams, type PartnerRole, type PlatformRole, type PublicKeySet, type RefreshParams, type RegisterParams, type UserRenamedMessage } from "../lib/contracts/identity";
+import { SESSIONS_REVOKED_CHANNEL, USER_RENAMED_CHANNEL, type SessionsRevokedMessage, type AccountView, type AuthResult, type LoginParams, type PartnerRole, type PlatformRole, type PublicKeySet, type RefreshParams, type RegisterParams, type UserRenamedMessage } from "../lib/contracts/identity";
 import type { ServiceSchemaWithChannels } from "../lib/channels";
 import { ACCOUNT_SCHEMA, AUTH_RESULT_SCHEMA, JWKS_SCHEMA } from "../lib/contracts/identity-schemas";
 import { AccountStore, AUTH_MIGRATIONS } from "../lib/auth/account-store";
@@ -36,6 +36,7 @@ interface AuthServiceThis extends DatabaseServiceThis {
 	flows(ctx?: Context): AuthFlows;
 	changeRole(ctx: Context<{ id: string; role: PlatformRole }>, granted: boolean): Promise<{ roles: PlatformRole[] }>;
 	serviceToken(): Promise<string>;
+	markRevoked(sessionIds: string[]): Promise<void>;
 	purgeTimer?: NodeJS.Timeout;
 }
 
@@ -183,7 +184,6 @@ export function createAuthService(config: AppConfig): ServiceSchema {
 
 		methods: {
 			flows(this: AuthServiceThis, ctx?: Context): AuthFlows {
-				const store = nodeBackends(this.broker).keyValueStore();
 				// broker.call with parentCtx, not ctx.call: ctx.call copies the callee's meta back into the
 				// caller's, which would leave our service token in the user's request.
 				const asService = async () => ({ meta: { accessToken: await this.serviceToken() }, parentCtx: ctx });
@@ -193,14 +193,12 @@ export function createAuthService(config: AppConfig): ServiceSchema {
 					},
 					membershipsOf: async userId => this.broker.call<Record<string, PartnerRole>, { userId: string }>("partners.membershipsOf", { userId }, await asService()),
 					sessionsRevoked: async sessionIds => {
-						// Remembered for as long as an access token of the session could still be presented.
-						const ttlMs = (config.auth.accessTtlSeconds + 60) * 1000;
 						try {
-							await Promise.all(sessionIds.map(id => store.set(revokedSessionKey(id), "1", { ttlMs })));
+							await this.markRevoked(sessionIds);
 						} catch (err) {
-							// The sessions are revoked in the database (committed) and no refresh works; only access
-							// tokens already out keep working until they expire. The change did happen: no 5xx.
-							this.logger.error(`Revoked sessions ${sessionIds.join(", ")} but could not tell the shared store: ${(err as Error).message}`);
+							// Committed, with a SESSIONS_REVOKED_CHANNEL message that marks them once the store
+							// answers again. The change did happen: no 5xx.
+							this.logger.warn(`Revoked sessions ${sessionIds.join(", ")}; the shared store will hear of it through the channel (${(err as Error).message})`);
 						}
 					},
 				};
@@ -210,6 +208,13 @@ export function createAuthService(config: AppConfig): ServiceSchema {
 			async changeRole(this: AuthServiceThis, ctx: Context<{ id: string; role: PlatformRole }>, granted: boolean): Promise<{ roles: PlatformRole[] }> {
 				const origin = requestContext(ctx);
 				return { roles: await this.flows(ctx).setRole(ctx.params.id, ctx.params.role, granted, actorOf(callerOf(ctx), origin.clientIp), origin) };
+			},
+
+			/** Every node's token check looks here; remembered as long as an access token of the session could be presented. */
+			async markRevoked(this: AuthServiceThis, sessionIds: string[]): Promise<void> {
+				const store = nodeBackends(this.broker).keyValueStore();
+				const ttlMs = (config.auth.accessTtlSeconds + 60) * 1000;
+				await Promise.all(sessionIds.map(id => store.set(revokedSessionKey(id), "1", { ttlMs })));
 			},
 
 			/** Our own identity for calls to other services' service-only actions; reused while fresh. */
@@ -256,6 +261,14 @@ export function createAuthService(config: AppConfig): ServiceSchema {
 	});
 
 	schema.channels = {
+		[SESSIONS_REVOKED_CHANNEL]: {
+			group: "auth",
+			// Setting the marks again is harmless: no inbox needed. A store that is away fails the
+			// handler, and the message is retried (then dead-lettered, never dropped).
+			handler(this: unknown, ctx: Context<SessionsRevokedMessage>) {
+				return (this as AuthServiceThis).markRevoked(ctx.params.sessionIds);
+			},
+		},
 		[USER_RENAMED_CHANNEL]: {
 			group: "auth",
 			async handler(this: unknown, ctx: Context<UserRenamedMessage>) {

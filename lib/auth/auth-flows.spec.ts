@@ -10,7 +10,7 @@ import { AccountStore, AUTH_MIGRATIONS } from "./account-store";
 import { AuthFlows, type AuthPorts } from "./auth-flows";
 import { Outbox } from "../outbox/outbox";
 import { AUDIT_CHANNEL, type AuditFact } from "../contracts/audit";
-import { USER_DELETED_CHANNEL } from "../contracts/identity";
+import { SESSIONS_REVOKED_CHANNEL, USER_DELETED_CHANNEL } from "../contracts/identity";
 import { LoginThrottle, RegistrationLimit } from "./login-throttle";
 import { generateSigningKey, verifyAccessToken, type KeyRing } from "./tokens";
 
@@ -125,6 +125,8 @@ it("ends the sessions of an account whose role is taken away", async () => {
 	expect(revoked).toEqual([]);
 	await flows.setRole(result.user.id, "admin", false, { type: "operator", id: "test" });
 	expect(revoked).toHaveLength(1);
+	// The same sessions go out on the channel with the change, for when the immediate mark fails.
+	expect((await outboxed<{ sessionIds: string[] }>(SESSIONS_REVOKED_CHANNEL)).map(m => m.payload.sessionIds)).toEqual([revoked]);
 	expect(await rejectionOf(flows.refresh(result.refreshToken, {}))).toMatchObject({ type: "INVALID_REFRESH_TOKEN" });
 });
 

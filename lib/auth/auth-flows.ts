@@ -11,7 +11,7 @@
  * service follows, and if it fails the account is deleted again so a retry can succeed.
  */
 import type { AuditActor } from "../contracts/audit";
-import { USER_DELETED_CHANNEL, type AccountView, type AuthResult, type PartnerRole, type PlatformRole, type SessionTokens, type UserDeletedMessage } from "../contracts/identity";
+import { SESSIONS_REVOKED_CHANNEL, USER_DELETED_CHANNEL, type AccountView, type SessionsRevokedMessage, type AuthResult, type PartnerRole, type PlatformRole, type SessionTokens, type UserDeletedMessage } from "../contracts/identity";
 import { writeAuditFact, type NewAuditFact } from "../audit/facts";
 import { AppError } from "../errors/app-error";
 import type { MessageWriter, Outbox } from "../outbox/outbox";
@@ -23,8 +23,19 @@ import { hashRefreshToken, newRefreshToken, signAccessToken, type KeyRing, type 
 export interface AuthPorts {
 	createProfile(userId: string, displayName: string): Promise<void>;
 	membershipsOf(userId: string): Promise<Record<string, PartnerRole>>;
-	/** Makes already-issued access tokens of these sessions stop working everywhere. */
+	/**
+	 * Makes already-issued access tokens of these sessions stop working everywhere, at once. Called
+	 * after the commit; the SESSIONS_REVOKED_CHANNEL message written with the revocation makes sure
+	 * of it should this fail or the process die first.
+	 */
 	sessionsRevoked(sessionIds: string[]): Promise<void>;
+}
+
+/** Ending sessions is a change other nodes must learn of: it goes out with the transaction that made it. */
+async function announceRevoked(messages: MessageWriter, sessionIds: string[]): Promise<void> {
+	if (!sessionIds.length) return;
+	const message: SessionsRevokedMessage = { sessionIds, at: new Date().toISOString() };
+	await messages.add(SESSIONS_REVOKED_CHANNEL, message);
 }
 
 export interface AuthSettings {
@@ -116,6 +127,7 @@ export class AuthFlows {
 		const outcome = await this.inTransaction(async (accounts, messages) => {
 			const outcome = await accounts.rotateRefreshToken(hashRefreshToken(refreshToken), next.hash, this.settings.refreshTtlSeconds);
 			if (outcome.kind === "reused") {
+				await announceRevoked(messages, [outcome.sessionId]);
 				await writeAuditFact(
 					messages,
 					factFrom(origin, { action: "auth.refresh.reused", actor: { type: "anonymous", ip: origin.clientIp }, subject: accountSubject(outcome.accountId), data: { sessionId: outcome.sessionId } }),
@@ -146,6 +158,7 @@ export class AuthFlows {
 	async logout(userId: string, sessionId: string, origin: RequestOrigin): Promise<void> {
 		const revoked = await this.inTransaction(async (accounts, messages) => {
 			if (!(await accounts.revokeSession(sessionId, userId, "logout"))) return false;
+			await announceRevoked(messages, [sessionId]);
 			await writeAuditFact(messages, factFrom(origin, { action: "auth.logout", actor: { type: "user", id: userId, ip: origin.clientIp }, subject: accountSubject(userId) }));
 			return true;
 		});
@@ -174,6 +187,7 @@ export class AuthFlows {
 		await this.throttle.recordSuccess(account.emailKey, address);
 		const revoked = await this.inTransaction(async (accounts, messages) => {
 			const revoked = await accounts.closeAccount(userId);
+			await announceRevoked(messages, revoked);
 			const closed: UserDeletedMessage = { userId, at: new Date().toISOString() };
 			await messages.add(USER_DELETED_CHANNEL, closed, { partitionKey: userId });
 			await writeAuditFact(messages, factFrom(origin, { action: "auth.account.closed", actor: { type: "user", id: userId, ip: origin.clientIp }, subject: accountSubject(userId) }));
@@ -188,6 +202,7 @@ export class AuthFlows {
 			if (!roles) throw new AppError("NOT_FOUND", "Account not found");
 			// A role taken away must not live on in access tokens already issued: end those sessions.
 			const revoked = granted ? [] : await accounts.revokeSessionsOf(userId, `role ${role} revoked`);
+			await announceRevoked(messages, revoked);
 			await writeAuditFact(messages, factFrom(origin, { action: granted ? "auth.role.granted" : "auth.role.revoked", actor, subject: accountSubject(userId), data: { role } }));
 			return { roles, revoked };
 		});

@@ -59,6 +59,17 @@ describe("channel message signatures", () => {
 		expect(await verifyMessage("users.renamed", { userId: "u1", at: at.toISOString() }, signature, ["users"], keys)).toEqual({ ok: true, sender: "users" });
 	});
 
+	it("binds the message id, and refuses what is too old to tell from a replay or signed in the future", async () => {
+		const signature = await signMessage(ring, "audit.facts", "partners", fact, { messageId: "m-1" });
+		expect(await verifyMessage("audit.facts", fact, signature, ["partners"], keys)).toEqual({ ok: true, sender: "partners", messageId: "m-1" });
+		const day = 86_400_000;
+		const old = await signMessage(ring, "audit.facts", "partners", fact, { messageId: "m-2", now: new Date(Date.now() - 15 * day) });
+		expect(await verifyMessage("audit.facts", fact, old, ["partners"], keys, { maxAgeSeconds: 14 * 86_400 })).toEqual({ ok: false, reason: "expired" });
+		expect(await verifyMessage("audit.facts", fact, old, ["partners"], keys, { maxAgeSeconds: 16 * 86_400 })).toMatchObject({ ok: true });
+		const future = await signMessage(ring, "audit.facts", "partners", fact, { now: new Date(Date.now() + 3600_000) });
+		expect(await verifyMessage("audit.facts", fact, future, ["partners"], keys)).toEqual({ ok: false, reason: "from the future" });
+	});
+
 	it("writes canonical JSON: sorted keys, undefined dropped", () => {
 		expect(canonicalJson({ b: 1, a: [{ d: undefined, c: null }] })).toBe('{"a":[{"c":null}],"b":1}');
 	});

@@ -48,7 +48,12 @@ export async function signMessage(ring: KeyRing, channel: string, sender: string
 	return new CompactSign(new TextEncoder().encode(JSON.stringify(claims))).setProtectedHeader({ alg: ACCESS_TOKEN_ALGORITHM, kid: ring.current.kid, typ: MESSAGE_TYPE }).sign(key);
 }
 
-export type MessageVerdict = { ok: true; sender: string; messageId?: string } | { ok: false; reason: "unsigned" | "malformed" | "unknown key" | "bad signature" | "other channel" | "payload changed" | "sender not allowed" };
+export type MessageVerdict =
+	| { ok: true; sender: string; messageId?: string }
+	| { ok: false; reason: "unsigned" | "malformed" | "unknown key" | "bad signature" | "other channel" | "payload changed" | "sender not allowed" | "expired" | "from the future" };
+
+/** Clocks of the nodes may differ by this much. */
+const CLOCK_SKEW_SECONDS = 300;
 
 /**
  * `publishers`: the services allowed on `channel`. `keys` returns the public keys, and is asked
@@ -60,6 +65,7 @@ export async function verifyMessage(
 	signature: unknown,
 	publishers: readonly string[],
 	keys: (refresh: boolean) => Promise<readonly JWK[]>,
+	options: { maxAgeSeconds?: number; now?: Date } = {},
 ): Promise<MessageVerdict> {
 	if (typeof signature !== "string" || !signature) return { ok: false, reason: "unsigned" };
 	let header: { kid?: string; typ?: string; alg?: string };
@@ -82,5 +88,8 @@ export async function verifyMessage(
 	if (claims.ch !== channel) return { ok: false, reason: "other channel" };
 	if (claims.h !== payloadHash(payload)) return { ok: false, reason: "payload changed" };
 	if (!publishers.includes(claims.svc)) return { ok: false, reason: "sender not allowed" };
+	const nowSeconds = Math.floor((options.now ?? new Date()).getTime() / 1000);
+	if (typeof claims.iat !== "number" || claims.iat > nowSeconds + CLOCK_SKEW_SECONDS) return { ok: false, reason: "from the future" };
+	if (options.maxAgeSeconds !== undefined && nowSeconds - claims.iat > options.maxAgeSeconds) return { ok: false, reason: "expired" };
 	return { ok: true, sender: claims.svc, ...(typeof claims.mid === "string" ? { messageId: claims.mid } : {}) };
 }

@@ -136,6 +136,18 @@ export const USER_DELETED_CHANNEL = "users.deleted";
 /** A user changed their display name; the auth service keeps a copy for the account view. */
 export const USER_RENAMED_CHANNEL = "users.renamed";
 
+/**
+ * Sessions ended (logout, refresh-token reuse, account closure, a role taken away): the auth service
+ * marks them in the shared store, where every node's token check looks, even if that store was
+ * away when they ended.
+ */
+export const SESSIONS_REVOKED_CHANNEL = "auth.sessions.revoked";
+
+export interface SessionsRevokedMessage {
+	sessionIds: string[];
+	at: string;
+}
+
 export interface UserDeletedMessage {
 	userId: string;
 	at: string;

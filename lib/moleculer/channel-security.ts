@@ -11,10 +11,21 @@ import type { KeyRing } from "../auth/tokens";
 import { channelAdapterOf, provideMessageSigner, type ChannelDefinition } from "../channels";
 import { SIGNATURE_HEADER, signMessage, verifyMessage } from "../channels/message-signing";
 import { CHANNEL_PUBLISHERS } from "../contracts/channel-publishers";
+import { INBOX_RETENTION_DAYS } from "../outbox/inbox";
 import { nodeBackends } from "../runtime/node-backends";
 import { publicKeysFor } from "./authorization";
 
 export const REFUSED_MESSAGES_METRIC = "lootopia.channels.messages.refused";
+
+/** Older signed messages are dead-lettered: inboxes keep message ids a day longer (INBOX_RETENTION_DAYS). */
+export const MAX_MESSAGE_AGE_DAYS = INBOX_RETENTION_DAYS - 1;
+
+export interface VerifiedMessage {
+	sender: string;
+	id?: string;
+}
+
+const verifiedMessages = new WeakMap<Context, VerifiedMessage>();
 
 export function ChannelSecurityMiddleware(publishers: Readonly<Record<string, readonly string[]>> = CHANNEL_PUBLISHERS): Middleware {
 	let broker: ServiceBroker;
@@ -50,16 +61,20 @@ export function ChannelSecurityMiddleware(publishers: Readonly<Record<string, re
 				definition.handler = async function verified(this: unknown, ctx: Context<unknown>, raw: unknown) {
 					const headers = channelAdapterOf(broker)?.parseMessageHeaders(raw) ?? {};
 					// A failure to get the keys throws: the message is retried, then dead-lettered, never lost.
-					const verdict = await verifyMessage(channel, ctx.params, headers[SIGNATURE_HEADER], allowed, publicKeysFor(broker));
+					const verdict = await verifyMessage(channel, ctx.params, headers[SIGNATURE_HEADER], allowed, publicKeysFor(broker), { maxAgeSeconds: MAX_MESSAGE_AGE_DAYS * 86_400 });
 					if (!verdict.ok) {
 						// A key we do not know (yet) may be a rotation this node has not seen: retried, then
 						// dead-lettered where an operator can look at it. Everything else is definitive.
 						if (verdict.reason === "unknown key") throw new Error(`Channel message on '${channel}' signed with a key this node does not know`);
+						// Too old to tell from a replay (the inbox forgets ids after INBOX_RETENTION_DAYS), yet
+						// possibly real (a consumer down that long): dead-lettered for an operator, not dropped.
+						if (verdict.reason === "expired") throw new Error(`Channel message on '${channel}' was signed more than ${MAX_MESSAGE_AGE_DAYS} days ago`);
 						return refused(channel, verdict.reason);
 					}
 					// Only the payload is signed: the meta rebuilt from the message's headers is not to be
 					// trusted. What was signed with it is: the sender and the message id.
-					ctx.meta = { $channelMessage: { sender: verdict.sender, ...(verdict.messageId ? { id: verdict.messageId } : {}) } };
+					ctx.meta = {};
+					verifiedMessages.set(ctx, { sender: verdict.sender, ...(verdict.messageId ? { id: verdict.messageId } : {}) });
 					return handler.call(this as never, ctx, raw);
 				};
 			}
@@ -67,7 +82,11 @@ export function ChannelSecurityMiddleware(publishers: Readonly<Record<string, re
 	} as unknown as Middleware;
 }
 
-/** What the signature of the message a channel handler runs for vouches for: its sender and id. */
-export function channelMessageOf(ctx: Context): { sender: string; id?: string } | undefined {
-	return (ctx.meta as { $channelMessage?: { sender: string; id?: string } }).$channelMessage;
+/**
+ * What the signature of the message a channel handler runs for vouches for: its sender and id.
+ * Undefined for a message nobody verified (a channel not in CHANNEL_PUBLISHERS): nothing a message
+ * carries unsigned (its headers, the meta rebuilt from them) can stand for these.
+ */
+export function channelMessageOf(ctx: Context): VerifiedMessage | undefined {
+	return verifiedMessages.get(ctx);
 }

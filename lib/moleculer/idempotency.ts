@@ -21,22 +21,24 @@ export function acceptIdempotencyKey(value: string | string[] | undefined): stri
 }
 
 export interface IdempotencyMeta {
-	idempotencyKey?: string;
+	/** The key a client sent, and the action the gateway routed that request to. */
+	idempotencyKey?: { key: string; action: string };
 }
 
 /**
  * `work`'s response, or, for a key this caller already used on this action with the same
- * parameters, the response the first request got. Keys are per action and caller: two users can
- * never see each other's results (and anonymous calls, which have no caller to tell apart, run as
- * if no key were given).
+ * parameters, the response the first request got. Keys are per action and user: two users can
+ * never see each other's results.
  */
 export async function runIdempotent<Body>(keys: IdempotencyKeys, tx: SqlExecutor, ctx: Context, work: () => Promise<StoredResponse<Body>>): Promise<StoredResponse<Body>> {
-	const key = acceptIdempotencyKey((ctx.meta as IdempotencyMeta).idempotencyKey);
-	if (key === undefined) return work();
+	const sent = (ctx.meta as IdempotencyMeta).idempotencyKey;
 	const caller = callerOf(ctx);
-	// Anonymous callers cannot be told apart: one's key must never replay another's response.
-	if (caller.kind === "anonymous") return work();
-	const who = caller.kind === "user" ? caller.userId : caller.kind === "service" ? `service:${caller.service}` : `operator:${caller.operator}`;
-	const { replayed: _replayed, ...response } = await keys.run(tx, `${ctx.action?.name ?? "?"}:${who}`, key, ctx.params, work);
+	// Only for the request the client sent it with (meta travels on to nested calls), and only for a
+	// signed-in user: a service acting for many users, or anonymous callers, would share one scope,
+	// where one's key could replay another's response.
+	if (!sent || sent.action !== ctx.action?.name || caller.kind !== "user") return work();
+	const key = acceptIdempotencyKey(sent.key);
+	if (key === undefined) return work();
+	const { replayed: _replayed, ...response } = await keys.run(tx, `${sent.action}:${caller.userId}`, key, ctx.params, work);
 	return response;
 }

@@ -1,12 +1,14 @@
 /**
  * What makes a consumer idempotent by message id: the id is recorded in the same transaction as
  * the consumer's effects, so a message delivered twice (a relay that died after sending, a backend
- * redelivering) is acted on once. Kept for a week, far longer than any redelivery takes.
+ * redelivering, someone replaying a captured message) is acted on once. Ids are kept a day longer
+ * than signed messages are accepted.
  */
 import type { SqlClient, SqlExecutor } from "../sql";
 import type { MessageWriter, Outbox } from "./outbox";
 
-export const INBOX_RETENTION_DAYS = 7;
+/** Longer than a signed message is accepted (MAX_MESSAGE_AGE_DAYS), so no accepted replay is forgotten. */
+export const INBOX_RETENTION_DAYS = 15;
 
 export class Inbox {
 	private readonly table: string;

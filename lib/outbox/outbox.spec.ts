@@ -67,7 +67,7 @@ onEverySqlEngine((engine, open) => {
 			expect(err).toMatchObject({ message: "the state change failed" });
 			expect(await pending()).toBe(0);
 			const id = await outbox.transaction(messages => messages.add("test.things", { n: 2, text: "nul \u0000 and ünïcode" }, { partitionKey: "k" }));
-			expect(await outbox.claim(10, 1000)).toEqual([{ id, channel: "test.things", payload: { n: 2, text: "nul \u0000 and ünïcode" }, partitionKey: "k", attempts: 0 }]);
+			expect(await outbox.claim("test", 10, 1000)).toEqual([{ id, channel: "test.things", payload: { n: 2, text: "nul \u0000 and ünïcode" }, partitionKey: "k", attempts: 0 }]);
 		});
 
 		it("writes a message with a given id once, however often it is added", async () => {
@@ -75,7 +75,7 @@ onEverySqlEngine((engine, open) => {
 			expect(messageId("fact:42")).toBe(id);
 			expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
 			for (let i = 0; i < 3; i++) await outbox.transaction(messages => messages.add("test.things", { i }, { id }));
-			expect(await outbox.claim(10, 1000)).toEqual([expect.objectContaining({ id, payload: { i: 0 } })]);
+			expect(await outbox.claim("test", 10, 1000)).toEqual([expect.objectContaining({ id, payload: { i: 0 } })]);
 		});
 
 		it("tells the relay after a commit, and not after a rollback or a transaction without messages", async () => {
@@ -128,7 +128,7 @@ onEverySqlEngine((engine, open) => {
 			const r = relay(backend.send);
 			r.start();
 			await until(() => backend.accepted.length === 5);
-			await until(async () => (await db.client.query<{ attempts: number }>(`select attempts from "${db.schema}".outbox where id = $1`, [poison])).rows[0]?.attempts >= 2);
+			await until(async () => (await db.client.query<{ attempts: number }>(`select attempts from "${db.schema}".outbox where id = $1`, [poison])).rows[0]?.attempts >= 3);
 			expect(await outbox.backlog()).toEqual({ pending: 1, oldestAgeSeconds: expect.any(Number), failing: 1, lastError: "message too large" });
 			backend.state.refuse.clear();
 			// An operator who fixed the cause need not wait out the backoff (REPL `outbox --retry`).
@@ -139,10 +139,64 @@ onEverySqlEngine((engine, open) => {
 			await until(async () => (await pending()) === 0);
 		});
 
+		it("does not let two messages the backend refuses block the ones behind them", async () => {
+			const backend = fakeBackend();
+			const bad = [await outbox.transaction(m => m.add("test.things", { bad: 1 })), await outbox.transaction(m => m.add("test.things", { bad: 2 }))];
+			for (let i = 0; i < 3; i++) await outbox.transaction(messages => messages.add("test.things", { i }));
+			bad.forEach(id => backend.state.refuse.add(id));
+			relay(backend.send).start();
+			await until(() => backend.accepted.length === 3);
+			expect(backend.accepted.map(m => m.payload)).toEqual([{ i: 0 }, { i: 1 }, { i: 2 }]);
+		});
+
+		it("answers wake-ups again once a pass goes through after the database failed it", async () => {
+			const backend = fakeBackend();
+			const r = relay(backend.send, { pollIntervalMs: 60_000 });
+			jest.spyOn(outbox, "claim").mockRejectedValueOnce(new Error("connection reset"));
+			r.start();
+			await new Promise(resolve => setTimeout(resolve, 200));
+			const started = Date.now();
+			await outbox.transaction(messages => messages.add("test.things", { after: "hiccup" }));
+			// Only a wake-up can send it this soon: the next poll is a minute away.
+			await until(() => backend.accepted.length === 1, 2_000);
+			expect(Date.now() - started).toBeLessThan(2_000);
+		});
+
+		it("gives back what is left when half its lease is gone, so no claim outlives a slow batch", async () => {
+			for (let i = 0; i < 6; i++) await outbox.transaction(messages => messages.add("test.things", { i }));
+			const sent: unknown[] = [];
+			const r = relay(async message => {
+				await new Promise(resolve => setTimeout(resolve, 60));
+				sent.push(message.payload);
+			}, { leaseMs: 300 });
+			const first = await r.runOnce();
+			expect(first.sent).toBeLessThan(6);
+			// What it gave back is due at once, for it or any other relay.
+			let total = first.sent;
+			while (total < 6) total += (await r.runOnce()).sent;
+			expect(sent).toEqual([0, 1, 2, 3, 4, 5].map(i => ({ i })));
+		});
+
+		it("records an outcome only for the relay that still holds the claim", async () => {
+			const id = await outbox.transaction(messages => messages.add("test.things", { contested: true }));
+			await outbox.claim("slow relay", 10, 100);
+			await new Promise(resolve => setTimeout(resolve, 150));
+			expect((await outbox.claim("next relay", 10, 60_000)).map(m => m.id)).toEqual([id]);
+			// The first relay's late report changes nothing: the message stays with the relay holding it.
+			await outbox.delivered("slow relay", id);
+			await outbox.failed("slow relay", id, 0, "late");
+			await outbox.release("slow relay", [id]);
+			expect(await pending()).toBe(1);
+			expect(await outbox.retryFailedNow()).toBe(0);
+			expect(await outbox.claim("third relay", 10, 1000)).toEqual([]);
+			await outbox.delivered("next relay", id);
+			expect(await pending()).toBe(0);
+		});
+
 		it("gives a killed relay's claimed messages to another relay once its lease ends, and to no one before", async () => {
 			for (let i = 0; i < 3; i++) await outbox.transaction(messages => messages.add("test.things", { i }));
 			// The first relay claims the batch and dies before sending: its lease is all that is left.
-			const claimed = await outbox.claim(100, 400);
+			const claimed = await outbox.claim("dead relay", 100, 400);
 			expect(claimed).toHaveLength(3);
 			const backend = fakeBackend();
 			const survivor = relay(backend.send);
@@ -187,7 +241,7 @@ onEverySqlEngine((engine, open) => {
 			expect(await inbox.once("partners", id, async () => void effects.push("again"))).toBe(false);
 			expect(await inbox.once("users", id, async () => void effects.push("other consumer"))).toBe(true);
 			expect(effects).toEqual(["first", "other consumer"]);
-			expect((await outbox.claim(10, 1000)).map(m => m.payload)).toEqual([{ of: id }]);
+			expect((await outbox.claim("test", 10, 1000)).map(m => m.payload)).toEqual([{ of: id }]);
 			// Messages from outside any outbox carry no id: acted on every time.
 			expect(await inbox.once("partners", undefined, async () => undefined)).toBe(true);
 			expect(await inbox.once("partners", undefined, async () => undefined)).toBe(true);
@@ -241,7 +295,7 @@ const pg = backend("postgres");
 		const outbox = new Outbox(db.client, db.schema);
 		for (let i = 0; i < 200; i++) await outbox.transaction(messages => messages.add("test.things", { i }));
 		const relays = [new Outbox(db.client, db.schema), new Outbox(other, db.schema), new Outbox(db.client, db.schema), new Outbox(other, db.schema)];
-		const claims = await Promise.all(relays.map(r => r.claim(80, 60_000)));
+		const claims = await Promise.all(relays.map((r, i) => r.claim(`relay-${i}`, 80, 60_000)));
 		const ids = claims.flat().map(m => m.id);
 		expect(ids).toHaveLength(200);
 		expect(new Set(ids).size).toBe(200);
@@ -262,6 +316,12 @@ const pg = backend("postgres");
 		expect(created).toBe(1);
 		expect(a.body).toEqual(b.body);
 		expect([a.replayed, b.replayed].sort()).toEqual([false, true]);
+
+		// An expired key (not purged yet) is taken over by one of two requests arriving together.
+		await db.client.query(`update "${db.schema}".idempotency_keys set created_at = now() - interval '25 hours' where key = 'same-moment'`);
+		const [c, d] = await Promise.all([attempt(keys[0], db.client), attempt(keys[1], other)]);
+		expect(created).toBe(2);
+		expect(c.body).toEqual(d.body);
 	});
 });
 

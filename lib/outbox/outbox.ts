@@ -93,33 +93,38 @@ export class Outbox {
 	}
 
 	/**
-	 * Takes up to `limit` due messages, oldest first, for `leaseMs`: no other relay gets them until
-	 * then, and if this one dies they fall due again when the lease ends.
+	 * Takes up to `limit` due messages, oldest first, for `leaseMs` on behalf of relay `claimant`: no
+	 * other relay gets them until then, and if this one dies they fall due again when the lease ends.
+	 * Outcomes (delivered, failed, release) count only while the claim is still the claimant's.
 	 */
-	async claim(limit: number, leaseMs: number): Promise<OutboxMessage[]> {
+	async claim(claimant: string, limit: number, leaseMs: number): Promise<OutboxMessage[]> {
 		const { rows } = await this.db.query<OutboxRow>(
-			`update ${this.table} set available_at = now() + make_interval(secs => $2)
-			  where seq in (select seq from ${this.table} where available_at <= now() order by seq limit $1 for update skip locked)
+			`update ${this.table} set available_at = now() + make_interval(secs => $3), claimed_by = $1
+			  where seq in (select seq from ${this.table} where available_at <= now() order by seq limit $2 for update skip locked)
 			  returning seq, id, channel, payload, partition_key, attempts`,
-			[limit, leaseMs / 1000],
+			[claimant, limit, leaseMs / 1000],
 		);
 		return rows
 			.sort((a, b) => Number(a.seq) - Number(b.seq))
 			.map(row => ({ id: row.id, channel: row.channel, payload: JSON.parse(row.payload), ...(row.partition_key !== null ? { partitionKey: row.partition_key } : {}), attempts: row.attempts }));
 	}
 
-	async delivered(id: string): Promise<void> {
-		await this.db.query(`delete from ${this.table} where id = $1`, [id]);
+	/** Sent: gone from the outbox. A relay whose claim was taken over leaves the row to the new holder. */
+	async delivered(claimant: string, id: string): Promise<void> {
+		await this.db.query(`delete from ${this.table} where id = $1 and claimed_by = $2`, [id, claimant]);
 	}
 
-	/** A send failed: due again after `delayMs`, with the failure kept for operators. */
-	async failed(id: string, delayMs: number, error: string): Promise<void> {
-		await this.db.query(`update ${this.table} set available_at = now() + make_interval(secs => $2), attempts = attempts + 1, last_error = $3 where id = $1`, [id, delayMs / 1000, error.slice(0, 1000)]);
+	/** A send failed: unclaimed, due again after `delayMs`, with the failure kept for operators. */
+	async failed(claimant: string, id: string, delayMs: number, error: string): Promise<void> {
+		await this.db.query(
+			`update ${this.table} set available_at = now() + make_interval(secs => $3), attempts = attempts + 1, last_error = $4, claimed_by = null where id = $1 and claimed_by = $2`,
+			[id, claimant, delayMs / 1000, error.slice(0, 1000)],
+		);
 	}
 
 	/** Gives claimed messages back, due after `delayMs` (a relay that stops sending early). */
-	async release(ids: readonly string[], delayMs = 0): Promise<void> {
-		for (const id of ids) await this.db.query(`update ${this.table} set available_at = now() + make_interval(secs => $2) where id = $1`, [id, delayMs / 1000]);
+	async release(claimant: string, ids: readonly string[], delayMs = 0): Promise<void> {
+		for (const id of ids) await this.db.query(`update ${this.table} set available_at = now() + make_interval(secs => $3), claimed_by = null where id = $1 and claimed_by = $2`, [id, claimant, delayMs / 1000]);
 	}
 
 	/** What is waiting: how many messages, how long the oldest has been, how many failed, and the latest failure. */
@@ -133,9 +138,12 @@ export class Outbox {
 		return { pending: row.pending, oldestAgeSeconds: Math.max(0, Math.round(row.oldest ?? 0)), failing: row.failing, ...(row.last_error ? { lastError: row.last_error } : {}) };
 	}
 
-	/** Makes the messages that failed due now (an operator who fixed the backend); returns how many. */
+	/**
+	 * Makes the messages that failed and wait out a backoff due now (the backend is back, or an
+	 * operator fixed it); returns how many. Messages a relay holds right now are left to it.
+	 */
 	async retryFailedNow(): Promise<number> {
-		const { rowCount } = await this.db.query(`update ${this.table} set available_at = now() where last_error is not null and available_at > now()`);
+		const { rowCount } = await this.db.query(`update ${this.table} set available_at = now() where last_error is not null and claimed_by is null and available_at > now()`);
 		return rowCount;
 	}
 }

@@ -1,12 +1,17 @@
 /**
  * Sends what an outbox holds, oldest first, and deletes each message once the backend accepted it.
  * One relay per service and node; several relays on one database share the work through claims.
- * A failed send is retried with exponential backoff and never dropped. Two failures in a row mean
- * the backend is away: the relay gives the batch back and waits, instead of hammering it. A single
- * message that keeps failing while the ones after it go out (one the backend refuses) is retried
- * on its own backoff and does not hold the others up.
+ * A failed send is retried and never dropped. Failures to the end of a pass, or two in a row, mean
+ * the backend is away: the relay gives the rest of the batch back, in order, and sleeps through an
+ * exponential backoff instead of hammering it. A message that has failed HOLD_AFTER_ATTEMPTS times
+ * waits out a backoff of its own, so messages the backend refuses (too large, say) cannot hold the
+ * others up; when sends work again after an outage, those held back are due at once.
  */
+import { randomUUID } from "node:crypto";
 import type { Outbox, OutboxMessage } from "./outbox";
+
+/** Failures after which a message waits on its own backoff instead of keeping its place in line. */
+export const HOLD_AFTER_ATTEMPTS = 3;
 
 export interface RelaySettings {
 	batchSize: number;
@@ -51,6 +56,8 @@ export class OutboxRelay {
 	/** Consecutive runs that found the backend away; the relay waits the longer the more. */
 	private outageRuns = 0;
 	private unsubscribe?: () => void;
+	/** Whose claims are this relay's (a node may run several relays on one outbox). */
+	private readonly claimant = randomUUID();
 
 	constructor(
 		private readonly outbox: Outbox,
@@ -58,7 +65,9 @@ export class OutboxRelay {
 		settings: Partial<RelaySettings> = {},
 		private readonly logger?: RelayLogger,
 	) {
-		this.settings = { ...RELAY_DEFAULTS, ...settings, backoff: { ...RELAY_DEFAULTS.backoff, ...settings.backoff } };
+		const merged = { ...RELAY_DEFAULTS, ...settings, backoff: { ...RELAY_DEFAULTS.backoff, ...settings.backoff } };
+		// A send must end well within the claim, or another relay could take the message meanwhile.
+		this.settings = { ...merged, sendTimeoutMs: Math.max(1, Math.min(merged.sendTimeoutMs, Math.floor(merged.leaseMs / 3))) };
 	}
 
 	start(): void {
@@ -101,7 +110,8 @@ export class OutboxRelay {
 
 	/** One pass: claims a batch and sends it. Exposed for tests and the REPL; the loop calls it too. */
 	async runOnce(): Promise<RelayRunResult> {
-		const batch = await this.outbox.claim(this.settings.batchSize, this.settings.leaseMs);
+		const claimedAt = performance.now();
+		const batch = await this.outbox.claim(this.claimant, this.settings.batchSize, this.settings.leaseMs);
 		let sent = 0;
 		let failed = 0;
 		// Where the current run of failures began: failures up to the end of the batch, or two in a
@@ -110,8 +120,9 @@ export class OutboxRelay {
 		let lastError = "";
 		for (let i = 0; i < batch.length; i++) {
 			const message = batch[i];
-			if (this.stopped && this.running) {
-				await this.outbox.release(batch.slice(i).map(m => m.id));
+			// Stopping, or half the lease gone: what is left goes back rather than outlive the claim.
+			if ((this.stopped && this.running) || performance.now() - claimedAt > this.settings.leaseMs / 2) {
+				await this.outbox.release(this.claimant, batch.slice(i).map(m => m.id));
 				break;
 			}
 			try {
@@ -120,29 +131,36 @@ export class OutboxRelay {
 				failed++;
 				const attempts = message.attempts + 1;
 				lastError = (err as Error)?.message ?? String(err);
-				await this.outbox.failed(message.id, backoffDelay(attempts, this.settings.backoff), lastError);
+				const delay = attempts < HOLD_AFTER_ATTEMPTS ? 0 : backoffDelay(attempts - HOLD_AFTER_ATTEMPTS + 1, this.settings.backoff);
+				await this.outbox.failed(this.claimant, message.id, delay, lastError);
 				if (attempts === 5 || attempts % 50 === 0) this.logger?.error(`Outbox message ${message.id} on '${message.channel}' has failed ${attempts} times, last: ${lastError}`);
 				if (streakStart < 0) streakStart = i;
-				if (i - streakStart + 1 >= 2) return this.backendAway(batch.slice(streakStart), lastError, { sent, failed });
+				if (i - streakStart + 1 >= 2) return this.backendAway(batch.slice(i + 1), lastError, { sent, failed });
 				continue;
 			}
 			streakStart = -1;
 			sent++;
-			await this.outbox.delivered(message.id);
+			await this.outbox.delivered(this.claimant, message.id);
 		}
-		if (streakStart >= 0) return this.backendAway(batch.slice(streakStart), lastError, { sent, failed });
-		if (sent > 0) this.outageRuns = 0;
+		if (streakStart >= 0) return this.backendAway([], lastError, { sent, failed });
+		if (failed === 0) {
+			// Sends work (or nothing was due): messages held back during an outage need not wait longer.
+			if (this.outageRuns > 0 && sent > 0) await this.outbox.retryFailedNow();
+			this.outageRuns = 0;
+		}
 		return { sent, failed };
 	}
 
 	/**
-	 * Gives the rest of the batch back, due at once so it still goes out in order (a per-message
-	 * delay would let later messages overtake). The waiting is the relay's: it sleeps through its
-	 * backoff and ignores wake-ups until a send works again.
+	 * Gives back the messages not tried yet, due at once so they keep their order; the waiting is the
+	 * relay's: it sleeps through its backoff and ignores wake-ups until a pass goes through.
 	 */
-	private async backendAway(rest: OutboxMessage[], reason: string, result: RelayRunResult): Promise<RelayRunResult> {
+	private async backendAway(untried: OutboxMessage[], reason: string, result: RelayRunResult): Promise<RelayRunResult> {
 		this.outageRuns++;
-		await this.outbox.release(rest.map(m => m.id));
+		await this.outbox.release(
+			this.claimant,
+			untried.map(m => m.id),
+		);
 		if (this.outageRuns === 1) this.logger?.warn(`Outbox of ${this.outbox.schema}: sends fail (${reason}); retrying with backoff`);
 		return result;
 	}

@@ -24,6 +24,8 @@ export const PLATFORM_MIGRATIONS: readonly Migration[] = [
 				created_at timestamptz not null default now(),
 				-- Due from then: a relay's claim pushes it ahead by its lease, a failure by the backoff.
 				available_at timestamptz not null default now(),
+				-- The relay holding it while its lease runs: only that relay may record its outcome.
+				claimed_by text,
 				attempts integer not null default 0,
 				last_error text
 			);

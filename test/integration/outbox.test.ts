@@ -11,7 +11,9 @@
 import { randomUUID } from "node:crypto";
 import type { Service, ServiceBroker } from "moleculer";
 import { sendToChannel } from "../../lib/channels";
-import { USER_DELETED_CHANNEL } from "../../lib/contracts/identity";
+import { SESSIONS_REVOKED_CHANNEL, USER_DELETED_CHANNEL } from "../../lib/contracts/identity";
+import { revokedSessionKey } from "../../lib/moleculer/authorization";
+import { nodeBackends } from "../../lib/runtime/node-backends";
 import { Outbox } from "../../lib/outbox/outbox";
 import { embeddedDatabaseDir } from "../../lib/sql";
 import { openPGlite } from "../../lib/sql/pglite-client";
@@ -213,6 +215,18 @@ function outboxSuite(channels: ChannelsUnderTest, database: (typeof databases)[n
 			expect(existing).toEqual(expect.arrayContaining(ids));
 			await eventually(async () => expectEachOnce(await createdFacts(nodeHttp, adminToken), existing), { timeoutMs: 60_000, intervalMs: 500 });
 			await eventually(async () => expect((await outbox.backlog()).pending).toBe(0));
+		} finally {
+			await node.stop();
+		}
+	});
+
+	it("marks revoked sessions in the shared store from the channel, for when the immediate mark did not happen", async () => {
+		const node = await startTestNode(common());
+		try {
+			const sessionId = randomUUID();
+			await outboxOf(node.broker, "auth").transaction(messages => messages.add(SESSIONS_REVOKED_CHANNEL, { sessionIds: [sessionId], at: new Date().toISOString() }));
+			const store = nodeBackends(node.broker).keyValueStore();
+			await eventually(async () => expect(await store.get(revokedSessionKey(sessionId))).toBe("1"), { timeoutMs: 30_000, intervalMs: 100 });
 		} finally {
 			await node.stop();
 		}
