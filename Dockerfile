@@ -38,4 +38,4 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
     CMD ["node", "-e", "const port = Number(process.env.HEALTH_PORT) || Number(process.env.PORT) || 3000; fetch('http://127.0.0.1:' + port + '/health/live', { signal: AbortSignal.timeout(4000) }).then(res => process.exit(res.ok ? 0 : 1), () => process.exit(1))"]
 
 # node runs as PID 1 and receives SIGTERM itself: the broker drains in-flight requests before exiting.
-CMD ["node", "dist/lib/runtime/start.js"]
+CMD ["node", "dist/platform/runtime/start.js"]

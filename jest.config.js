@@ -7,7 +7,7 @@
 /** @type {import('jest').Config} */
 module.exports = {
 	testEnvironment: "node",
-	roots: ["<rootDir>/lib", "<rootDir>/services", "<rootDir>/mixins", "<rootDir>/test"],
+	roots: ["<rootDir>/platform", "<rootDir>/domain", "<rootDir>/contracts", "<rootDir>/services", "<rootDir>/mixins", "<rootDir>/test"],
 	testMatch: ["**/*.spec.ts", "**/*.test.ts"],
 	transform: {
 		"^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.check.json" }],

@@ -1,19 +1,19 @@
 /**
- * Broker options for every Lootopia node, derived from the validated environment (lib/config/env.ts).
+ * Broker options for every Lootopia node, derived from the validated environment (platform/config/env.ts).
  * Start a node with `npm start`; which services it runs comes from SERVICES, which nodes it sees
  * from TRANSPORTER. Everything here has a safe single-process default.
  */
 import type { BrokerOptions, CacherConfig, Errors, Middleware, TransporterConfig } from "moleculer";
-import type { AppConfig } from "./lib/config/env";
-import { createChannelsMiddleware } from "./lib/channels";
-import { embeddedDatabaseDir } from "./lib/sql";
-import { attachNodeBackends, nodeBackends } from "./lib/runtime/node-backends";
-import { replCommands } from "./lib/runtime/repl-commands";
-import { auditReplCommands } from "./lib/runtime/audit-repl-commands";
-import { identityReplCommands } from "./lib/runtime/identity-repl-commands";
-import { internalMiddlewares } from "./lib/moleculer/middlewares";
-import { isInfrastructureFailure } from "./lib/moleculer/breaker-policy";
-import { ChannelSecurityMiddleware } from "./lib/moleculer/channel-security";
+import type { AppConfig } from "./platform/config/env";
+import { createChannelsMiddleware } from "./platform/channels";
+import { embeddedDatabaseDir } from "./platform/sql";
+import { attachNodeBackends, nodeBackends } from "./platform/runtime/node-backends";
+import { replCommands } from "./platform/runtime/repl-commands";
+import { auditReplCommands } from "./platform/runtime/audit-repl-commands";
+import { identityReplCommands } from "./platform/runtime/identity-repl-commands";
+import { internalMiddlewares } from "./platform/moleculer/middlewares";
+import { isInfrastructureFailure } from "./platform/moleculer/breaker-policy";
+import { ChannelSecurityMiddleware } from "./platform/moleculer/channel-security";
 
 export interface NodeOptions {
 	/** A REPL that merely joins a cluster consumes nothing and must not open the embedded database. */
@@ -62,7 +62,7 @@ export function buildBrokerOptions(config: AppConfig, node: NodeOptions = {}): B
 			factor: 2,
 			check: (err: Error) => Boolean((err as Errors.MoleculerRetryableError).retryable),
 		},
-		// Trips on infrastructure failures only (lib/moleculer/breaker-policy.ts): what a request sent,
+		// Trips on infrastructure failures only (platform/moleculer/breaker-policy.ts): what a request sent,
 		// even a bug it triggers, says nothing about the health of what serves it.
 		circuitBreaker: {
 			enabled: config.circuitBreaker,
@@ -102,7 +102,7 @@ export function buildBrokerOptions(config: AppConfig, node: NodeOptions = {}): B
 						: [{ type: config.tracing.exporter === "console" ? "Console" : "Event" }],
 		},
 
-		// Registered in lib/moleculer/middlewares.ts so the gateway's forwarding action skips the
+		// Registered in platform/moleculer/middlewares.ts so the gateway's forwarding action skips the
 		// ones its target action applies anyway.
 		internalMiddlewares: false,
 		middlewares: [

@@ -10,8 +10,8 @@ import path from "node:path";
 import os from "node:os";
 import { randomUUID } from "node:crypto";
 import { ServiceBroker, type Context } from "moleculer";
-import { createChannelsMiddleware, sendToChannel, type ChannelsOptions } from "../lib/channels";
-import { openPostgres } from "../lib/sql/postgres-client";
+import { createChannelsMiddleware, sendToChannel, type ChannelsOptions } from "../platform/channels";
+import { openPostgres } from "../platform/sql/postgres-client";
 import { probeBackend } from "../test/backends/probes";
 import { deleteKafkaTopics } from "../test/support/kafka";
 

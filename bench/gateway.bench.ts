@@ -6,7 +6,7 @@
  */
 import path from "node:path";
 import autocannon from "autocannon";
-import { readOrCreateKeyRing, writePublicKeys } from "../lib/auth/key-store";
+import { readOrCreateKeyRing, writePublicKeys } from "../platform/identity/key-store";
 import { freePort, median, startProcess, stopProcess, tempDataDir, waitForHttp } from "./support";
 
 export interface GatewayBenchResult {
@@ -37,7 +37,7 @@ export async function benchGateway(opts: { connections?: number; durationSeconds
 	await writePublicKeys(publicKeysFile, (await readOrCreateKeyRing(path.join(dataDir, "signing-keys.json"))).ring);
 	// The gateway node group as deployed (SERVICES=api, which also runs `system`), so domain services'
 	// background work (channel consumers, timers) does not share its event loop.
-	const gateway = startProcess("lib/runtime/start.js", {
+	const gateway = startProcess("platform/runtime/start.js", {
 		NODE_ENV: "production",
 		SERVICES: "api",
 		PORT: String(gatewayPort),

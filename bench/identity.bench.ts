@@ -16,8 +16,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import autocannon from "autocannon";
-import { hashPassword, verifyPassword } from "../lib/auth/passwords";
-import { readOrCreateKeyRing } from "../lib/auth/key-store";
+import { hashPassword, verifyPassword } from "../domain/auth/passwords";
+import { readOrCreateKeyRing } from "../platform/identity/key-store";
 import { freePort, median, startProcess, stopProcess, tempDataDir, waitForHttp } from "./support";
 
 export interface IdentityBenchOptions {
@@ -194,7 +194,7 @@ export async function benchIdentity(opts: IdentityBenchOptions = {}): Promise<Id
 	const keysFile = path.join(dataDir, "signing-keys.json");
 	await readOrCreateKeyRing(keysFile);
 	const port = await freePort();
-	const node = startProcess("lib/runtime/start.js", {
+	const node = startProcess("platform/runtime/start.js", {
 		NODE_ENV: "production",
 		PORT: String(port),
 		HOST: "127.0.0.1",

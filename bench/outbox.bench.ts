@@ -12,11 +12,11 @@ import os from "node:os";
 import path from "node:path";
 import { randomUUID } from "node:crypto";
 import { ServiceBroker } from "moleculer";
-import { createChannelsMiddleware, sendToChannel, type ChannelsOptions } from "../lib/channels";
-import { Outbox } from "../lib/outbox/outbox";
-import { OutboxRelay } from "../lib/outbox/relay";
-import { PLATFORM_MIGRATION_TRACK, PLATFORM_MIGRATIONS } from "../lib/outbox/tables";
-import { acquireDatabase, runMigrations, type DatabaseTarget } from "../lib/sql";
+import { createChannelsMiddleware, sendToChannel, type ChannelsOptions } from "../platform/channels";
+import { Outbox } from "../platform/outbox/outbox";
+import { OutboxRelay } from "../platform/outbox/relay";
+import { PLATFORM_MIGRATION_TRACK, PLATFORM_MIGRATIONS } from "../platform/outbox/tables";
+import { acquireDatabase, runMigrations, type DatabaseTarget } from "../platform/sql";
 import { probeBackend } from "../test/backends/probes";
 
 export interface OutboxBenchResult {

@@ -17,7 +17,7 @@ export interface StartupBenchResult {
 
 async function startOnce(dataDir: string, idleSeconds: number) {
 	const port = await freePort();
-	const child = startProcess("lib/runtime/start.js", { PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir, LOG_LEVEL: "warn", NODE_ENV: "development" });
+	const child = startProcess("platform/runtime/start.js", { PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir, LOG_LEVEL: "warn", NODE_ENV: "development" });
 	try {
 		const readyMs = await waitForHttp(`http://127.0.0.1:${port}/health/ready`, 120_000);
 		let rss = NaN;

@@ -1,6 +1,6 @@
 /**
  * For services whose actions act for someone: every action must say who may call it (`access`), or
- * the service refuses to start. The Authorization middleware (lib/moleculer/authorization.ts) then
+ * the service refuses to start. The Authorization middleware (platform/moleculer/authorization.ts) then
  * enforces it on every call, local or remote; handlers read the caller with `callerOf(ctx)`.
  */
 import type { ServiceSchema } from "moleculer";

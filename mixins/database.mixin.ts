@@ -8,14 +8,14 @@
  * are up, `this.inbox` (consumers act once per message id) and `this.idempotency` (Idempotency-Key).
  */
 import type { Context, ServiceBroker, ServiceSchema } from "moleculer";
-import { sendToChannel } from "../lib/channels";
-import { channelMessageOf } from "../lib/moleculer/channel-security";
-import { IdempotencyKeys } from "../lib/outbox/idempotency";
-import { Inbox } from "../lib/outbox/inbox";
-import { Outbox, type MessageWriter } from "../lib/outbox/outbox";
-import { OutboxRelay } from "../lib/outbox/relay";
-import type { Migration, SqlClient } from "../lib/sql";
-import { nodeBackends } from "../lib/runtime/node-backends";
+import { sendToChannel } from "../platform/channels";
+import { channelMessageOf } from "../platform/moleculer/channel-security";
+import { IdempotencyKeys } from "../platform/outbox/idempotency";
+import { Inbox } from "../platform/outbox/inbox";
+import { Outbox, type MessageWriter } from "../platform/outbox/outbox";
+import { OutboxRelay } from "../platform/outbox/relay";
+import type { Migration, SqlClient } from "../platform/sql";
+import { nodeBackends } from "../platform/runtime/node-backends";
 
 export interface DatabaseServiceThis {
 	db: SqlClient;
@@ -68,8 +68,9 @@ export function DatabaseMixin(migrations: readonly Migration[]): Partial<Service
 				backends.config.outbox,
 				this.logger,
 			);
-			// The channels connect once every service has started; a service started later finds them up.
-			if ((this.broker as unknown as { started?: boolean }).started) this.relay.start();
+			// The channels connect after every service has started (and after `$broker.started`): the relay
+			// waits for the whole start, which a service created later finds done.
+			void backends.started.then(() => this.relay.start());
 			const housekeeping = () =>
 				Promise.all([this.inbox.purge(), this.idempotency.purge()]).catch(err => this.logger.warn(`Inbox and idempotency key purge failed: ${(err as Error).message}`));
 			this.housekeeping = setInterval(housekeeping, HOUSEKEEPING_INTERVAL_MS);
@@ -79,11 +80,6 @@ export function DatabaseMixin(migrations: readonly Migration[]): Partial<Service
 			clearInterval(this.housekeeping);
 			// Before the channels disconnect (they stop after the services): the send under way finishes.
 			await this.relay?.stop();
-		},
-		events: {
-			"$broker.started"(this: MixinThis) {
-				this.relay?.start();
-			},
 		},
 	};
 	// Moleculer types lifecycle handlers' `this` as a bare Service; ours has the members set up above.

@@ -5,9 +5,9 @@
  */
 import type { ServiceSchema } from "moleculer";
 import DbService from "moleculer-db";
-import type { Migration } from "../lib/sql";
-import { SqlDbAdapter } from "../lib/sql/moleculer-db-adapter";
-import { nodeBackends } from "../lib/runtime/node-backends";
+import type { Migration } from "../platform/sql";
+import { SqlDbAdapter } from "../platform/sql/moleculer-db-adapter";
+import { nodeBackends } from "../platform/runtime/node-backends";
 
 export interface EntityMixinOptions {
 	table: string;

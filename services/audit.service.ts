@@ -2,7 +2,7 @@
  * The audit log: every service sends audit-worthy facts (logins, failed logins, refresh-token reuse,
  * role and membership changes, partner verification, account deletion, …) to the durable
  * AUDIT_CHANNEL, and this service's consumer group appends them to a hash-chained, append-only log
- * (lib/audit). Admins search it and verify the chain; operators do both from the REPL.
+ * (domain/audit). Admins search it and verify the chain; operators do both from the REPL.
  *
  * With OPENSEARCH_URL set, appended entries are also indexed into OpenSearch and searches go there.
  * The index is a copy: a failure to index never loses a fact (the SQL append already committed),
@@ -10,14 +10,14 @@
  * while OpenSearch is down, and the chain is only ever verified against SQL.
  */
 import type { Context, ServiceBroker, ServiceSchema } from "moleculer";
-import type { AppConfig } from "../lib/config/env";
-import { AUDIT_CHANNEL, type AuditAnchor, type AuditEntry, type AuditSearchParams, type AuditSearchResult, type AuditVerifyResult } from "../lib/contracts/audit";
-import { AuditLog, AUDIT_MIGRATIONS, InvalidAuditFactError, SEARCH_DEFAULT_LIMIT, SEARCH_MAX_LIMIT } from "../lib/audit/audit-log";
-import { catchUpIndex, OpenSearchAuditIndex, SqlAuditSearchIndex } from "../lib/audit/search-index";
-import type { ServiceSchemaWithChannels } from "../lib/channels";
-import { AppError } from "../lib/errors/app-error";
-import { defineService } from "../lib/moleculer/define-service";
-import type { JsonSchema } from "../lib/http/openapi";
+import type { AppConfig } from "../platform/config/env";
+import { AUDIT_CHANNEL, type AuditAnchor, type AuditEntry, type AuditSearchParams, type AuditSearchResult, type AuditVerifyResult } from "../contracts/audit";
+import { AuditLog, AUDIT_MIGRATIONS, InvalidAuditFactError, SEARCH_DEFAULT_LIMIT, SEARCH_MAX_LIMIT } from "../domain/audit/audit-log";
+import { catchUpIndex, OpenSearchAuditIndex, SqlAuditSearchIndex } from "../domain/audit/search-index";
+import type { ServiceSchemaWithChannels } from "../platform/channels";
+import { AppError } from "../platform/errors/app-error";
+import { defineService } from "../platform/moleculer/define-service";
+import type { JsonSchema } from "../platform/http/openapi";
 import { AccessControlMixin } from "../mixins/access-control.mixin";
 import { DatabaseMixin, type DatabaseServiceThis } from "../mixins/database.mixin";
 

@@ -1,26 +1,26 @@
 /**
- * Accounts, sessions and the keys that sign access tokens. The flows live in lib/auth/auth-flows.ts;
+ * Accounts, sessions and the keys that sign access tokens. The flows live in domain/auth/auth-flows.ts;
  * this file maps them to actions and REST routes and wires their ports to the rest of the platform:
  * profiles (users service), memberships (partners service), the audit channel and the shared store
  * where logged-out sessions are remembered for every node's token checks.
  */
 import type { Context, ServiceSchema } from "moleculer";
-import type { AppConfig } from "../lib/config/env";
-import { SESSIONS_REVOKED_CHANNEL, USER_RENAMED_CHANNEL, type SessionsRevokedMessage, type AccountView, type AuthResult, type LoginParams, type PartnerRole, type PlatformRole, type PublicKeySet, type RefreshParams, type RegisterParams, type UserRenamedMessage } from "../lib/contracts/identity";
-import type { ServiceSchemaWithChannels } from "../lib/channels";
-import { ACCOUNT_SCHEMA, AUTH_RESULT_SCHEMA, JWKS_SCHEMA } from "../lib/contracts/identity-schemas";
-import { AccountStore, AUTH_MIGRATIONS } from "../lib/auth/account-store";
-import { AuthFlows, type AuthPorts } from "../lib/auth/auth-flows";
-import { loadSigningKeys } from "../lib/auth/key-store";
-import { LoginThrottle, RegistrationLimit } from "../lib/auth/login-throttle";
-import { DISPLAY_NAME_PARAM, EMAIL_PARAM, LOGIN_EMAIL_PARAM, PASSWORD_PARAM } from "../lib/contracts/identity-params";
-import { publicKeysOf, signMachineToken, type KeyRing } from "../lib/auth/tokens";
-import { SERVICE_SUBJECT_PREFIX } from "../lib/auth/access";
-import { actorOf, requestContext } from "../lib/moleculer/audit";
-import { callerOf, provideLocalPublicKeys, revokedSessionKey, userOf } from "../lib/moleculer/authorization";
-import { defineService } from "../lib/moleculer/define-service";
-import type { JsonSchema } from "../lib/http/openapi";
-import { nodeBackends } from "../lib/runtime/node-backends";
+import type { AppConfig } from "../platform/config/env";
+import { SESSIONS_REVOKED_CHANNEL, USER_RENAMED_CHANNEL, type SessionsRevokedMessage, type AccountView, type AuthResult, type LoginParams, type PartnerRole, type PlatformRole, type PublicKeySet, type RefreshParams, type RegisterParams, type UserRenamedMessage } from "../contracts/identity";
+import type { ServiceSchemaWithChannels } from "../platform/channels";
+import { ACCOUNT_SCHEMA, AUTH_RESULT_SCHEMA, JWKS_SCHEMA } from "../contracts/identity-schemas";
+import { AccountStore, AUTH_MIGRATIONS } from "../domain/auth/account-store";
+import { AuthFlows, type AuthPorts } from "../domain/auth/auth-flows";
+import { loadSigningKeys } from "../platform/identity/key-store";
+import { LoginThrottle, RegistrationLimit } from "../domain/auth/login-throttle";
+import { DISPLAY_NAME_PARAM, EMAIL_PARAM, LOGIN_EMAIL_PARAM, PASSWORD_PARAM } from "../contracts/identity-params";
+import { publicKeysOf, signMachineToken, type KeyRing } from "../platform/identity/tokens";
+import { SERVICE_SUBJECT_PREFIX } from "../platform/identity/access";
+import { actorOf, requestContext } from "../platform/moleculer/audit";
+import { callerOf, provideLocalPublicKeys, revokedSessionKey, userOf } from "../platform/moleculer/authorization";
+import { defineService } from "../platform/moleculer/define-service";
+import type { JsonSchema } from "../platform/http/openapi";
+import { nodeBackends } from "../platform/runtime/node-backends";
 import { AccessControlMixin } from "../mixins/access-control.mixin";
 import { DatabaseMixin, type DatabaseServiceThis } from "../mixins/database.mixin";
 
@@ -244,8 +244,8 @@ export function createAuthService(config: AppConfig): ServiceSchema {
 		},
 
 		events: {
-			// The configured admin is created once the whole node runs: it needs the users service for
-			// the profile and the channels (connected after every service started) for the audit fact.
+			// The configured admin is created once every local service runs: it needs the users service
+			// for the profile.
 			async "$broker.started"(this: AuthServiceThis) {
 				const admin = config.auth.admin;
 				if (!admin) return;

@@ -3,7 +3,7 @@
  * on every node because health and operator commands need it everywhere.
  */
 import type { ServiceSchema } from "moleculer";
-import { AppConfig, ConfigError } from "../lib/config/env";
+import { AppConfig, ConfigError } from "../platform/config/env";
 import { createApiService } from "./api.service";
 import { createSystemService } from "./system.service";
 import { createAuthService } from "./auth.service";

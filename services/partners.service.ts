@@ -5,20 +5,20 @@
  * that is not verified does not exist (404), so ids cannot be probed.
  */
 import type { Context, ServiceSchema } from "moleculer";
-import type { AppConfig } from "../lib/config/env";
-import { USER_DELETED_CHANNEL, type Caller, type MembershipsOfParams, type PartnerPublicView, type PartnerRole, type PartnerStatus, type PartnerView, type UserDeletedMessage } from "../lib/contracts/identity";
-import { PARTNER_PUBLIC_SCHEMA, PARTNER_SCHEMA } from "../lib/contracts/identity-schemas";
-import { AppError } from "../lib/errors/app-error";
-import { isAdmin } from "../lib/auth/access";
-import type { ServiceSchemaWithChannels } from "../lib/channels";
-import { writeAuditFact } from "../lib/audit/facts";
-import { actorOf, requestContext, type NewAuditFact } from "../lib/moleculer/audit";
-import { runIdempotent } from "../lib/moleculer/idempotency";
-import type { MessageWriter } from "../lib/outbox/outbox";
-import type { SqlClient } from "../lib/sql";
-import { callerOf, userOf } from "../lib/moleculer/authorization";
-import { defineService } from "../lib/moleculer/define-service";
-import { PartnerStore, PARTNERS_MIGRATIONS, publicPartnerView, type NewPartner } from "../lib/partners/partner-store";
+import type { AppConfig } from "../platform/config/env";
+import { USER_DELETED_CHANNEL, type Caller, type MembershipsOfParams, type PartnerPublicView, type PartnerRole, type PartnerStatus, type PartnerView, type UserDeletedMessage } from "../contracts/identity";
+import { PARTNER_PUBLIC_SCHEMA, PARTNER_SCHEMA } from "../contracts/identity-schemas";
+import { AppError } from "../platform/errors/app-error";
+import { isAdmin } from "../platform/identity/access";
+import type { ServiceSchemaWithChannels } from "../platform/channels";
+import { writeAuditFact } from "../domain/audit/facts";
+import { actorOf, requestContext, type NewAuditFact } from "../platform/moleculer/audit";
+import { runIdempotent } from "../platform/moleculer/idempotency";
+import type { MessageWriter } from "../platform/outbox/outbox";
+import type { SqlClient } from "../platform/sql";
+import { callerOf, userOf } from "../platform/moleculer/authorization";
+import { defineService } from "../platform/moleculer/define-service";
+import { PartnerStore, PARTNERS_MIGRATIONS, publicPartnerView, type NewPartner } from "../domain/partners/partner-store";
 import { AccessControlMixin } from "../mixins/access-control.mixin";
 import { DatabaseMixin, type DatabaseServiceThis } from "../mixins/database.mixin";
 

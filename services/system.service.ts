@@ -5,9 +5,9 @@
  */
 import os from "node:os";
 import type { Context, ServiceSchema } from "moleculer";
-import { defineService } from "../lib/moleculer/define-service";
-import type { HealthReport } from "../lib/runtime/node-backends";
-import { nodeBackends } from "../lib/runtime/node-backends";
+import { defineService } from "../platform/moleculer/define-service";
+import type { HealthReport } from "../platform/runtime/node-backends";
+import { nodeBackends } from "../platform/runtime/node-backends";
 import pkg from "../package.json";
 
 export interface NodeInfo {

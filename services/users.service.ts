@@ -5,16 +5,16 @@
  * announces it on a durable channel, which this and other services consume to erase what they hold.
  */
 import type { Context, ServiceSchema } from "moleculer";
-import type { AppConfig } from "../lib/config/env";
-import { USER_DELETED_CHANNEL, USER_RENAMED_CHANNEL, type CreateProfileParams, type Profile, type PublicProfile, type UpdateProfileParams, type UserDeletedMessage, type UserRenamedMessage } from "../lib/contracts/identity";
-import { PROFILE_SCHEMA, PUBLIC_PROFILE_SCHEMA } from "../lib/contracts/identity-schemas";
-import { AppError } from "../lib/errors/app-error";
-import type { ServiceSchemaWithChannels } from "../lib/channels";
-import { writeAuditFact } from "../lib/audit/facts";
-import { userOf } from "../lib/moleculer/authorization";
-import { defineService } from "../lib/moleculer/define-service";
-import { ProfileStore, publicView, USERS_MIGRATIONS } from "../lib/users/profile-store";
-import { DISPLAY_NAME_PARAM, PASSWORD_PARAM } from "../lib/contracts/identity-params";
+import type { AppConfig } from "../platform/config/env";
+import { USER_DELETED_CHANNEL, USER_RENAMED_CHANNEL, type CreateProfileParams, type Profile, type PublicProfile, type UpdateProfileParams, type UserDeletedMessage, type UserRenamedMessage } from "../contracts/identity";
+import { PROFILE_SCHEMA, PUBLIC_PROFILE_SCHEMA } from "../contracts/identity-schemas";
+import { AppError } from "../platform/errors/app-error";
+import type { ServiceSchemaWithChannels } from "../platform/channels";
+import { writeAuditFact } from "../domain/audit/facts";
+import { userOf } from "../platform/moleculer/authorization";
+import { defineService } from "../platform/moleculer/define-service";
+import { ProfileStore, publicView, USERS_MIGRATIONS } from "../domain/users/profile-store";
+import { DISPLAY_NAME_PARAM, PASSWORD_PARAM } from "../contracts/identity-params";
 import { AccessControlMixin } from "../mixins/access-control.mixin";
 import { DatabaseMixin, type DatabaseServiceThis } from "../mixins/database.mixin";
 

@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { isProcessAlive, isSameProcess, processStartTime } from "../../lib/runtime/process-identity";
+import { isProcessAlive, isSameProcess, processStartTime } from "../../platform/runtime/process-identity";
 
 /** Data, libraries, pid files; throwaway by design (a reboot may clear it, `up` rebuilds it). */
 export const BACKENDS_DIR = process.env.LOOTOPIA_BACKENDS_DIR ?? path.join(os.tmpdir(), "lootopia-backends");

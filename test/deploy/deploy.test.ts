@@ -22,7 +22,7 @@ import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2/Horizo
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
 import type { IContainer } from "kubernetes-models/v1/Container";
 import type { IProbe } from "kubernetes-models/v1/Probe";
-import { ConfigError, loadConfig } from "../../lib/config/env";
+import { ConfigError, loadConfig } from "../../platform/config/env";
 import {
 	applyJsonPatch,
 	isLocalConfig,
@@ -42,7 +42,7 @@ const BASE_DIR = path.join(K8S_DIR, "base");
 const OVERLAYS = ["dev", "int", "prod"] as const;
 type OverlayName = (typeof OVERLAYS)[number];
 
-/** Defaults of lib/config/env.ts that the deployment relies on when a variable is not set. */
+/** Defaults of platform/config/env.ts that the deployment relies on when a variable is not set. */
 const APP_DEFAULTS = { PORT: 3000, SHUTDOWN_TIMEOUT_MS: 10_000, DATA_DIR: "/app/data" };
 const LIVE_PATH = "/health/live";
 const READY_PATH = "/health/ready";

@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { ENVIRONMENT_VARIABLES } from "../../lib/config/env";
+import { ENVIRONMENT_VARIABLES } from "../../platform/config/env";
 import packageJson from "../../package.json";
 
 const readme = fs.readFileSync(path.join(__dirname, "..", "..", "README.md"), "utf8");

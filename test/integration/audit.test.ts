@@ -8,19 +8,19 @@ import fs from "node:fs";
 import path from "node:path";
 import { randomUUID } from "node:crypto";
 import type { Context, ServiceBroker } from "moleculer";
-import { AUDIT_CHANNEL, type AuditEntry, type AuditSearchResult, type AuditVerifyResult } from "../../lib/contracts/audit";
-import { loadConfig, type AppConfig } from "../../lib/config/env";
-import { DEAD_LETTER_CHANNEL, sendToChannel, type ServiceSchemaWithChannels } from "../../lib/channels";
-import type { SqlClient } from "../../lib/sql";
-import { loadSigningKeys } from "../../lib/auth/key-store";
-import { generateSigningKey, publicKeysOf, signAccessToken, type KeyRing } from "../../lib/auth/tokens";
-import { SIGNATURE_HEADER, signMessage } from "../../lib/channels/message-signing";
-import { completeFact, type NewAuditFact } from "../../lib/audit/facts";
-import { nodeBackends } from "../../lib/runtime/node-backends";
-import { createNode } from "../../lib/runtime/broker";
-import { auditReplCommands, followAudit, parseAnchor, verifyAudit } from "../../lib/runtime/audit-repl-commands";
-import { contentOf, entryHash } from "../../lib/audit/chain";
-import { OpenSearchAuditIndex } from "../../lib/audit/search-index";
+import { AUDIT_CHANNEL, type AuditEntry, type AuditSearchResult, type AuditVerifyResult } from "../../contracts/audit";
+import { loadConfig, type AppConfig } from "../../platform/config/env";
+import { DEAD_LETTER_CHANNEL, sendToChannel, type ServiceSchemaWithChannels } from "../../platform/channels";
+import type { SqlClient } from "../../platform/sql";
+import { loadSigningKeys } from "../../platform/identity/key-store";
+import { generateSigningKey, publicKeysOf, signAccessToken, type KeyRing } from "../../platform/identity/tokens";
+import { SIGNATURE_HEADER, signMessage } from "../../platform/channels/message-signing";
+import { completeFact, type NewAuditFact } from "../../domain/audit/facts";
+import { nodeBackends } from "../../platform/runtime/node-backends";
+import { createNode } from "../../platform/runtime/broker";
+import { auditReplCommands, followAudit, parseAnchor, verifyAudit } from "../../platform/runtime/audit-repl-commands";
+import { contentOf, entryHash } from "../../domain/audit/chain";
+import { OpenSearchAuditIndex } from "../../domain/audit/search-index";
 import { describeWithBackend } from "../support/backends";
 import { BACKENDS_DIR } from "../backends/host";
 import { bringDown, bringUp } from "../backends/lifecycle";
@@ -29,7 +29,7 @@ import { eventually, freePort, prepareDataDir } from "../support/node";
 import { rejectionOf } from "../support/async";
 
 const shortId = () => randomUUID().replace(/-/g, "").slice(0, 8);
-/** Facts are signed as one of the services allowed to record them (lib/contracts/channel-publishers.ts). */
+/** Facts are signed as one of the services allowed to record them (contracts/channel-publishers.ts). */
 const AS_PRODUCER = "partners";
 
 /** A fact sent straight on the channel, signed as `sender`, the way a producer's outbox relay sends it. */

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { ServiceBroker } from "moleculer";
-import { loadConfig } from "../../lib/config/env";
+import { loadConfig } from "../../platform/config/env";
 import { buildBrokerOptions } from "../../moleculer.config";
 import { describeWithBackend } from "../support/backends";
 

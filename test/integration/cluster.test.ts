@@ -6,16 +6,16 @@
 import fs from "node:fs";
 import { randomUUID } from "node:crypto";
 import { ServiceBroker } from "moleculer";
-import { defineService } from "../../lib/moleculer/define-service";
-import { gatherClusterReport, RegistryNode } from "../../lib/runtime/cluster-report";
-import type { HealthReport } from "../../lib/runtime/node-backends";
+import { defineService } from "../../platform/moleculer/define-service";
+import { gatherClusterReport, RegistryNode } from "../../platform/runtime/cluster-report";
+import type { HealthReport } from "../../platform/runtime/node-backends";
 import { describeWithBackend } from "../support/backends";
 import { rejectionOf } from "../support/async";
-import { generateSigningKey, publicKeysOf, signMachineToken, type KeyRing } from "../../lib/auth/tokens";
+import { generateSigningKey, publicKeysOf, signMachineToken, type KeyRing } from "../../platform/identity/tokens";
 import { eventually, freePort, prepareDataDir } from "../support/node";
 import { startScript, stopScript } from "../support/node-process";
 
-const startNodeProcess = (env: Record<string, string>) => startScript("lib/runtime/start.ts", env);
+const startNodeProcess = (env: Record<string, string>) => startScript("platform/runtime/start.ts", env);
 
 describeWithBackend("nats", "cluster over NATS", nats => {
 	const namespace = `cluster-test-${randomUUID().slice(0, 8)}`;
@@ -90,7 +90,7 @@ describeWithBackend("nats", "cluster over NATS", nats => {
 		const byId = new Map(report.map(node => [node.nodeID, node]));
 		expect(byId.get(`${namespace}-gateway`)?.services).toEqual(["api", "system"]);
 		expect(byId.get(`${namespace}-backend`)?.services).toEqual(["system"]);
-		expect(Object.keys(byId.get(`${namespace}-backend`)!.health!.backends).sort()).toEqual(["cache", "channels", "transporter"]);
+		expect(Object.keys(byId.get(`${namespace}-backend`)!.health!.backends).sort()).toEqual(["broker", "cache", "channels", "transporter"]);
 	});
 
 	it("serves probes on HEALTH_PORT on a node without the gateway", async () => {

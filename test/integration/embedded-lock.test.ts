@@ -5,7 +5,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { replServices } from "../../lib/runtime/repl";
+import { replServices } from "../../platform/runtime/repl";
 import { eventually, freePort, prepareDataDir } from "../support/node";
 import { startScript, stopScript, type NodeProcess } from "../support/node-process";
 
@@ -19,17 +19,17 @@ describe("the embedded database belongs to one process", () => {
 
 	it("refuses a second server and a local REPL beside a running one, naming the holder", async () => {
 		const port = await freePort();
-		server = startScript("lib/runtime/start.ts", { DATA_DIR: dataDir, PORT: String(port), HOST: "127.0.0.1" });
+		server = startScript("platform/runtime/start.ts", { DATA_DIR: dataDir, PORT: String(port), HOST: "127.0.0.1" });
 		await eventually(async () => {
 			const res = await fetch(`http://127.0.0.1:${port}/health/ready`);
 			if (res.status !== 200) throw new Error(`not ready: ${res.status}`);
 		}, { timeoutMs: 60_000, intervalMs: 200 });
 
-		const second = startScript("lib/runtime/start.ts", { DATA_DIR: dataDir, PORT: String(await freePort()), HOST: "127.0.0.1" });
+		const second = startScript("platform/runtime/start.ts", { DATA_DIR: dataDir, PORT: String(await freePort()), HOST: "127.0.0.1" });
 		expect(await second.exited).toBe(1);
 		expect(second.output()).toContain(`is in use by another process (pid ${server.child.pid}`);
 
-		const repl = startScript("lib/runtime/repl.ts", { DATA_DIR: dataDir });
+		const repl = startScript("platform/runtime/repl.ts", { DATA_DIR: dataDir });
 		expect(await repl.exited).toBe(1);
 		expect(repl.output()).toContain(`REPL failed: The embedded database in ${path.join(dataDir, "pg")} is in use by another process (pid ${server.child.pid}`);
 

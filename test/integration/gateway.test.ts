@@ -3,8 +3,8 @@
  * envelope and status, nothing leaks, and the health and documentation endpoints work.
  */
 import { createConfig, lintFromString } from "@redocly/openapi-core";
-import { AppError } from "../../lib/errors/app-error";
-import { defineService } from "../../lib/moleculer/define-service";
+import { AppError } from "../../platform/errors/app-error";
+import { defineService } from "../../platform/moleculer/define-service";
 import { eventually, startTestNode, TestNode } from "../support/node";
 
 /** How often the echo handler ran: OPTIONS, 405s and 415s must never reach it. */
@@ -86,7 +86,7 @@ describe("health", () => {
 		expect(res.status).toBe(200);
 		expect(res.body.status).toBe("up");
 		// The store appears once something uses it: the gateway's rate limiter does from the start.
-		expect(Object.keys(res.body.backends).sort()).toEqual(["cache", "channels", "database", "store"]);
+		expect(Object.keys(res.body.backends).sort()).toEqual(["broker", "cache", "channels", "database", "store"]);
 		for (const backend of Object.values<any>(res.body.backends)) expect(backend.status).toBe("up");
 	});
 

@@ -5,8 +5,8 @@
  */
 import path from "node:path";
 import { randomUUID } from "node:crypto";
-import { DEV_KEYS_FILE, readKeyRing, writePublicKeys } from "../../lib/auth/key-store";
-import { generateSigningKey, publicKeysOf, signMachineToken, type KeyRing } from "../../lib/auth/tokens";
+import { DEV_KEYS_FILE, readKeyRing, writePublicKeys } from "../../platform/identity/key-store";
+import { generateSigningKey, publicKeysOf, signMachineToken, type KeyRing } from "../../platform/identity/tokens";
 import { ServiceBroker } from "moleculer";
 import { describeWithBackend } from "../support/backends";
 import { expectError, httpClient } from "../support/http";

@@ -5,16 +5,16 @@
  */
 import path from "node:path";
 import { randomUUID } from "node:crypto";
-import { readKeyRing } from "../../lib/auth/key-store";
-import { generateSigningKey, signAccessToken, type KeyRing } from "../../lib/auth/tokens";
-import { DEV_KEYS_FILE } from "../../lib/auth/key-store";
+import { readKeyRing } from "../../platform/identity/key-store";
+import { generateSigningKey, signAccessToken, type KeyRing } from "../../platform/identity/tokens";
+import { DEV_KEYS_FILE } from "../../platform/identity/key-store";
 import { expectError, httpClient, type HttpClient } from "../support/http";
 import { eventually, startTestNode, type TestNode } from "../support/node";
 import { rejectionOf } from "../support/async";
 import { describeWithBackend } from "../support/backends";
 import { deleteKafkaTopics } from "../support/kafka";
 import { scratchDatabase } from "../support/sql";
-import { grantAdmin } from "../../lib/runtime/identity-repl-commands";
+import { grantAdmin } from "../../platform/runtime/identity-repl-commands";
 
 const ADMIN = { email: "ops@lootopia.example", password: "operator passphrase 42" };
 const PASSWORD = "a perfectly fine passphrase";

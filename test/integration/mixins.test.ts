@@ -6,8 +6,8 @@
 import fs from "node:fs";
 import { randomUUID } from "node:crypto";
 import { ServiceBroker } from "moleculer";
-import { loadConfig } from "../../lib/config/env";
-import { attachNodeBackends, nodeBackends } from "../../lib/runtime/node-backends";
+import { loadConfig } from "../../platform/config/env";
+import { attachNodeBackends, nodeBackends } from "../../platform/runtime/node-backends";
 import { EntityMixin } from "../../mixins/entity.mixin";
 import { DatabaseMixin, DatabaseServiceThis } from "../../mixins/database.mixin";
 import { describeWithBackend } from "../support/backends";
@@ -82,4 +82,30 @@ describe("embedded", () => {
 
 describeWithBackend("postgres", "PostgreSQL", pg => {
 	mixinsContract("PostgreSQL", () => ({ DATABASE_URL: pg.url }));
+});
+
+describe("readiness during start-up", () => {
+	it("is not ready until the whole start is done, consumers subscribed included, nor once stopping", async () => {
+		let release!: () => void;
+		const subscribing = new Promise<void>(resolve => (release = resolve));
+		// Stands for the channels middleware, which connects and subscribes in its own `started` hook.
+		const slowMiddleware = { name: "SlowSubscriptions", started: () => subscribing };
+		const broker = new ServiceBroker({ logger: false, skipProcessEventRegistration: true, middlewares: [slowMiddleware] });
+		const backends = attachNodeBackends(broker, loadConfig({ NODE_ENV: "test", DATA_DIR: prepareDataDir() }), { channels: false });
+		const starting = broker.start();
+		await new Promise(resolve => setTimeout(resolve, 50));
+		// Moleculer has set `started` and sent $broker.started by now; the middleware is still at work.
+		expect(broker.started).toBe(true);
+		expect((await backends.health()).backends.broker).toMatchObject({ status: "down", error: "still starting" });
+		let relaysMayStart = false;
+		void backends.started.then(() => (relaysMayStart = true));
+		await new Promise(resolve => setTimeout(resolve, 10));
+		expect(relaysMayStart).toBe(false);
+		release();
+		await starting;
+		expect((await backends.health()).backends.broker.status).toBe("up");
+		expect(relaysMayStart).toBe(true);
+		await broker.stop();
+		expect((await backends.health()).backends.broker).toMatchObject({ status: "down", error: "not started, or stopping" });
+	});
 });

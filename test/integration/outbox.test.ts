@@ -10,14 +10,14 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Service, ServiceBroker } from "moleculer";
-import { sendToChannel } from "../../lib/channels";
-import { SESSIONS_REVOKED_CHANNEL, USER_DELETED_CHANNEL } from "../../lib/contracts/identity";
-import { revokedSessionKey } from "../../lib/moleculer/authorization";
-import { nodeBackends } from "../../lib/runtime/node-backends";
-import { Outbox } from "../../lib/outbox/outbox";
-import { embeddedDatabaseDir } from "../../lib/sql";
-import { openPGlite } from "../../lib/sql/pglite-client";
-import { messageId } from "../../lib/outbox/message-id";
+import { sendToChannel } from "../../platform/channels";
+import { SESSIONS_REVOKED_CHANNEL, USER_DELETED_CHANNEL } from "../../contracts/identity";
+import { revokedSessionKey } from "../../platform/moleculer/authorization";
+import { nodeBackends } from "../../platform/runtime/node-backends";
+import { Outbox } from "../../platform/outbox/outbox";
+import { embeddedDatabaseDir } from "../../platform/sql";
+import { openPGlite } from "../../platform/sql/pglite-client";
+import { messageId } from "../../platform/outbox/message-id";
 import { KAFKA_PROXIED_LISTENER } from "../backends/servers";
 import { backend, describeWithBackend } from "../support/backends";
 import { httpClient, type HttpClient } from "../support/http";
@@ -190,7 +190,7 @@ function outboxSuite(channels: ChannelsUnderTest, database: (typeof databases)[n
 
 	it("sends what a killed node had committed but not sent, once", async () => {
 		const port = await freePort();
-		const child: NodeProcess = startScript("lib/runtime/start.ts", { ...common(), PORT: String(port), HOST: "127.0.0.1", LOG_LEVEL: "error" });
+		const child: NodeProcess = startScript("platform/runtime/start.ts", { ...common(), PORT: String(port), HOST: "127.0.0.1", LOG_LEVEL: "error" });
 		const http = httpClient(`http://127.0.0.1:${port}`);
 		let pendingAtKill = 0;
 		const ids: string[] = [];

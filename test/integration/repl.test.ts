@@ -5,10 +5,10 @@
  */
 import fs from "node:fs";
 import type { ServiceBroker } from "moleculer";
-import { loadConfig } from "../../lib/config/env";
-import { createNode } from "../../lib/runtime/broker";
-import { OperatorCallsMiddleware } from "../../lib/runtime/operator-token";
-import { replCommands } from "../../lib/runtime/repl-commands";
+import { loadConfig } from "../../platform/config/env";
+import { createNode } from "../../platform/runtime/broker";
+import { OperatorCallsMiddleware } from "../../platform/runtime/operator-token";
+import { replCommands } from "../../platform/runtime/repl-commands";
 import { prepareDataDir, startTestNode, type TestNode } from "../support/node";
 import { rejectionOf } from "../support/async";
 
@@ -57,7 +57,7 @@ describe("REPL built-in call", () => {
 	beforeAll(async () => {
 		dataDir = prepareDataDir();
 		const config = loadConfig({ NODE_ENV: "test", LOG_LEVEL: "warn", DATA_DIR: dataDir, SERVICES: "auth" });
-		// The REPL's node, as lib/runtime/repl.ts builds it.
+		// The REPL's node, as platform/runtime/repl.ts builds it.
 		broker = createNode(config, { skipProcessEventRegistration: true }, { extraMiddlewares: [OperatorCallsMiddleware(config)] });
 		await broker.start();
 	});

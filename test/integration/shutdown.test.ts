@@ -2,7 +2,7 @@
  * Graceful shutdown: a request in flight when the node is told to stop still gets its answer,
  * because the broker's context tracking waits for it before closing the services.
  */
-import { defineService } from "../../lib/moleculer/define-service";
+import { defineService } from "../../platform/moleculer/define-service";
 import { eventually, startTestNode } from "../support/node";
 
 it("finishes in-flight requests before the node stops", async () => {

@@ -6,12 +6,12 @@ import { spawn } from "node:child_process";
 import path from "node:path";
 import fs from "node:fs";
 import { eventually, freePort, prepareDataDir } from "../support/node";
-import { rotateKeyFile } from "../../lib/auth/key-store";
+import { rotateKeyFile } from "../../platform/identity/key-store";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
 function run(env: Record<string, string>) {
-	const child = spawn(process.execPath, ["--import", "tsx", "lib/runtime/start.ts"], {
+	const child = spawn(process.execPath, ["--import", "tsx", "platform/runtime/start.ts"], {
 		cwd: ROOT,
 		env: { ...process.env, NODE_OPTIONS: "", LOG_LEVEL: "warn", ...env },
 		stdio: ["ignore", "pipe", "pipe"],

@@ -1,5 +1,5 @@
 import fs from "node:fs";
-import { openPGlite } from "../../lib/sql/pglite-client";
+import { openPGlite } from "../../platform/sql/pglite-client";
 import { PGLITE_TEMPLATE_DIR } from "../support/sql";
 import { BACKEND_NAMES, probeBackend, TEST_BACKEND_URLS } from "../backends/probes";
 import type { BackendName, BackendStatus } from "../support/backends";

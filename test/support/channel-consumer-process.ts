@@ -6,7 +6,7 @@
  * exactly what the backend must redeliver to the rest of the group.
  */
 import { ServiceBroker, type Context } from "moleculer";
-import { createChannelsMiddleware, type ChannelsOptions } from "../../lib/channels";
+import { createChannelsMiddleware, type ChannelsOptions } from "../../platform/channels";
 
 export interface ConsumerProcessSpec {
 	channels: ChannelsOptions;

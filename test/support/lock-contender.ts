@@ -3,7 +3,7 @@
  * waits for the start time it is given, tries once, reports "won" or "lost", and holds a won lock
  * long enough for every other contender to have tried.
  */
-import { lockFolder } from "../../lib/sql/folder-lock";
+import { lockFolder } from "../../platform/sql/folder-lock";
 
 const [dir, startAt] = process.argv.slice(2);
 const wait = Number(startAt) - Date.now();

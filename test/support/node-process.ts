@@ -1,5 +1,5 @@
 /**
- * One of our entry points (lib/runtime/start.ts, repl.ts) in a process of its own, the way `npm
+ * One of our entry points (platform/runtime/start.ts, repl.ts) in a process of its own, the way `npm
  * start` runs it, for tests that need a real second process: its output collected, its exit awaited.
  */
 import { spawn, type ChildProcess } from "node:child_process";

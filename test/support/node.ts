@@ -2,8 +2,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { ServiceBroker } from "moleculer";
-import { loadConfig, AppConfig } from "../../lib/config/env";
-import { createNode } from "../../lib/runtime/broker";
+import { loadConfig, AppConfig } from "../../platform/config/env";
+import { createNode } from "../../platform/runtime/broker";
 import { PGLITE_TEMPLATE_DIR } from "./sql";
 
 // Benchmarks and tests pick ports the same way.

@@ -2,10 +2,10 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { randomUUID } from "node:crypto";
-import { openPGlite } from "../../lib/sql/pglite-client";
-import { openPostgres } from "../../lib/sql/postgres-client";
-import { runMigrations, type Migration, type SqlClient } from "../../lib/sql";
-import { PLATFORM_MIGRATION_TRACK, PLATFORM_MIGRATIONS } from "../../lib/outbox/tables";
+import { openPGlite } from "../../platform/sql/pglite-client";
+import { openPostgres } from "../../platform/sql/postgres-client";
+import { runMigrations, type Migration, type SqlClient } from "../../platform/sql";
+import { PLATFORM_MIGRATION_TRACK, PLATFORM_MIGRATIONS } from "../../platform/outbox/tables";
 import { describeWithBackend } from "./backends";
 
 /**

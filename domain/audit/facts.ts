@@ -1,0 +1,24 @@
+/**
+ * How services hand facts to the audit log: written to their outbox in the transaction of the
+ * change the fact is about, so the fact and the change commit together and the relay delivers it.
+ * The fact id is the message id, which the audit log records once.
+ */
+import { AUDIT_CHANNEL, type AuditFact } from "../../contracts/audit";
+import { messageId } from "../../platform/outbox/message-id";
+import type { MessageWriter } from "../../platform/outbox/outbox";
+
+export type NewAuditFact = Omit<AuditFact, "id" | "at"> & { at?: string };
+
+/**
+ * `idempotencyKey`: for a fact that may be written more than once for one event (the same key
+ * always gives the same fact id).
+ */
+export function completeFact(fact: NewAuditFact, idempotencyKey?: string): AuditFact {
+	return { id: messageId(idempotencyKey), at: fact.at ?? new Date().toISOString(), ...fact };
+}
+
+export async function writeAuditFact(messages: MessageWriter, fact: NewAuditFact, idempotencyKey?: string): Promise<AuditFact> {
+	const complete = completeFact(fact, idempotencyKey);
+	await messages.add(AUDIT_CHANNEL, complete, { id: complete.id });
+	return complete;
+}

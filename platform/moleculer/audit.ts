@@ -1,0 +1,28 @@
+/**
+ * Who did it and from where, as audit facts record it, taken from a call's context.
+ */
+import type { Context } from "moleculer";
+import type { AuditActor } from "../../contracts/audit";
+import type { Caller } from "../../contracts/identity";
+import type { CallMeta } from "./authorization";
+
+export type { NewAuditFact } from "../../domain/audit/facts";
+
+export function actorOf(caller: Caller, clientIp?: string): AuditActor {
+	const ip = clientIp ? { ip: clientIp } : {};
+	switch (caller.kind) {
+		case "user":
+			return { type: "user", id: caller.userId, ...ip };
+		case "service":
+			return { type: "service", id: caller.service };
+		case "operator":
+			return { type: "operator", id: caller.operator };
+		case "anonymous":
+			return { type: "anonymous", ...ip };
+	}
+}
+
+/** The request id and client address the gateway put on the call, for facts recorded during it. */
+export function requestContext(ctx: Context): { requestId?: string; clientIp?: string } {
+	return { requestId: ctx.requestID ?? undefined, clientIp: (ctx.meta as CallMeta).clientIp };
+}
