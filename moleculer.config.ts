@@ -8,9 +8,7 @@ import type { AppConfig } from "./platform/config/env";
 import { createChannelsMiddleware } from "./platform/channels";
 import { embeddedDatabaseDir } from "./platform/sql";
 import { attachNodeBackends, nodeBackends } from "./platform/runtime/node-backends";
-import { replCommands } from "./platform/runtime/repl-commands";
-import { auditReplCommands } from "./platform/runtime/audit-repl-commands";
-import { identityReplCommands } from "./platform/runtime/identity-repl-commands";
+import { REPL_COMMANDS } from "./services";
 import { internalMiddlewares } from "./platform/moleculer/middlewares";
 import { isInfrastructureFailure } from "./platform/moleculer/breaker-policy";
 import { ChannelSecurityMiddleware } from "./platform/moleculer/channel-security";
@@ -119,7 +117,7 @@ export function buildBrokerOptions(config: AppConfig, node: NodeOptions = {}): B
 		].filter(Boolean) as BrokerOptions["middlewares"],
 
 		// Moleculer types command args as string[]; moleculer-repl passes the parsed object our commands read.
-		replOptions: { customCommands: [...replCommands, ...identityReplCommands, ...auditReplCommands] as unknown as NonNullable<BrokerOptions["replOptions"]>["customCommands"] },
+		replOptions: { customCommands: [...REPL_COMMANDS] as unknown as NonNullable<BrokerOptions["replOptions"]>["customCommands"] },
 
 		created(broker) {
 			attachNodeBackends(broker, config, { channels: withChannels });

@@ -1,9 +1,14 @@
 /**
- * Every service this build can run, by name. SERVICES picks some of them for a node; `system` runs
- * on every node because health and operator commands need it everywhere.
+ * Every service this build can run, by name, with its operator commands. SERVICES picks some of
+ * them for a node; `system` runs on every node because health and operator commands need it
+ * everywhere. A new service is one line here; moleculer.config.ts does not change.
  */
 import type { ServiceSchema } from "moleculer";
 import { AppConfig, ConfigError } from "../platform/config/env";
+import type { ReplCommand } from "../platform/runtime/repl-kit";
+import { auditReplCommands } from "./audit.repl";
+import { authReplCommands } from "./auth.repl";
+import { systemReplCommands } from "./system.repl";
 import { createApiService } from "./api.service";
 import { createSystemService } from "./system.service";
 import { createAuthService } from "./auth.service";
@@ -11,23 +16,32 @@ import { createUsersService } from "./users.service";
 import { createPartnersService } from "./partners.service";
 import { createAuditService } from "./audit.service";
 
-export const SERVICE_FACTORIES: Record<string, (config: AppConfig) => ServiceSchema> = {
-	api: createApiService,
-	system: createSystemService,
-	auth: createAuthService,
-	users: createUsersService,
-	partners: createPartnersService,
-	audit: createAuditService,
+interface ServiceEntry {
+	create(config: AppConfig): ServiceSchema;
+	/** services/<name>.repl.ts: they call actions, so a REPL anywhere in the cluster may offer them. */
+	replCommands?: readonly ReplCommand[];
+}
+
+export const SERVICES: Record<string, ServiceEntry> = {
+	api: { create: createApiService },
+	system: { create: createSystemService, replCommands: systemReplCommands },
+	auth: { create: createAuthService, replCommands: authReplCommands },
+	users: { create: createUsersService },
+	partners: { create: createPartnersService },
+	audit: { create: createAuditService, replCommands: auditReplCommands },
 };
+
+/** Every service's operator commands, for moleculer-repl (broker option `replOptions.customCommands`). */
+export const REPL_COMMANDS: readonly ReplCommand[] = Object.values(SERVICES).flatMap(service => service.replCommands ?? []);
 
 const ALWAYS_RUNNING = ["system"];
 
 export function selectServices(config: AppConfig): ServiceSchema[] {
-	const requested = config.services.includes("*") ? Object.keys(SERVICE_FACTORIES) : config.services;
-	const unknown = requested.filter(name => !(name in SERVICE_FACTORIES));
+	const requested = config.services.includes("*") ? Object.keys(SERVICES) : config.services;
+	const unknown = requested.filter(name => !(name in SERVICES));
 	if (unknown.length) {
-		throw new ConfigError({ SERVICES: `unknown service(s) ${unknown.join(", ")}; known: ${Object.keys(SERVICE_FACTORIES).join(", ")}` });
+		throw new ConfigError({ SERVICES: `unknown service(s) ${unknown.join(", ")}; known: ${Object.keys(SERVICES).join(", ")}` });
 	}
 	const names = [...new Set([...ALWAYS_RUNNING, ...requested])];
-	return names.map(name => SERVICE_FACTORIES[name](config));
+	return names.map(name => SERVICES[name].create(config));
 }

@@ -7,12 +7,12 @@
 import { loadConfigOrExit } from "./load-config-or-exit";
 import { createNode } from "./broker";
 import { OperatorCallsMiddleware } from "./operator-token";
-import { SERVICE_FACTORIES } from "../../services";
+import { SERVICES } from "../../services";
 
 /** The REPL serves no HTTP: a second gateway would answer beside (or instead of) the real one. */
 export function replServices(requested: string[], joinsCluster: boolean): string[] {
 	if (joinsCluster) return ["system"];
-	const names = requested.includes("*") ? Object.keys(SERVICE_FACTORIES) : requested;
+	const names = requested.includes("*") ? Object.keys(SERVICES) : requested;
 	return names.filter(name => name !== "api");
 }
 

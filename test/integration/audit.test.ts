@@ -18,7 +18,7 @@ import { SIGNATURE_HEADER, signMessage } from "../../platform/channels/message-s
 import { completeFact, type NewAuditFact } from "../../domain/audit/facts";
 import { nodeBackends } from "../../platform/runtime/node-backends";
 import { createNode } from "../../platform/runtime/broker";
-import { auditReplCommands, followAudit, parseAnchor, verifyAudit } from "../../platform/runtime/audit-repl-commands";
+import { auditReplCommands, followAudit, parseAnchor, verifyAudit } from "../../services/audit.repl";
 import { contentOf, entryHash } from "../../domain/audit/chain";
 import { OpenSearchAuditIndex } from "../../domain/audit/search-index";
 import { describeWithBackend } from "../support/backends";

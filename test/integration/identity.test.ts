@@ -14,7 +14,7 @@ import { rejectionOf } from "../support/async";
 import { describeWithBackend } from "../support/backends";
 import { deleteKafkaTopics } from "../support/kafka";
 import { scratchDatabase } from "../support/sql";
-import { grantAdmin } from "../../platform/runtime/identity-repl-commands";
+import { grantAdmin } from "../../services/auth.repl";
 
 const ADMIN = { email: "ops@lootopia.example", password: "operator passphrase 42" };
 const PASSWORD = "a perfectly fine passphrase";

@@ -8,7 +8,7 @@ import type { ServiceBroker } from "moleculer";
 import { loadConfig } from "../../platform/config/env";
 import { createNode } from "../../platform/runtime/broker";
 import { OperatorCallsMiddleware } from "../../platform/runtime/operator-token";
-import { replCommands } from "../../platform/runtime/repl-commands";
+import { systemReplCommands as replCommands } from "../../services/system.repl";
 import { prepareDataDir, startTestNode, type TestNode } from "../support/node";
 import { rejectionOf } from "../support/async";
 

@@ -5,38 +5,31 @@
  * REPL's history file). There is deliberately no HTTP route that can do this.
  */
 import type { ServiceBroker } from "moleculer";
-import { nodeBackends } from "./node-backends";
-import { mintOperatorToken } from "./operator-token";
-import { PromptCancelled, promptHidden } from "./terminal-input";
-
-interface ReplArgs {
-	email?: string;
-	options?: { password?: boolean | string };
-}
+import { asOperator, reportFailure, type ReplArgs, type ReplCommand } from "../platform/runtime/repl-kit";
+import { PromptCancelled, promptHidden } from "../platform/runtime/terminal-input";
 
 export async function grantAdmin(broker: ServiceBroker, email: string, password?: string): Promise<string> {
-	const accessToken = await mintOperatorToken(nodeBackends(broker).config);
-	const result = await broker.call<{ userId: string; created: boolean }, { email: string; password?: string }>("auth.ensureAdmin", { email, ...(password ? { password } : {}) }, { meta: { accessToken } });
+	const result = await broker.call<{ userId: string; created: boolean }, { email: string; password?: string }>("auth.ensureAdmin", { email, ...(password ? { password } : {}) }, await asOperator(broker));
 	return `${email} is an admin (account ${result.userId}, ${result.created ? "created now" : "already existed"}). It takes effect at the account's next login or token refresh.`;
 }
 
-export const identityReplCommands = [
+/** The auth service's operator commands (services/index.ts hands them to the REPL). */
+export const authReplCommands: ReplCommand[] = [
 	{
 		command: "admin-grant <email>",
 		description: "Make an account admin (with --password: create it, asking for its password)",
 		options: [{ option: "-p, --password", description: "create the account if it does not exist; the password is asked for, not typed here" }],
-		async action(broker: ServiceBroker, args: ReplArgs) {
+		async action(broker: ServiceBroker, args: ReplArgs | undefined) {
 			try {
 				let password: string | undefined;
-				if (args.options?.password) {
+				if (args?.options?.password) {
 					password = await promptHidden("Password for a new account (not shown): ");
 					if ((await promptHidden("The same again: ")) !== password) return console.error("admin-grant: the two passwords differ; nothing changed");
 				}
-				console.log(await grantAdmin(broker, String(args.email), password));
+				console.log(await grantAdmin(broker, String(args?.email), password));
 			} catch (err) {
 				if (err instanceof PromptCancelled) return console.error("admin-grant: cancelled; nothing changed");
-				const e = err as { message?: string; type?: string; data?: unknown };
-				console.error(`admin-grant failed: ${e.type ?? ""} ${e.message ?? err}${e.data ? ` ${JSON.stringify(e.data)}` : ""}`);
+				reportFailure("admin-grant", err);
 			}
 		},
 	},

@@ -1,9 +1,9 @@
 import type { ServiceBroker } from "moleculer";
-import { clusterReportRows, gatherClusterReport, RegistryNode } from "./cluster-report";
-import { nodeBackends, type HealthReport } from "./node-backends";
-import { mintOperatorToken } from "./operator-token";
-import type { Outbox } from "../outbox/outbox";
-import type { OutboxRelay } from "../outbox/relay";
+import { clusterReportRows, gatherClusterReport, RegistryNode } from "../platform/runtime/cluster-report";
+import type { HealthReport } from "../platform/runtime/node-backends";
+import { asOperator, type ReplArgs, type ReplCommand, type ReplHelpers } from "../platform/runtime/repl-kit";
+import type { Outbox } from "../platform/outbox/outbox";
+import type { OutboxRelay } from "../platform/outbox/relay";
 
 interface ServiceWithOutbox {
 	name: string;
@@ -26,22 +26,18 @@ export async function outboxRows(broker: ServiceBroker, retry: boolean): Promise
 	return rows;
 }
 
-interface ReplHelpers {
-	table(rows: string[][], options?: unknown): string;
-}
-
-/** Our commands for moleculer-repl (broker option `replOptions.customCommands`). */
-export const replCommands = [
+/** Operator commands about the nodes themselves (services/index.ts hands them to the REPL). */
+export const systemReplCommands: ReplCommand[] = [
 	{
 		command: "cluster",
 		alias: ["health"],
 		description: "Nodes, their services and each backend's health",
-		async action(broker: ServiceBroker, _args: unknown, helpers: ReplHelpers) {
+		async action(broker: ServiceBroker, _args: ReplArgs | undefined, helpers: ReplHelpers) {
 			// system.health is for operators: the call carries the operator's token like our other commands.
-			const accessToken = await mintOperatorToken(nodeBackends(broker).config);
+			const operator = await asOperator(broker);
 			const report = await gatherClusterReport({
 				nodes: () => broker.registry.getNodeList({ onlyAvailable: false, withServices: true }) as unknown as RegistryNode[],
-				health: nodeID => broker.call<HealthReport, Record<string, never>>("system.health", {}, { nodeID, timeout: 3000, retries: 0, meta: { accessToken } }),
+				health: nodeID => broker.call<HealthReport, Record<string, never>>("system.health", {}, { nodeID, timeout: 3000, retries: 0, ...operator }),
 			});
 			console.log(helpers.table(clusterReportRows(report)));
 		},
@@ -50,7 +46,7 @@ export const replCommands = [
 		command: "outbox",
 		description: "Messages each service here has committed but not sent yet (e.g. while a channel backend is away)",
 		options: [{ option: "-r, --retry", description: "send the failed ones now instead of waiting out the backoff" }],
-		async action(broker: ServiceBroker, args: { options?: { retry?: boolean } } | undefined, helpers: ReplHelpers) {
+		async action(broker: ServiceBroker, args: ReplArgs | undefined, helpers: ReplHelpers) {
 			console.log(helpers.table(await outboxRows(broker, Boolean(args?.options?.retry))));
 		},
 	},

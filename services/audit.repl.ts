@@ -3,25 +3,12 @@
  * of any node in the cluster. The calls carry an operator token (operator-token.ts), so the audit
  * service's admin-only actions accept them and know which operator asked.
  */
-import { stopOnKeyPress } from "./terminal-input";
+import { stopOnKeyPress } from "../platform/runtime/terminal-input";
 import type { ServiceBroker } from "moleculer";
-import type { AuditAnchor, AuditEntry, AuditSearchResult, AuditVerifyResult } from "../../contracts/audit";
-import { nodeBackends } from "./node-backends";
-import { mintOperatorToken } from "./operator-token";
-
-interface ReplHelpers {
-	table(rows: string[][], options?: unknown): string;
-}
-
-interface ReplArgs {
-	options?: Record<string, string | boolean | undefined>;
-}
+import type { AuditAnchor, AuditEntry, AuditSearchResult, AuditVerifyResult } from "../contracts/audit";
+import { asOperator, reportFailure, type ReplArgs, type ReplCommand } from "../platform/runtime/repl-kit";
 
 type Print = (line: string) => void;
-
-async function operatorMeta(broker: ServiceBroker): Promise<{ meta: { accessToken: string } }> {
-	return { meta: { accessToken: await mintOperatorToken(nodeBackends(broker).config) } };
-}
 
 /** One line per entry: what happened, by whom, to what. */
 export function formatEntry(entry: AuditEntry): string {
@@ -56,7 +43,7 @@ export function parseAnchor(value: unknown): AuditAnchor | undefined {
 }
 
 export async function verifyAudit(broker: ServiceBroker, print: Print, anchor?: AuditAnchor): Promise<AuditVerifyResult> {
-	const opts = await operatorMeta(broker);
+	const opts = await asOperator(broker);
 	const result = await broker.call<AuditVerifyResult, Partial<AuditAnchor>>("audit.verify", anchor ?? {}, { ...opts, timeout: 0 });
 	for (const line of formatVerifyResult(result)) print(line);
 	if (!result.ok && result.firstBroken.reason !== "gap") {
@@ -92,7 +79,7 @@ const sleep = (ms: number, signal?: AbortSignal) =>
 export async function followAudit(broker: ServiceBroker, print: Print, options: FollowOptions = {}): Promise<number> {
 	const { count = 10, seconds, signal, pollIntervalMs = 1000 } = options;
 	const deadline = seconds !== undefined ? Date.now() + seconds * 1000 : Infinity;
-	let opts = await operatorMeta(broker);
+	let opts = await asOperator(broker);
 	let tokenMintedAt = Date.now();
 	const newest = await broker.call<AuditSearchResult, { limit: number }>("audit.search", { limit: Math.min(200, Math.max(1, count)) }, opts);
 	const initial = count > 0 ? [...newest.entries].reverse() : [];
@@ -103,7 +90,7 @@ export async function followAudit(broker: ServiceBroker, print: Print, options: 
 		if (signal?.aborted || Date.now() >= deadline) break;
 		// Operator tokens live 15 minutes; a long follow renews its own.
 		if (Date.now() - tokenMintedAt > 10 * 60_000) {
-			opts = await operatorMeta(broker);
+			opts = await asOperator(broker);
 			tokenMintedAt = Date.now();
 		}
 		const { entries } = await broker.call<{ entries: AuditEntry[] }, { afterSeq: number; limit: number }>("audit.tail", { afterSeq, limit: 500 }, opts);
@@ -118,18 +105,18 @@ const positiveNumber = (value: unknown): number | undefined => {
 	return value !== undefined && value !== true && Number.isFinite(n) && n >= 0 ? n : undefined;
 };
 
-/** For moleculer-repl (broker option `replOptions.customCommands`), next to replCommands. */
-export const auditReplCommands = [
+/** The audit service's operator commands (services/index.ts hands them to the REPL). */
+export const auditReplCommands: ReplCommand[] = [
 	{
 		command: "audit-verify",
 		description: "Verify the audit log's hash chain; names the first broken entry",
 		options: [{ option: "-a, --anchor <seq:hash>", description: "a head recorded outside the database (the audit service logs them) that the chain must still contain" }],
-		async action(broker: ServiceBroker, args: ReplArgs) {
+		async action(broker: ServiceBroker, args: ReplArgs | undefined) {
 			try {
 				const anchor = parseAnchor(args?.options?.anchor);
 				await verifyAudit(broker, line => console.log(line), anchor);
 			} catch (err) {
-				console.error(`audit-verify failed: ${(err as Error).message}`);
+				reportFailure("audit-verify", err);
 			}
 		},
 	},
@@ -140,7 +127,7 @@ export const auditReplCommands = [
 			{ option: "-n, --count <n>", description: "How many of the newest entries to print first (default 10)" },
 			{ option: "-s, --seconds <n>", description: "Stop after n seconds instead of on a key press" },
 		],
-		async action(broker: ServiceBroker, args: ReplArgs, _helpers?: ReplHelpers) {
+		async action(broker: ServiceBroker, args: ReplArgs | undefined) {
 			const seconds = positiveNumber(args?.options?.seconds);
 			const count = positiveNumber(args?.options?.count) ?? 10;
 			const controller = new AbortController();
@@ -149,7 +136,7 @@ export const auditReplCommands = [
 			try {
 				await followAudit(broker, line => console.log(line), { count, seconds, signal: controller.signal });
 			} catch (err) {
-				console.error(`audit-follow failed: ${(err as Error).message}`);
+				reportFailure("audit-follow", err);
 			} finally {
 				stopListening();
 			}
