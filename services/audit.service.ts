@@ -13,7 +13,8 @@ import type { Context, ServiceBroker, ServiceSchema } from "moleculer";
 import type { AppConfig } from "../platform/config/env";
 import { AUDIT_CHANNEL, type AuditAnchor, type AuditEntry, type AuditSearchParams, type AuditSearchResult, type AuditVerifyResult } from "../contracts/audit";
 import { AuditLog, AUDIT_MIGRATIONS, InvalidAuditFactError, SEARCH_DEFAULT_LIMIT, SEARCH_MAX_LIMIT } from "../domain/audit/audit-log";
-import { catchUpIndex, OpenSearchAuditIndex, SqlAuditSearchIndex } from "../domain/audit/search-index";
+import { AuditIndexMirror } from "../domain/audit/index-mirror";
+import { OpenSearchAuditIndex, SqlAuditSearchIndex } from "../domain/audit/search-index";
 import type { ServiceSchemaWithChannels } from "../platform/channels";
 import { AppError } from "../platform/errors/app-error";
 import { defineService } from "../platform/moleculer/define-service";
@@ -39,14 +40,10 @@ interface AuditThis extends DatabaseServiceThis {
 	log: AuditLog;
 	sqlIndex: SqlAuditSearchIndex;
 	openSearch?: OpenSearchAuditIndex;
-	/** Seq after which the OpenSearch index may miss entries; undefined when it is believed complete. */
-	indexBehindAfter?: number;
-	indexSyncing?: Promise<void>;
+	/** Keeps the OpenSearch copy complete (domain/audit/index-mirror.ts); only with OPENSEARCH_URL. */
+	mirror?: AuditIndexMirror;
 	indexTimer?: NodeJS.Timeout;
 	headTimer?: NodeJS.Timeout;
-	indexEntry(entry: AuditEntry): void;
-	markIndexBehind(afterSeq: number): void;
-	syncIndex(): Promise<void>;
 }
 
 /** A date, or a date and time with a zone (a time without one would be read in the server's zone). */
@@ -187,13 +184,7 @@ export function createAuditService(config: AppConfig): ServiceSchema {
 						const missing = anchorSeq === undefined ? "anchorSeq" : "anchorHash";
 						throw new AppError("VALIDATION_FAILED", undefined, [{ field: missing, message: "An anchor needs both anchorSeq and anchorHash", rule: "required" }]);
 					}
-					let result = await this.log.verify();
-					if (result.ok && anchorSeq !== undefined && anchorHash !== undefined) {
-						const [entry] = await this.log.tail(anchorSeq - 1, 1);
-						if (entry?.seq !== anchorSeq || entry.hash !== anchorHash) {
-							result = { ok: false, checked: result.checked, firstBroken: { seq: anchorSeq, reason: "anchor_mismatch" }, lastGood: 0 };
-						}
-					}
+					const result = await this.log.verifyAgainst(anchorSeq !== undefined && anchorHash !== undefined ? { anchorSeq, anchorHash } : undefined);
 					if (!result.ok) this.logger.error(`Audit chain broken at seq ${result.firstBroken.seq} (${result.firstBroken.reason}); intact up to ${result.lastGood}`);
 					return result;
 				},
@@ -208,41 +199,6 @@ export function createAuditService(config: AppConfig): ServiceSchema {
 				async handler(this: AuditThis, ctx: Context<{ afterSeq: number; limit: number }>): Promise<{ entries: AuditEntry[] }> {
 					return { entries: await this.log.tail(ctx.params.afterSeq, ctx.params.limit) };
 				},
-			},
-		},
-
-		methods: {
-			indexEntry(this: AuditThis, entry: AuditEntry): void {
-				const index = this.openSearch;
-				if (!index) return;
-				index.index([entry]).catch(err => {
-					this.logger.warn(`Could not index audit entry ${entry.seq} into OpenSearch; it will be caught up from the SQL log:`, (err as Error).message);
-					this.markIndexBehind(entry.seq - 1);
-				});
-			},
-
-			markIndexBehind(this: AuditThis, afterSeq: number): void {
-				this.indexBehindAfter = Math.min(this.indexBehindAfter ?? afterSeq, afterSeq);
-			},
-
-			/** One catch-up at a time; a failed one leaves the mark for the next timer tick. */
-			syncIndex(this: AuditThis): Promise<void> {
-				const index = this.openSearch;
-				if (!index || this.indexBehindAfter === undefined || this.indexSyncing) return this.indexSyncing ?? Promise.resolve();
-				const from = this.indexBehindAfter;
-				this.indexBehindAfter = undefined;
-				this.indexSyncing = catchUpIndex(this.log, index, from)
-					.then(last => {
-						if (last > from) this.logger.info(`Caught the OpenSearch audit index up from seq ${from + 1} to ${last}`);
-					})
-					.catch(err => {
-						this.logger.warn("Catching the OpenSearch audit index up failed; retrying later:", (err as Error).message);
-						this.markIndexBehind(from);
-					})
-					.finally(() => {
-						this.indexSyncing = undefined;
-					});
-				return this.indexSyncing;
 			},
 		},
 
@@ -264,20 +220,12 @@ export function createAuditService(config: AppConfig): ServiceSchema {
 			this.headTimer.unref();
 			this.sqlIndex = new SqlAuditSearchIndex(this.log);
 			if (config.opensearchUrl) {
-				const index = new OpenSearchAuditIndex({ url: config.opensearchUrl, namespace: config.namespace });
-				this.openSearch = index;
+				this.openSearch = new OpenSearchAuditIndex({ url: config.opensearchUrl, namespace: config.namespace });
+				const mirror = new AuditIndexMirror(this.log, this.openSearch, this.logger);
+				this.mirror = mirror;
 				// Start-up must not wait for (or fail with) OpenSearch: the catch-up runs in the background.
-				index
-					.highestSeq()
-					.catch(err => {
-						this.logger.warn("OpenSearch is not answering; the audit index will be rebuilt from the SQL log when it does:", (err as Error).message);
-						return 0;
-					})
-					.then(highest => {
-						this.markIndexBehind(highest);
-						return this.syncIndex();
-					});
-				this.indexTimer = setInterval(() => void this.syncIndex(), INDEX_CATCH_UP_INTERVAL_MS);
+				void mirror.start();
+				this.indexTimer = setInterval(() => void mirror.catchUp(), INDEX_CATCH_UP_INTERVAL_MS);
 				this.indexTimer.unref();
 			}
 		},
@@ -285,7 +233,7 @@ export function createAuditService(config: AppConfig): ServiceSchema {
 		async stopped(this: AuditThis) {
 			if (this.indexTimer) clearInterval(this.indexTimer);
 			clearInterval(this.headTimer);
-			await this.indexSyncing;
+			await this.mirror?.settled();
 			await this.openSearch?.close();
 		},
 	});
@@ -300,7 +248,7 @@ export function createAuditService(config: AppConfig): ServiceSchema {
 				const self = this as AuditThis;
 				try {
 					const { entry, duplicate } = await self.log.append(ctx.params);
-					if (!duplicate) self.indexEntry(entry);
+					if (!duplicate) self.mirror?.indexed(entry);
 				} catch (err) {
 					// Rethrown either way: a malformed fact is retried a few times like any failure, then
 					// dead-lettered, where an operator can see what a producer sent instead of it vanishing.

@@ -1,34 +1,29 @@
 /**
  * Partner organisations: created pending by any user (who becomes its owner), verified or suspended
- * by admins, with owners managing members. Everything private about a partner is answered only to
- * its members and admins, decided from this service's own membership rows; to anyone else a partner
- * that is not verified does not exist (404), so ids cannot be probed.
+ * by admins, with owners managing members. The rules (who sees what, who manages, a partner keeps an
+ * owner) are domain/partners/partner-flows.ts; this file maps them to actions and REST routes and
+ * announces membership and status changes on the broker.
  */
 import type { Context, ServiceSchema } from "moleculer";
 import type { AppConfig } from "../platform/config/env";
-import { USER_DELETED_CHANNEL, type Caller, type MembershipsOfParams, type PartnerPublicView, type PartnerRole, type PartnerStatus, type PartnerView, type UserDeletedMessage } from "../contracts/identity";
+import { USER_DELETED_CHANNEL, type MembershipsOfParams, type PartnerPublicView, type PartnerRole, type PartnerStatus, type PartnerView, type UserDeletedMessage } from "../contracts/identity";
 import { PARTNER_PUBLIC_SCHEMA, PARTNER_SCHEMA } from "../contracts/identity-schemas";
-import { AppError } from "../platform/errors/app-error";
-import { isAdmin } from "../platform/identity/access";
+import { isAppError } from "../platform/errors/app-error";
 import type { ServiceSchemaWithChannels } from "../platform/channels";
-import { writeAuditFact } from "../domain/audit/facts";
-import { actorOf, requestContext, type NewAuditFact } from "../platform/moleculer/audit";
-import { runIdempotent } from "../platform/moleculer/idempotency";
-import type { MessageWriter } from "../platform/outbox/outbox";
-import type { SqlClient } from "../platform/sql";
+import { actorOf, requestContext } from "../platform/moleculer/audit";
 import { callerOf, userOf } from "../platform/moleculer/authorization";
 import { defineService } from "../platform/moleculer/define-service";
-import { PartnerStore, PARTNERS_MIGRATIONS, publicPartnerView, type NewPartner } from "../domain/partners/partner-store";
+import { runIdempotent } from "../platform/moleculer/idempotency";
+import { PartnerFlows, type ChangeOrigin, type MembershipChange } from "../domain/partners/partner-flows";
+import { PartnerStore, PARTNERS_MIGRATIONS, type NewPartner } from "../domain/partners/partner-store";
 import { AccessControlMixin } from "../mixins/access-control.mixin";
 import { DatabaseMixin, type DatabaseServiceThis } from "../mixins/database.mixin";
 
 interface PartnersThis extends DatabaseServiceThis {
 	broker: Context["broker"];
 	partners: PartnerStore;
-	loadForOwner(ctx: Context, partnerId: string): Promise<PartnerView>;
-	audit(messages: MessageWriter, ctx: Context, fact: Omit<NewAuditFact, "actor">): Promise<void>;
-	/** The partner store and an outbox writer in one transaction: a change and its messages commit together. */
-	inTransaction<T>(work: (partners: PartnerStore, messages: MessageWriter, db: SqlClient) => Promise<T>): Promise<T>;
+	flows: PartnerFlows;
+	announce(change: MembershipChange): PartnerView;
 }
 
 const NAME = { type: "string", trim: true, min: 2, max: 120 } as const;
@@ -36,7 +31,12 @@ const TEXT = { type: "string", trim: true, max: 2000, nullable: true, optional: 
 const WEBSITE = { type: "url", max: 2048, nullable: true, optional: true } as const;
 const CONTACT = { type: "email", max: 254, nullable: true, optional: true } as const;
 const ROLE = { type: "enum", values: ["owner", "editor"] } as const;
-const partnerSubject = (id: string) => ({ type: "partner", id });
+
+/** The caller and request a change is recorded against. */
+function originOf(ctx: Context): ChangeOrigin {
+	const { clientIp, requestId } = requestContext(ctx);
+	return { actor: actorOf(callerOf(ctx), clientIp), ...(requestId ? { requestId } : {}) };
+}
 
 export function createPartnersService(_config: AppConfig): ServiceSchema {
 	const schema: ServiceSchemaWithChannels = defineService({
@@ -58,16 +58,11 @@ export function createPartnersService(_config: AppConfig): ServiceSchema {
 					responses: { "422": { description: "VALIDATION_FAILED, or IDEMPOTENCY_KEY_REUSED: the Idempotency-Key went with different parameters" } },
 				},
 				async handler(this: PartnersThis, ctx: Context<NewPartner>): Promise<PartnerView> {
-					const ownerId = userOf(ctx).userId;
-					const response = await this.inTransaction((partners, messages, db) =>
-						runIdempotent(this.idempotency, db, ctx, async () => {
-							const partner = await partners.create(ctx.params, ownerId);
-							await this.audit(messages, ctx, { action: "partners.created", subject: partnerSubject(partner.id), data: { name: partner.name } });
-							return { status: 201, location: `/api/partners/${partner.id}`, body: partner };
-						}),
+					const partner = await this.flows.create(ctx.params, userOf(ctx).userId, originOf(ctx), (db, work) =>
+						runIdempotent(this.idempotency, db, ctx, async () => ({ status: 201, body: await work() })).then(response => response.body),
 					);
-					Object.assign(ctx.meta, { $statusCode: response.status, $location: response.location });
-					return response.body;
+					Object.assign(ctx.meta, { $statusCode: 201, $location: `/api/partners/${partner.id}` });
+					return partner;
 				},
 			},
 
@@ -89,13 +84,8 @@ export function createPartnersService(_config: AppConfig): ServiceSchema {
 					tags: ["partners"],
 					response: { oneOf: [PARTNER_SCHEMA, PARTNER_PUBLIC_SCHEMA] },
 				},
-				async handler(this: PartnersThis, ctx: Context<{ id: string }>): Promise<PartnerView | PartnerPublicView> {
-					const partner = await this.partners.get(ctx.params.id);
-					if (!partner) throw new AppError("NOT_FOUND", "Partner not found");
-					const caller = callerOf(ctx);
-					if (isAdmin(caller) || (caller.kind === "user" && (await this.partners.roleOf(partner.id, caller.userId)))) return partner;
-					if (partner.status !== "verified") throw new AppError("NOT_FOUND", "Partner not found");
-					return publicPartnerView(partner);
+				handler(this: PartnersThis, ctx: Context<{ id: string }>): Promise<PartnerView | PartnerPublicView> {
+					return this.flows.view(ctx.params.id, callerOf(ctx));
 				},
 			},
 
@@ -104,10 +94,9 @@ export function createPartnersService(_config: AppConfig): ServiceSchema {
 				access: "user",
 				params: { $$strict: true, id: "uuid", name: { ...NAME, optional: true }, description: TEXT, website: WEBSITE, contactEmail: CONTACT },
 				openapi: { summary: "Change a partner's details (owners)", tags: ["partners"], response: PARTNER_SCHEMA },
-				async handler(this: PartnersThis, ctx: Context<{ id: string } & Partial<NewPartner>>): Promise<PartnerView> {
+				handler(this: PartnersThis, ctx: Context<{ id: string } & Partial<NewPartner>>): Promise<PartnerView> {
 					const { id, ...changes } = ctx.params;
-					await this.loadForOwner(ctx, id);
-					return (await this.partners.update(id, changes))!;
+					return this.flows.update(id, changes, callerOf(ctx));
 				},
 			},
 
@@ -122,25 +111,7 @@ export function createPartnersService(_config: AppConfig): ServiceSchema {
 					responses: { "404": { description: "No such partner or user" }, "409": { description: "LAST_OWNER: the partner would have no owner left" } },
 				},
 				async handler(this: PartnersThis, ctx: Context<{ id: string; userId: string; role: PartnerRole }>): Promise<PartnerView> {
-					const { id, userId, role } = ctx.params;
-					await this.loadForOwner(ctx, id);
-					// Only real, current users can be members (404 from the users service otherwise).
-					await ctx.call("users.publicProfile", { id: userId });
-					const change = await this.inTransaction(async (partners, messages) => {
-						const change = await partners.setMember(id, userId, role);
-						if (change.kind === "ok" && change.previousRole !== role) {
-							await this.audit(messages, ctx, {
-								action: change.previousRole ? "partners.member.role_changed" : "partners.member.added",
-								subject: partnerSubject(id),
-								data: { userId, role, previousRole: change.previousRole },
-							});
-						}
-						return change;
-					});
-					if (change.kind === "last-owner") throw new AppError("LAST_OWNER");
-					if (change.kind !== "ok") throw new AppError("NOT_FOUND", "Partner not found");
-					if (change.previousRole !== role) this.broker.emit("partner.membership.changed", { partnerId: id, userId, role, at: new Date().toISOString() });
-					return (await this.partners.get(id))!;
+					return this.announce(await this.flows.setMember(ctx.params.id, ctx.params.userId, ctx.params.role, callerOf(ctx), originOf(ctx)));
 				},
 			},
 
@@ -150,18 +121,7 @@ export function createPartnersService(_config: AppConfig): ServiceSchema {
 				params: { id: "uuid", userId: "uuid" },
 				openapi: { summary: "Remove a member (owners), or leave a partner yourself", tags: ["partners"], successStatus: 204, responses: { "409": { description: "LAST_OWNER" } } },
 				async handler(this: PartnersThis, ctx: Context<{ id: string; userId: string }>): Promise<void> {
-					const { id, userId } = ctx.params;
-					const caller = userOf(ctx);
-					if (caller.userId !== userId) await this.loadForOwner(ctx, id);
-					else if (!(await this.partners.roleOf(id, userId))) throw new AppError("NOT_FOUND", "Partner not found");
-					const change = await this.inTransaction(async (partners, messages) => {
-						const change = await partners.setMember(id, userId, null);
-						if (change.kind === "ok") await this.audit(messages, ctx, { action: "partners.member.removed", subject: partnerSubject(id), data: { userId, previousRole: change.previousRole } });
-						return change;
-					});
-					if (change.kind === "last-owner") throw new AppError("LAST_OWNER");
-					if (change.kind !== "ok") throw new AppError("NOT_FOUND", "Member not found");
-					this.broker.emit("partner.membership.changed", { partnerId: id, userId, role: null, at: new Date().toISOString() });
+					this.announce(await this.flows.removeMember(ctx.params.id, ctx.params.userId, callerOf(ctx), originOf(ctx)));
 					(ctx.meta as { $statusCode?: number }).$statusCode = 204;
 				},
 			},
@@ -172,12 +132,7 @@ export function createPartnersService(_config: AppConfig): ServiceSchema {
 				params: { id: "uuid" },
 				openapi: { summary: "Verify a partner: its members may then publish hunts", tags: ["admin", "partners"], response: PARTNER_SCHEMA },
 				async handler(this: PartnersThis, ctx: Context<{ id: string }>): Promise<PartnerView> {
-					const partner = await this.inTransaction(async (partners, messages) => {
-						const partner = await partners.setStatus(ctx.params.id, "verified", null);
-						if (!partner) throw new AppError("NOT_FOUND", "Partner not found");
-						await this.audit(messages, ctx, { action: "partners.verified", subject: partnerSubject(partner.id) });
-						return partner;
-					});
+					const partner = await this.flows.setStatus(ctx.params.id, "verified", null, originOf(ctx));
 					this.broker.emit("partner.verified", { partnerId: partner.id, at: new Date().toISOString() });
 					return partner;
 				},
@@ -189,12 +144,7 @@ export function createPartnersService(_config: AppConfig): ServiceSchema {
 				params: { id: "uuid", reason: { type: "string", trim: true, min: 1, max: 500 } },
 				openapi: { summary: "Suspend a partner", tags: ["admin", "partners"], response: PARTNER_SCHEMA },
 				async handler(this: PartnersThis, ctx: Context<{ id: string; reason: string }>): Promise<PartnerView> {
-					const partner = await this.inTransaction(async (partners, messages) => {
-						const partner = await partners.setStatus(ctx.params.id, "suspended", ctx.params.reason);
-						if (!partner) throw new AppError("NOT_FOUND", "Partner not found");
-						await this.audit(messages, ctx, { action: "partners.suspended", subject: partnerSubject(partner.id), data: { reason: ctx.params.reason } });
-						return partner;
-					});
+					const partner = await this.flows.setStatus(ctx.params.id, "suspended", ctx.params.reason, originOf(ctx));
 					this.broker.emit("partner.suspended", { partnerId: partner.id, reason: ctx.params.reason, at: new Date().toISOString() });
 					return partner;
 				},
@@ -229,30 +179,22 @@ export function createPartnersService(_config: AppConfig): ServiceSchema {
 		},
 
 		methods: {
-			/** The partner, if the caller owns it (or is an admin); members who are not owners get 403, others 404. */
-			async loadForOwner(this: PartnersThis, ctx: Context, partnerId: string): Promise<PartnerView> {
-				const caller: Caller = callerOf(ctx);
-				const partner = await this.partners.get(partnerId);
-				if (!partner) throw new AppError("NOT_FOUND", "Partner not found");
-				if (isAdmin(caller)) return partner;
-				const role = caller.kind === "user" ? await this.partners.roleOf(partnerId, caller.userId) : undefined;
-				if (!role) throw new AppError("NOT_FOUND", "Partner not found");
-				if (role !== "owner") throw new AppError("FORBIDDEN", "Only the partner's owners can do this");
-				return partner;
-			},
-
-			async audit(this: PartnersThis, messages: MessageWriter, ctx: Context, fact: Omit<NewAuditFact, "actor">): Promise<void> {
-				const { clientIp, requestId } = requestContext(ctx);
-				await writeAuditFact(messages, { ...fact, actor: actorOf(callerOf(ctx), clientIp), requestId });
-			},
-
-			inTransaction<T>(this: PartnersThis, work: (partners: PartnerStore, messages: MessageWriter, db: SqlClient) => Promise<T>): Promise<T> {
-				return this.outbox.transaction((messages, db) => work(this.partners.joined(db), messages, db));
+			/** Membership changes are news for other services (tokens, caches): told on the broker once committed. */
+			announce(this: PartnersThis, change: MembershipChange): PartnerView {
+				if (change.changed) this.broker.emit("partner.membership.changed", { partnerId: change.partner.id, ...change.changed, at: new Date().toISOString() });
+				return change.partner;
 			},
 		},
 
 		async started(this: PartnersThis) {
 			this.partners = new PartnerStore(this.db, "partners");
+			this.flows = new PartnerFlows(this.partners, this.outbox, {
+				userExists: userId =>
+					this.broker.call("users.publicProfile", { id: userId }).then(
+						() => true,
+						err => (isAppError(err, "NOT_FOUND") ? false : Promise.reject(err)),
+					),
+			});
 		},
 	});
 
@@ -261,13 +203,7 @@ export function createPartnersService(_config: AppConfig): ServiceSchema {
 			group: "partners",
 			async handler(this: unknown, ctx: Context<UserDeletedMessage>) {
 				const self = this as PartnersThis;
-				const { userId } = ctx.params;
-				await self.consumeOnce(ctx, async (messages, db) => {
-					const left = await self.partners.joined(db).removeUserEverywhere(userId);
-					for (const partnerId of left) {
-						await writeAuditFact(messages, { action: "partners.member.removed", actor: { type: "service", id: "partners" }, subject: partnerSubject(partnerId), data: { userId, reason: "account deleted" } });
-					}
-				});
+				await self.consumeOnce(ctx, (messages, db) => self.flows.accountDeleted(ctx.params.userId, messages, db));
 			},
 		},
 	};

@@ -1,16 +1,16 @@
 /**
  * Profiles: the signed-in user's own (display name, avatar, locale), and the public view others see.
- * Deleting an account starts here because it is what users look for under "my profile"; the auth
- * service does the part that must not fail halfway (closing the account, ending every session) and
- * announces it on a durable channel, which this and other services consume to erase what they hold.
+ * Deleting an account starts here because it is what users look for under "my profile"; its steps
+ * are named in domain/users/profile-flows.ts (the auth service closes the account and announces it;
+ * this and other services erase what they hold when the announcement arrives).
  */
 import type { Context, ServiceSchema } from "moleculer";
 import type { AppConfig } from "../platform/config/env";
-import { USER_DELETED_CHANNEL, USER_RENAMED_CHANNEL, type CreateProfileParams, type Profile, type PublicProfile, type UpdateProfileParams, type UserDeletedMessage, type UserRenamedMessage } from "../contracts/identity";
+import { USER_DELETED_CHANNEL, type CreateProfileParams, type Profile, type PublicProfile, type UpdateProfileParams, type UserDeletedMessage } from "../contracts/identity";
 import { PROFILE_SCHEMA, PUBLIC_PROFILE_SCHEMA } from "../contracts/identity-schemas";
 import { AppError } from "../platform/errors/app-error";
 import type { ServiceSchemaWithChannels } from "../platform/channels";
-import { writeAuditFact } from "../domain/audit/facts";
+import { ProfileFlows } from "../domain/users/profile-flows";
 import { userOf } from "../platform/moleculer/authorization";
 import { defineService } from "../platform/moleculer/define-service";
 import { ProfileStore, publicView, USERS_MIGRATIONS } from "../domain/users/profile-store";
@@ -21,6 +21,7 @@ import { DatabaseMixin, type DatabaseServiceThis } from "../mixins/database.mixi
 interface UsersThis extends DatabaseServiceThis {
 	broker: Context["broker"];
 	profiles: ProfileStore;
+	flows: ProfileFlows;
 }
 
 // BCP 47 language tags as phones report them: en, fr-FR, zh-Hant-TW.
@@ -47,10 +48,8 @@ export function createUsersService(_config: AppConfig): ServiceSchema {
 				rest: "GET /users/me",
 				access: "user",
 				openapi: { summary: "Your profile", tags: ["users"], response: PROFILE_SCHEMA },
-				async handler(this: UsersThis, ctx: Context): Promise<Profile> {
-					const profile = await this.profiles.get(userOf(ctx).userId);
-					if (!profile) throw new AppError("NOT_FOUND", "Profile not found");
-					return profile;
+				handler(this: UsersThis, ctx: Context): Promise<Profile> {
+					return this.flows.get(userOf(ctx).userId);
 				},
 			},
 
@@ -60,17 +59,7 @@ export function createUsersService(_config: AppConfig): ServiceSchema {
 				params: { $$strict: true, displayName: { ...DISPLAY_NAME_PARAM, optional: true }, avatarUrl: { ...AVATAR_URL, optional: true }, locale: { ...LOCALE, optional: true } },
 				openapi: { summary: "Change your display name, avatar or locale", description: "Only the fields sent change; `avatarUrl: null` removes the avatar.", tags: ["users"], response: PROFILE_SCHEMA },
 				handler(this: UsersThis, ctx: Context<UpdateProfileParams>): Promise<Profile> {
-					const userId = userOf(ctx).userId;
-					// The rename commits with its announcement: the auth service's copy of the name follows.
-					return this.outbox.transaction(async (messages, db) => {
-						const profile = await this.profiles.joined(db).update(userId, ctx.params);
-						if (!profile) throw new AppError("NOT_FOUND", "Profile not found");
-						if (ctx.params.displayName !== undefined) {
-							const renamed: UserRenamedMessage = { userId, displayName: profile.displayName, at: profile.updatedAt };
-							await messages.add(USER_RENAMED_CHANNEL, renamed, { partitionKey: userId });
-						}
-						return profile;
-					});
+					return this.flows.update(userOf(ctx).userId, ctx.params);
 				},
 			},
 
@@ -87,14 +76,11 @@ export function createUsersService(_config: AppConfig): ServiceSchema {
 					responses: { "401": { description: "INVALID_CREDENTIALS: the password is wrong" }, "409": { description: "LAST_OWNER: you are the only owner of a partner (details.partnerIds)" } },
 				},
 				async handler(this: UsersThis, ctx: Context<{ password: string }>): Promise<void> {
-					const userId = userOf(ctx).userId;
-					// A partner must keep an owner: hand it over (or delete it) first.
-					const { partnerIds } = await ctx.call<{ partnerIds: string[] }, Record<string, never>>("partners.ownedAlone", {});
-					if (partnerIds.length) throw new AppError("LAST_OWNER", "You are the only owner of a partner: make someone else owner before deleting your account", { partnerIds });
-					// The caller's own token goes along (meta propagates), so auth closes only this account.
-					await ctx.call("auth.closeAccount", { password: ctx.params.password });
-					// Also erased when the deletion message arrives; doing it now means the answer is already true.
-					await this.profiles.erase(userId);
+					// ctx.call: the caller's own token goes along (meta propagates), so each step is theirs alone.
+					await this.flows.deleteAccount(userOf(ctx).userId, ctx.params.password, {
+						partnersOwnedAlone: () => ctx.call<{ partnerIds: string[] }, Record<string, never>>("partners.ownedAlone", {}).then(result => result.partnerIds),
+						closeAccount: password => ctx.call("auth.closeAccount", { password }).then(() => undefined),
+					});
 					(ctx.meta as { $statusCode?: number }).$statusCode = 204;
 				},
 			},
@@ -114,6 +100,7 @@ export function createUsersService(_config: AppConfig): ServiceSchema {
 
 		async started(this: UsersThis) {
 			this.profiles = new ProfileStore(this.db, "users");
+			this.flows = new ProfileFlows(this.profiles, this.outbox);
 		},
 	});
 
@@ -123,12 +110,7 @@ export function createUsersService(_config: AppConfig): ServiceSchema {
 			async handler(this: unknown, ctx: Context<UserDeletedMessage>) {
 				const self = this as UsersThis;
 				const { userId, at } = ctx.params;
-				const firstTime = await self.consumeOnce(ctx, async (messages, db) => {
-					await self.profiles.joined(db).erase(userId);
-					// Keyed by user as well: a second closure message for one account (a replay from before
-					// message ids) still logs the deletion once.
-					await writeAuditFact(messages, { action: "users.deleted", actor: { type: "service", id: "users" }, subject: { type: "account", id: userId } }, `users.deleted:${userId}`);
-				});
+				const firstTime = await self.consumeOnce(ctx, (messages, db) => self.flows.accountDeleted(userId, messages, db));
 				if (firstTime) self.broker.emit("user.deleted", { userId, at });
 			},
 		},

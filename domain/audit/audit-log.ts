@@ -8,7 +8,7 @@
  * owner) can tamper with them — and the chain makes that visible.
  */
 import type { Migration, SqlClient, SqlExecutor } from "../../platform/sql";
-import type { AuditActor, AuditEntry, AuditFact, AuditSearchParams, AuditSearchResult, AuditSubject, AuditVerifyResult } from "../../contracts/audit";
+import type { AuditActor, AuditAnchor, AuditEntry, AuditFact, AuditSearchParams, AuditSearchResult, AuditSubject, AuditVerifyResult } from "../../contracts/audit";
 import { ChainVerifier, chainEntry, GENESIS_HASH, type ChainHead } from "./chain";
 
 export const AUDIT_MIGRATIONS: readonly Migration[] = [
@@ -312,6 +312,19 @@ export class AuditLog {
 	 * began (later appends are left for the next run). Entries missing at the end of the chain show
 	 * as a gap, since the head row still remembers how far it reached.
 	 */
+	/**
+	 * The chain checked against itself and, given an anchor (a head recorded outside the database),
+	 * against that too: a chain rewritten wholesale with every hash recomputed verifies on its own
+	 * but no longer has the anchor's hash at its seq.
+	 */
+	async verifyAgainst(anchor: AuditAnchor | undefined): Promise<AuditVerifyResult> {
+		const result = await this.verify();
+		if (!result.ok || !anchor) return result;
+		const [entry] = await this.tail(anchor.anchorSeq - 1, 1);
+		if (entry?.seq === anchor.anchorSeq && entry.hash === anchor.anchorHash) return result;
+		return { ok: false, checked: result.checked, firstBroken: { seq: anchor.anchorSeq, reason: "anchor_mismatch" }, lastGood: 0 };
+	}
+
 	async verify(batchSize = 1000): Promise<AuditVerifyResult> {
 		const head = await this.headOf();
 		const headSeq = head?.seq ?? 0;

@@ -484,7 +484,7 @@ describeWithBackend("opensearch", "audit service when OpenSearch stops and comes
 
 			expect(await bringUp([server], true)).toBe(true);
 			// What the service's timer does every 30 s, without waiting for it.
-			await (node.broker.getLocalService("audit") as unknown as { syncIndex(): Promise<void> }).syncIndex();
+			await (node.broker.getLocalService("audit") as unknown as { mirror: { catchUp(): Promise<void> } }).mirror.catchUp();
 			await index.refresh();
 			expect((await index.search({ action: prefix })).entries).toEqual(fromSql);
 			expect((await searchService()).entries).toEqual(fromSql);
