@@ -17,8 +17,9 @@ import { DISPLAY_NAME_PARAM, EMAIL_PARAM, LOGIN_EMAIL_PARAM, PASSWORD_PARAM } fr
 import { publicKeysOf, signMachineToken, type KeyRing } from "../platform/identity/tokens";
 import { SERVICE_SUBJECT_PREFIX } from "../platform/identity/access";
 import { actorOf, requestContext } from "../platform/moleculer/audit";
-import { callerOf, provideLocalPublicKeys, revokedSessionKey, userOf } from "../platform/moleculer/authorization";
+import { callerOf, provideLocalPublicKeys, sessionRevocations, userOf } from "../platform/moleculer/authorization";
 import { defineService } from "../platform/moleculer/define-service";
+import { created, noContent } from "../platform/moleculer/responses";
 import type { JsonSchema } from "../platform/http/openapi";
 import { nodeBackends } from "../platform/runtime/node-backends";
 import { AccessControlMixin } from "../mixins/access-control.mixin";
@@ -74,8 +75,7 @@ export function createAuthService(config: AppConfig): ServiceSchema {
 				},
 				async handler(this: AuthServiceThis, ctx: Context<RegisterParams>): Promise<AuthResult> {
 					const result = await this.flows(ctx).register(ctx.params, requestContext(ctx));
-					Object.assign(ctx.meta, { $statusCode: 201, $location: `/api/users/${result.user.id}` });
-					return result;
+					return created(ctx, `/api/users/${result.user.id}`, result);
 				},
 			},
 
@@ -120,7 +120,7 @@ export function createAuthService(config: AppConfig): ServiceSchema {
 				async handler(this: AuthServiceThis, ctx: Context): Promise<void> {
 					const user = userOf(ctx);
 					await this.flows(ctx).logout(user.userId, user.sessionId, requestContext(ctx));
-					(ctx.meta as { $statusCode?: number }).$statusCode = 204;
+					noContent(ctx);
 				},
 			},
 
@@ -210,11 +210,9 @@ export function createAuthService(config: AppConfig): ServiceSchema {
 				return { roles: await this.flows(ctx).setRole(ctx.params.id, ctx.params.role, granted, actorOf(callerOf(ctx), origin.clientIp), origin) };
 			},
 
-			/** Every node's token check looks here; remembered as long as an access token of the session could be presented. */
-			async markRevoked(this: AuthServiceThis, sessionIds: string[]): Promise<void> {
-				const store = nodeBackends(this.broker).keyValueStore();
-				const ttlMs = (config.auth.accessTtlSeconds + 60) * 1000;
-				await Promise.all(sessionIds.map(id => store.set(revokedSessionKey(id), "1", { ttlMs })));
+			/** Where every node's token check looks (platform/identity/session-revocation.ts). */
+			markRevoked(this: AuthServiceThis, sessionIds: string[]): Promise<void> {
+				return sessionRevocations(this.broker).mark(sessionIds);
 			},
 
 			/** Our own identity for calls to other services' service-only actions; reused while fresh. */

@@ -13,6 +13,7 @@ import type { ServiceSchemaWithChannels } from "../platform/channels";
 import { actorOf, requestContext } from "../platform/moleculer/audit";
 import { callerOf, userOf } from "../platform/moleculer/authorization";
 import { defineService } from "../platform/moleculer/define-service";
+import { created, noContent } from "../platform/moleculer/responses";
 import { runIdempotent } from "../platform/moleculer/idempotency";
 import { PartnerFlows, type ChangeOrigin, type MembershipChange } from "../domain/partners/partner-flows";
 import { PartnerStore, PARTNERS_MIGRATIONS, type NewPartner } from "../domain/partners/partner-store";
@@ -61,8 +62,7 @@ export function createPartnersService(_config: AppConfig): ServiceSchema {
 					const partner = await this.flows.create(ctx.params, userOf(ctx).userId, originOf(ctx), (db, work) =>
 						runIdempotent(this.idempotency, db, ctx, async () => ({ status: 201, body: await work() })).then(response => response.body),
 					);
-					Object.assign(ctx.meta, { $statusCode: 201, $location: `/api/partners/${partner.id}` });
-					return partner;
+					return created(ctx, `/api/partners/${partner.id}`, partner);
 				},
 			},
 
@@ -122,7 +122,7 @@ export function createPartnersService(_config: AppConfig): ServiceSchema {
 				openapi: { summary: "Remove a member (owners), or leave a partner yourself", tags: ["partners"], successStatus: 204, responses: { "409": { description: "LAST_OWNER" } } },
 				async handler(this: PartnersThis, ctx: Context<{ id: string; userId: string }>): Promise<void> {
 					this.announce(await this.flows.removeMember(ctx.params.id, ctx.params.userId, callerOf(ctx), originOf(ctx)));
-					(ctx.meta as { $statusCode?: number }).$statusCode = 204;
+					noContent(ctx);
 				},
 			},
 

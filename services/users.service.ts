@@ -8,11 +8,12 @@ import type { Context, ServiceSchema } from "moleculer";
 import type { AppConfig } from "../platform/config/env";
 import { USER_DELETED_CHANNEL, type CreateProfileParams, type Profile, type PublicProfile, type UpdateProfileParams, type UserDeletedMessage } from "../contracts/identity";
 import { PROFILE_SCHEMA, PUBLIC_PROFILE_SCHEMA } from "../contracts/identity-schemas";
-import { AppError } from "../platform/errors/app-error";
+import { notFound } from "../platform/errors/app-error";
 import type { ServiceSchemaWithChannels } from "../platform/channels";
 import { ProfileFlows } from "../domain/users/profile-flows";
 import { userOf } from "../platform/moleculer/authorization";
 import { defineService } from "../platform/moleculer/define-service";
+import { noContent } from "../platform/moleculer/responses";
 import { ProfileStore, publicView, USERS_MIGRATIONS } from "../domain/users/profile-store";
 import { DISPLAY_NAME_PARAM, PASSWORD_PARAM } from "../contracts/identity-params";
 import { AccessControlMixin } from "../mixins/access-control.mixin";
@@ -81,7 +82,7 @@ export function createUsersService(_config: AppConfig): ServiceSchema {
 						partnersOwnedAlone: () => ctx.call<{ partnerIds: string[] }, Record<string, never>>("partners.ownedAlone", {}).then(result => result.partnerIds),
 						closeAccount: password => ctx.call("auth.closeAccount", { password }).then(() => undefined),
 					});
-					(ctx.meta as { $statusCode?: number }).$statusCode = 204;
+					noContent(ctx);
 				},
 			},
 
@@ -92,7 +93,7 @@ export function createUsersService(_config: AppConfig): ServiceSchema {
 				openapi: { summary: "What anyone may see of a player", tags: ["users"], response: PUBLIC_PROFILE_SCHEMA },
 				async handler(this: UsersThis, ctx: Context<{ id: string }>): Promise<PublicProfile> {
 					const profile = await this.profiles.get(ctx.params.id);
-					if (!profile) throw new AppError("NOT_FOUND", "User not found");
+					if (!profile) throw notFound("User");
 					return publicView(profile);
 				},
 			},

@@ -13,7 +13,7 @@
 import type { AuditActor } from "../../contracts/audit";
 import { SESSIONS_REVOKED_CHANNEL, USER_DELETED_CHANNEL, type AccountView, type SessionsRevokedMessage, type AuthResult, type PartnerRole, type PlatformRole, type SessionTokens, type UserDeletedMessage } from "../../contracts/identity";
 import { writeAuditFact, type NewAuditFact } from "../audit/facts";
-import { AppError } from "../../platform/errors/app-error";
+import { AppError, notFound } from "../../platform/errors/app-error";
 import type { MessageWriter, Outbox } from "../../platform/outbox/outbox";
 import { AccountStore, EmailTakenError, type AccountRecord } from "./account-store";
 import { LoginThrottle, normaliseEmail, type RegistrationLimit } from "./login-throttle";
@@ -167,7 +167,7 @@ export class AuthFlows {
 
 	async me(userId: string): Promise<AccountView> {
 		const account = await this.store.findById(userId);
-		if (!account || account.status !== "active") throw new AppError("NOT_FOUND", "Account not found");
+		if (!account || account.status !== "active") throw notFound("Account");
 		return view(account, await this.ports.membershipsOf(account.id));
 	}
 
@@ -178,7 +178,7 @@ export class AuthFlows {
 	 */
 	async closeAccount(userId: string, password: string, origin: RequestOrigin): Promise<void> {
 		const account = await this.store.findById(userId);
-		if (!account || account.status !== "active") throw new AppError("NOT_FOUND", "Account not found");
+		if (!account || account.status !== "active") throw notFound("Account");
 		// The same throttle as logins: a stolen access token must not allow unlimited password guesses.
 		const address = origin.clientIp ?? "unknown";
 		const verdict = await this.throttle.begin(account.emailKey, address);
@@ -199,7 +199,7 @@ export class AuthFlows {
 	async setRole(userId: string, role: PlatformRole, granted: boolean, actor: AuditActor, origin: RequestOrigin = {}): Promise<PlatformRole[]> {
 		const { roles, revoked } = await this.inTransaction(async (accounts, messages) => {
 			const roles = await accounts.setRole(userId, role, granted);
-			if (!roles) throw new AppError("NOT_FOUND", "Account not found");
+			if (!roles) throw notFound("Account");
 			// A role taken away must not live on in access tokens already issued: end those sessions.
 			const revoked = granted ? [] : await accounts.revokeSessionsOf(userId, `role ${role} revoked`);
 			await announceRevoked(messages, revoked);

@@ -11,7 +11,7 @@
 import type { AuditActor } from "../../contracts/audit";
 import type { Caller, PartnerPublicView, PartnerRole, PartnerStatus, PartnerView } from "../../contracts/identity";
 import { writeAuditFact, type NewAuditFact } from "../audit/facts";
-import { AppError } from "../../platform/errors/app-error";
+import { AppError, notFound, forbidden } from "../../platform/errors/app-error";
 import { isAdmin } from "../../platform/identity/access";
 import type { MessageWriter, Outbox } from "../../platform/outbox/outbox";
 import type { SqlClient } from "../../platform/sql";
@@ -73,21 +73,21 @@ export class PartnerFlows {
 	async view(partnerId: string, caller: Caller): Promise<PartnerView | PartnerPublicView> {
 		const partner = await this.store.get(partnerId);
 		const visible = partner && partnerVisibleTo(partner, caller, await this.roleOf(partnerId, caller));
-		if (!visible) throw new AppError("NOT_FOUND", "Partner not found");
+		if (!visible) throw notFound("Partner");
 		return visible;
 	}
 
 	async update(partnerId: string, changes: Partial<NewPartner>, caller: Caller): Promise<PartnerView> {
 		await this.forManagement(partnerId, caller);
 		const updated = await this.store.update(partnerId, changes);
-		if (!updated) throw new AppError("NOT_FOUND", "Partner not found");
+		if (!updated) throw notFound("Partner");
 		return updated;
 	}
 
 	/** Adds a member or changes their role (owners and admins). */
 	async setMember(partnerId: string, userId: string, role: PartnerRole, caller: Caller, origin: ChangeOrigin): Promise<MembershipChange> {
 		await this.forManagement(partnerId, caller);
-		if (!(await this.ports.userExists(userId))) throw new AppError("NOT_FOUND", "User not found");
+		if (!(await this.ports.userExists(userId))) throw notFound("User");
 		const change = await this.inTransaction(async (partners, messages) => {
 			const change = await partners.setMember(partnerId, userId, role);
 			if (change.kind === "ok" && change.previousRole !== role) {
@@ -100,7 +100,7 @@ export class PartnerFlows {
 			return change;
 		});
 		if (change.kind === "last-owner") throw new AppError("LAST_OWNER");
-		if (change.kind !== "ok") throw new AppError("NOT_FOUND", "Partner not found");
+		if (change.kind !== "ok") throw notFound("Partner");
 		return { partner: await this.current(partnerId), changed: change.previousRole !== role ? { userId, role } : undefined };
 	}
 
@@ -108,14 +108,14 @@ export class PartnerFlows {
 	async removeMember(partnerId: string, userId: string, caller: Caller, origin: ChangeOrigin): Promise<MembershipChange> {
 		const leaving = caller.kind === "user" && caller.userId === userId;
 		if (!leaving) await this.forManagement(partnerId, caller);
-		else if (!(await this.store.roleOf(partnerId, userId))) throw new AppError("NOT_FOUND", "Partner not found");
+		else if (!(await this.store.roleOf(partnerId, userId))) throw notFound("Partner");
 		const change = await this.inTransaction(async (partners, messages) => {
 			const change = await partners.setMember(partnerId, userId, null);
 			if (change.kind === "ok") await this.audit(messages, origin, { action: "partners.member.removed", subject: partnerSubject(partnerId), data: { userId, previousRole: change.previousRole } });
 			return change;
 		});
 		if (change.kind === "last-owner") throw new AppError("LAST_OWNER");
-		if (change.kind !== "ok") throw new AppError("NOT_FOUND", "Member not found");
+		if (change.kind !== "ok") throw notFound("Member");
 		return { partner: await this.current(partnerId), changed: { userId, role: null } };
 	}
 
@@ -123,7 +123,7 @@ export class PartnerFlows {
 	setStatus(partnerId: string, status: Exclude<PartnerStatus, "pending">, reason: string | null, origin: ChangeOrigin): Promise<PartnerView> {
 		return this.inTransaction(async (partners, messages) => {
 			const partner = await partners.setStatus(partnerId, status, reason);
-			if (!partner) throw new AppError("NOT_FOUND", "Partner not found");
+			if (!partner) throw notFound("Partner");
 			await this.audit(messages, origin, { action: status === "verified" ? "partners.verified" : "partners.suspended", subject: partnerSubject(partnerId), ...(reason ? { data: { reason } } : {}) });
 			return partner;
 		});
@@ -143,16 +143,16 @@ export class PartnerFlows {
 
 	private async forManagement(partnerId: string, caller: Caller): Promise<PartnerView> {
 		const partner = await this.store.get(partnerId);
-		if (!partner) throw new AppError("NOT_FOUND", "Partner not found");
+		if (!partner) throw notFound("Partner");
 		const decision = managementDecision(caller, await this.roleOf(partnerId, caller));
-		if (decision === "not-found") throw new AppError("NOT_FOUND", "Partner not found");
-		if (decision === "forbidden") throw new AppError("FORBIDDEN", "Only the partner's owners can do this");
+		if (decision === "not-found") throw notFound("Partner");
+		if (decision === "forbidden") throw forbidden("Only the partner's owners can do this");
 		return partner;
 	}
 
 	private async current(partnerId: string): Promise<PartnerView> {
 		const partner = await this.store.get(partnerId);
-		if (!partner) throw new AppError("NOT_FOUND", "Partner not found");
+		if (!partner) throw notFound("Partner");
 		return partner;
 	}
 

@@ -5,7 +5,7 @@
  */
 import { USER_RENAMED_CHANNEL, type Profile, type UpdateProfileParams, type UserRenamedMessage } from "../../contracts/identity";
 import { writeAuditFact } from "../audit/facts";
-import { AppError } from "../../platform/errors/app-error";
+import { AppError, notFound } from "../../platform/errors/app-error";
 import type { MessageWriter, Outbox } from "../../platform/outbox/outbox";
 import type { SqlClient } from "../../platform/sql";
 import type { ProfileStore } from "./profile-store";
@@ -26,7 +26,7 @@ export class ProfileFlows {
 
 	async get(userId: string): Promise<Profile> {
 		const profile = await this.profiles.get(userId);
-		if (!profile) throw new AppError("NOT_FOUND", "Profile not found");
+		if (!profile) throw notFound("Profile");
 		return profile;
 	}
 
@@ -34,7 +34,7 @@ export class ProfileFlows {
 	update(userId: string, changes: UpdateProfileParams): Promise<Profile> {
 		return this.outbox.transaction(async (messages, db) => {
 			const profile = await this.profiles.joined(db).update(userId, changes);
-			if (!profile) throw new AppError("NOT_FOUND", "Profile not found");
+			if (!profile) throw notFound("Profile");
 			if (changes.displayName !== undefined) {
 				const renamed: UserRenamedMessage = { userId, displayName: profile.displayName, at: profile.updatedAt };
 				await messages.add(USER_RENAMED_CHANNEL, renamed, { partitionKey: userId });

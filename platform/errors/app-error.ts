@@ -26,7 +26,6 @@ export class AppError extends Error {
 
 export const notFound = (what: string, details?: unknown) => new AppError("NOT_FOUND", `${what} not found`, details);
 export const forbidden = (message?: string) => new AppError("FORBIDDEN", message);
-export const conflict = (message: string, details?: unknown) => new AppError("CONFLICT", message, details);
 
 export function isAppError(err: unknown, code?: ErrorCode): err is AppError {
 	return err instanceof Error && err.name === "AppError" && (code === undefined || (err as AppError).type === code);

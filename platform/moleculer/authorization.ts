@@ -5,6 +5,7 @@
  * the transporter is checked exactly like one from the gateway, and meta a caller wrote by hand
  * (`meta.user`, `meta.caller`) is never believed.
  */
+import { SessionRevocations } from "../identity/session-revocation";
 import { Errors, type Context, type Middleware, type ServiceBroker } from "moleculer";
 import type { Access, Caller, PublicKeySet } from "../../contracts/identity";
 import { AccessTokenVerifier, ANONYMOUS, decideAccess } from "../identity/access";
@@ -14,7 +15,6 @@ import { AppError, isAppError } from "../errors/app-error";
 import { nodeBackends } from "../runtime/node-backends";
 
 /** Store key marking a session as logged out for as long as its access tokens could live. */
-export const revokedSessionKey = (sessionId: string) => `auth:revoked-session:${sessionId}`;
 
 export interface CallMeta {
 	/** The bearer token the request came with (set by the gateway, or by a service for its own calls). */
@@ -66,6 +66,12 @@ export function publicKeysFor(broker: ServiceBroker): (refresh: boolean) => Prom
 	};
 }
 
+/** The node's view of ended sessions, in its shared store. */
+export function sessionRevocations(broker: ServiceBroker): SessionRevocations {
+	const backends = nodeBackends(broker);
+	return new SessionRevocations(backends.keyValueStore(), backends.config.auth.accessTtlSeconds);
+}
+
 /** One verifier per node: it caches the auth service's public keys and recently verified tokens. */
 export function accessVerifier(broker: ServiceBroker): AccessTokenVerifier {
 	let verifier = verifiers.get(broker);
@@ -75,7 +81,7 @@ export function accessVerifier(broker: ServiceBroker): AccessTokenVerifier {
 		verifier = new AccessTokenVerifier({
 			settings: { issuer, audience, accessTtlSeconds },
 			fetchKeys: () => fetchPublicKeys(broker),
-			isSessionRevoked: async sessionId => (await backends.keyValueStore().get(revokedSessionKey(sessionId))) !== null,
+			isSessionRevoked: sessionId => sessionRevocations(broker).isRevoked(sessionId),
 		});
 		verifiers.set(broker, verifier);
 	}

@@ -12,8 +12,7 @@ import { randomUUID } from "node:crypto";
 import type { Service, ServiceBroker } from "moleculer";
 import { sendToChannel } from "../../platform/channels";
 import { SESSIONS_REVOKED_CHANNEL, USER_DELETED_CHANNEL } from "../../contracts/identity";
-import { revokedSessionKey } from "../../platform/moleculer/authorization";
-import { nodeBackends } from "../../platform/runtime/node-backends";
+import { sessionRevocations } from "../../platform/moleculer/authorization";
 import { Outbox } from "../../platform/outbox/outbox";
 import { embeddedDatabaseDir } from "../../platform/sql";
 import { openPGlite } from "../../platform/sql/pglite-client";
@@ -247,8 +246,7 @@ function outboxSuite(channels: ChannelsUnderTest, database: (typeof databases)[n
 		try {
 			const sessionId = randomUUID();
 			await outboxOf(node.broker, "auth").transaction(messages => messages.add(SESSIONS_REVOKED_CHANNEL, { sessionIds: [sessionId], at: new Date().toISOString() }));
-			const store = nodeBackends(node.broker).keyValueStore();
-			await eventually(async () => expect(await store.get(revokedSessionKey(sessionId))).toBe("1"), { timeoutMs: 30_000, intervalMs: 100 });
+			await eventually(async () => expect(await sessionRevocations(node.broker).isRevoked(sessionId)).toBe(true), { timeoutMs: 30_000, intervalMs: 100 });
 		} finally {
 			await node.stop();
 		}
