@@ -11,14 +11,13 @@ import type { ServiceSchemaWithChannels } from "../platform/channels";
 import { ACCOUNT_SCHEMA, AUTH_RESULT_SCHEMA, JWKS_SCHEMA } from "../contracts/identity-schemas";
 import { AccountStore, AUTH_MIGRATIONS } from "../domain/auth/account-store";
 import { AuthFlows, type AuthPorts } from "../domain/auth/auth-flows";
-import { loadSigningKeys } from "../platform/identity/key-store";
 import { LoginThrottle, RegistrationLimit } from "../domain/auth/login-throttle";
 import { DISPLAY_NAME_PARAM, EMAIL_PARAM, LOGIN_EMAIL_PARAM, PASSWORD_PARAM } from "../contracts/identity-params";
-import { publicKeysOf, signMachineToken, type KeyRing } from "../platform/identity/tokens";
-import { SERVICE_SUBJECT_PREFIX } from "../platform/identity/access";
+import { publicKeysOf, type KeyRing } from "../platform/identity/tokens";
 import { actorOf, requestContext } from "../platform/moleculer/audit";
 import { callerOf, provideLocalPublicKeys, sessionRevocations, userOf } from "../platform/moleculer/authorization";
 import { defineService } from "../platform/moleculer/define-service";
+import { callAsService } from "../platform/moleculer/service-identity";
 import { created, noContent } from "../platform/moleculer/responses";
 import type { JsonSchema } from "../platform/http/openapi";
 import { nodeBackends } from "../platform/runtime/node-backends";
@@ -36,7 +35,6 @@ interface AuthServiceThis extends DatabaseServiceThis {
 	/** Without a context for work no request started (start-up, timers). */
 	flows(ctx?: Context): AuthFlows;
 	changeRole(ctx: Context<{ id: string; role: PlatformRole }>, granted: boolean): Promise<{ roles: PlatformRole[] }>;
-	serviceToken(): Promise<string>;
 	markRevoked(sessionIds: string[]): Promise<void>;
 	purgeTimer?: NodeJS.Timeout;
 }
@@ -49,7 +47,6 @@ const ROLES_RESPONSE: JsonSchema = { type: "object", required: ["roles"], proper
 
 export function createAuthService(config: AppConfig): ServiceSchema {
 	const tokenSettings = { issuer: config.auth.issuer, audience: config.auth.audience, accessTtlSeconds: config.auth.accessTtlSeconds };
-	let cachedServiceToken: { token: string; renewAtMs: number } | undefined;
 
 	const schema: ServiceSchemaWithChannels = defineService({
 		name: "auth",
@@ -184,14 +181,11 @@ export function createAuthService(config: AppConfig): ServiceSchema {
 
 		methods: {
 			flows(this: AuthServiceThis, ctx?: Context): AuthFlows {
-				// broker.call with parentCtx, not ctx.call: ctx.call copies the callee's meta back into the
-				// caller's, which would leave our service token in the user's request.
-				const asService = async () => ({ meta: { accessToken: await this.serviceToken() }, parentCtx: ctx });
 				const ports: AuthPorts = {
 					createProfile: async (userId, displayName) => {
-						await this.broker.call("users.createProfile", { userId, displayName }, await asService());
+						await callAsService(this.broker, "auth", "users.createProfile", { userId, displayName }, ctx);
 					},
-					membershipsOf: async userId => this.broker.call<Record<string, PartnerRole>, { userId: string }>("partners.membershipsOf", { userId }, await asService()),
+					membershipsOf: userId => callAsService<Record<string, PartnerRole>>(this.broker, "auth", "partners.membershipsOf", { userId }, ctx),
 					sessionsRevoked: async sessionIds => {
 						try {
 							await this.markRevoked(sessionIds);
@@ -214,21 +208,13 @@ export function createAuthService(config: AppConfig): ServiceSchema {
 			markRevoked(this: AuthServiceThis, sessionIds: string[]): Promise<void> {
 				return sessionRevocations(this.broker).mark(sessionIds);
 			},
-
-			/** Our own identity for calls to other services' service-only actions; reused while fresh. */
-			async serviceToken(this: AuthServiceThis): Promise<string> {
-				if (cachedServiceToken && cachedServiceToken.renewAtMs > Date.now()) return cachedServiceToken.token;
-				const token = await signMachineToken(this.keyRing, `${SERVICE_SUBJECT_PREFIX}auth`, "service", tokenSettings, 120);
-				cachedServiceToken = { token, renewAtMs: Date.now() + 60_000 };
-				return token;
-			},
 		},
 
 		async started(this: AuthServiceThis & DatabaseServiceThis) {
 			this.accounts = new AccountStore(this.db, "auth");
 			this.throttle = new LoginThrottle(nodeBackends(this.broker).keyValueStore());
 			this.registrations = new RegistrationLimit(nodeBackends(this.broker).keyValueStore(), config.auth.registrationsPerHour);
-			this.keyRing = await loadSigningKeys(config.auth, config.dataDir);
+			this.keyRing = await nodeBackends(this.broker).signingRing();
 			// Ended sessions are kept a while for investigations (reuse is detected from them), then dropped.
 			const purge = () => this.accounts.purgeSessions(SESSION_RETENTION_DAYS).catch(err => this.logger.warn(`Session purge failed: ${(err as Error).message}`));
 			this.purgeTimer = setInterval(purge, 6 * 3600_000);

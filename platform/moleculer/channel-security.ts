@@ -6,8 +6,6 @@
  * checked with, so a node that holds no private key can consume but not publish on these channels.
  */
 import type { Context, Middleware, ServiceBroker, ServiceSchema } from "moleculer";
-import { loadSigningKeys } from "../identity/key-store";
-import type { KeyRing } from "../identity/tokens";
 import { channelAdapterOf, provideMessageSigner, type ChannelDefinition } from "../channels";
 import { SIGNATURE_HEADER, signMessage, verifyMessage } from "../channels/message-signing";
 import { CHANNEL_PUBLISHERS } from "../../contracts/channel-publishers";
@@ -29,7 +27,6 @@ const verifiedMessages = new WeakMap<Context, VerifiedMessage>();
 
 export function ChannelSecurityMiddleware(publishers: Readonly<Record<string, readonly string[]>> = CHANNEL_PUBLISHERS): Middleware {
 	let broker: ServiceBroker;
-	let ring: Promise<KeyRing> | undefined;
 	const refused = (channel: string, reason: string) => {
 		broker.getLogger("CHANNEL-SECURITY").warn(`Dropped a message on '${channel}': ${reason}`);
 		if (broker.isMetricsEnabled()) broker.metrics.increment(REFUSED_MESSAGES_METRIC, { channel, reason });
@@ -43,14 +40,10 @@ export function ChannelSecurityMiddleware(publishers: Readonly<Record<string, re
 				const allowed = publishers[channel];
 				if (!allowed) return undefined;
 				if (!sender || !allowed.includes(sender)) throw new Error(`'${sender ?? "(no sender)"}' may not publish on '${channel}' (see contracts/channel-publishers.ts)`);
-				const { config } = nodeBackends(broker);
-				// A production node without the private ring must not invent one nobody can verify.
-				if (config.isProduction && !config.auth.keysFile) throw new Error(`This node holds no signing key (AUTH_KEYS_FILE): it cannot publish on '${channel}'`);
-				ring ??= loadSigningKeys(config.auth, config.dataDir).catch(err => {
-					ring = undefined;
-					throw err;
-				});
-				return signMessage(await ring, channel, sender, payload, { messageId });
+				const ring = await nodeBackends(broker)
+					.signingRing()
+					.catch(err => Promise.reject(new Error(`${(err as Error).message}: it cannot publish on '${channel}'`)));
+				return signMessage(ring, channel, sender, payload, { messageId });
 			});
 		},
 		serviceCreating(_service: unknown, schema: ServiceSchema & { channels?: Record<string, ChannelDefinition> }) {

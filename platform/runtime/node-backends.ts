@@ -8,6 +8,8 @@ import type { AppConfig } from "../config/env";
 import { loadConfig, redactUrl } from "../config/env";
 import { acquireDatabase, DatabaseLease, embeddedDatabaseDir, Migration, runMigrations, SqlClient } from "../sql";
 import { PLATFORM_MIGRATION_TRACK, PLATFORM_MIGRATIONS } from "../outbox/tables";
+import { loadSigningKeys } from "../identity/key-store";
+import type { KeyRing } from "../identity/tokens";
 import { createStore } from "../store";
 import type { KeyValueStore } from "../store/types";
 
@@ -52,6 +54,7 @@ export class NodeBackends {
 	readonly started = new Promise<void>(resolve => (this.markStarted = resolve));
 	private fullyStarted = false;
 	private store?: KeyValueStore;
+	private ring?: Promise<KeyRing>;
 	private readonly checks = new Map<string, BackendCheck>();
 
 	constructor(
@@ -137,6 +140,20 @@ export class NodeBackends {
 	private databaseCheckName(key: string): string {
 		const defaultKey = this.config.databaseUrl ?? "embedded";
 		return key === defaultKey ? "database" : `database:${redactUrl(key)}`;
+	}
+
+	/**
+	 * The private signing ring this node signs with (machine tokens, channel messages): AUTH_KEYS_FILE,
+	 * or a development ring under DATA_DIR. A production node without the file has none, rather than
+	 * invent one that nobody can verify.
+	 */
+	signingRing(): Promise<KeyRing> {
+		if (this.config.isProduction && !this.config.auth.keysFile) return Promise.reject(new Error("This node holds no signing key (AUTH_KEYS_FILE)"));
+		this.ring ??= loadSigningKeys(this.config.auth, this.config.dataDir).catch(err => {
+			this.ring = undefined;
+			throw err;
+		});
+		return this.ring;
 	}
 
 	/** The key-value/geo/sorted-set store, created on first use. */
