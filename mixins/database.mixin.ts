@@ -16,6 +16,7 @@ import { Outbox, type MessageWriter } from "../platform/outbox/outbox";
 import { OutboxRelay } from "../platform/outbox/relay";
 import type { Migration, SqlClient } from "../platform/sql";
 import { nodeBackends } from "../platform/runtime/node-backends";
+import { every, type PeriodicTask } from "../platform/runtime/periodic";
 
 export interface DatabaseServiceThis {
 	db: SqlClient;
@@ -38,7 +39,7 @@ interface MixinThis extends DatabaseServiceThis {
 	name: string;
 	broker: ServiceBroker;
 	logger: { warn(message: string): void; error(message: string): void };
-	housekeeping?: NodeJS.Timeout;
+	housekeeping?: PeriodicTask;
 }
 
 export function DatabaseMixin(migrations: readonly Migration[]): Partial<ServiceSchema> {
@@ -71,13 +72,10 @@ export function DatabaseMixin(migrations: readonly Migration[]): Partial<Service
 			// The channels connect after every service has started (and after `$broker.started`): the relay
 			// waits for the whole start, which a service created later finds done.
 			void backends.started.then(() => this.relay.start());
-			const housekeeping = () =>
-				Promise.all([this.inbox.purge(), this.idempotency.purge()]).catch(err => this.logger.warn(`Inbox and idempotency key purge failed: ${(err as Error).message}`));
-			this.housekeeping = setInterval(housekeeping, HOUSEKEEPING_INTERVAL_MS);
-			this.housekeeping.unref();
+			this.housekeeping = every(HOUSEKEEPING_INTERVAL_MS, () => Promise.all([this.inbox.purge(), this.idempotency.purge()]), err => this.logger.warn(`Inbox and idempotency key purge failed: ${err.message}`));
 		},
 		async stopped(this: MixinThis) {
-			clearInterval(this.housekeeping);
+			this.housekeeping?.stop();
 			// Before the channels disconnect (they stop after the services): the send under way finishes.
 			await this.relay?.stop();
 		},

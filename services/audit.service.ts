@@ -21,6 +21,7 @@ import { defineService } from "../platform/moleculer/define-service";
 import type { JsonSchema } from "../platform/http/openapi";
 import { AccessControlMixin } from "../mixins/access-control.mixin";
 import { DatabaseMixin, type DatabaseServiceThis } from "../mixins/database.mixin";
+import { every, type PeriodicTask } from "../platform/runtime/periodic";
 
 /** How often an OpenSearch index that missed entries is caught up from the SQL log. */
 const INDEX_CATCH_UP_INTERVAL_MS = 30_000;
@@ -42,8 +43,7 @@ interface AuditThis extends DatabaseServiceThis {
 	openSearch?: OpenSearchAuditIndex;
 	/** Keeps the OpenSearch copy complete (domain/audit/index-mirror.ts); only with OPENSEARCH_URL. */
 	mirror?: AuditIndexMirror;
-	indexTimer?: NodeJS.Timeout;
-	headTimer?: NodeJS.Timeout;
+	periodic: PeriodicTask[];
 }
 
 /** A date, or a date and time with a zone (a time without one would be read in the server's zone). */
@@ -206,18 +206,14 @@ export function createAuditService(config: AppConfig): ServiceSchema {
 			this.log = new AuditLog(this.db, this.name);
 			// The head goes to the logs, which leave the database's reach: an anchor for `verify`.
 			let loggedSeq = 0;
-			this.headTimer = setInterval(() => {
-				this.log
-					.headOf()
-					.then(head => {
-						if (head && head.seq !== loggedSeq) {
-							loggedSeq = head.seq;
-							this.logger.info(`Audit head #${head.seq} ${head.hash}`);
-						}
-					})
-					.catch(err => this.logger.warn("Could not read the audit head:", (err as Error).message));
-			}, HEAD_LOG_INTERVAL_MS);
-			this.headTimer.unref();
+			const logHead = async () => {
+				const head = await this.log.headOf();
+				if (head && head.seq !== loggedSeq) {
+					loggedSeq = head.seq;
+					this.logger.info(`Audit head #${head.seq} ${head.hash}`);
+				}
+			};
+			this.periodic = [every(HEAD_LOG_INTERVAL_MS, logHead, err => this.logger.warn(`Could not read the audit head: ${err.message}`))];
 			this.sqlIndex = new SqlAuditSearchIndex(this.log);
 			if (config.opensearchUrl) {
 				this.openSearch = new OpenSearchAuditIndex({ url: config.opensearchUrl, namespace: config.namespace });
@@ -225,14 +221,13 @@ export function createAuditService(config: AppConfig): ServiceSchema {
 				this.mirror = mirror;
 				// Start-up must not wait for (or fail with) OpenSearch: the catch-up runs in the background.
 				void mirror.start();
-				this.indexTimer = setInterval(() => void mirror.catchUp(), INDEX_CATCH_UP_INTERVAL_MS);
-				this.indexTimer.unref();
+				// The mirror reports its own failures and keeps its mark for the next run.
+				this.periodic.push(every(INDEX_CATCH_UP_INTERVAL_MS, () => mirror.catchUp(), () => undefined));
 			}
 		},
 
 		async stopped(this: AuditThis) {
-			if (this.indexTimer) clearInterval(this.indexTimer);
-			clearInterval(this.headTimer);
+			for (const task of this.periodic ?? []) task.stop();
 			await this.mirror?.settled();
 			await this.openSearch?.close();
 		},

@@ -23,6 +23,7 @@ import type { JsonSchema } from "../platform/http/openapi";
 import { nodeBackends } from "../platform/runtime/node-backends";
 import { AccessControlMixin } from "../mixins/access-control.mixin";
 import { DatabaseMixin, type DatabaseServiceThis } from "../mixins/database.mixin";
+import { every, type PeriodicTask } from "../platform/runtime/periodic";
 
 interface AuthServiceThis extends DatabaseServiceThis {
 	broker: ServiceBroker;
@@ -36,7 +37,7 @@ interface AuthServiceThis extends DatabaseServiceThis {
 	flows(ctx?: Context): AuthFlows;
 	changeRole(ctx: Context<{ id: string; role: PlatformRole }>, granted: boolean): Promise<{ roles: PlatformRole[] }>;
 	markRevoked(sessionIds: string[]): Promise<void>;
-	purgeTimer?: NodeJS.Timeout;
+	purgeSessions?: PeriodicTask;
 }
 
 type ServiceBroker = Context["broker"];
@@ -216,15 +217,13 @@ export function createAuthService(config: AppConfig): ServiceSchema {
 			this.registrations = new RegistrationLimit(nodeBackends(this.broker).keyValueStore(), config.auth.registrationsPerHour);
 			this.keyRing = await nodeBackends(this.broker).signingRing();
 			// Ended sessions are kept a while for investigations (reuse is detected from them), then dropped.
-			const purge = () => this.accounts.purgeSessions(SESSION_RETENTION_DAYS).catch(err => this.logger.warn(`Session purge failed: ${(err as Error).message}`));
-			this.purgeTimer = setInterval(purge, 6 * 3600_000);
-			this.purgeTimer.unref();
+			this.purgeSessions = every(6 * 3600_000, () => this.accounts.purgeSessions(SESSION_RETENTION_DAYS), err => this.logger.warn(`Session purge failed: ${err.message}`));
 			provideLocalPublicKeys(this.broker, () => ({ keys: publicKeysOf(this.keyRing) as PublicKeySet["keys"] }));
 			this.logger.info(`Signing access tokens with key ${this.keyRing.current.kid}${config.auth.keysFile ? "" : " (development key under DATA_DIR)"}`);
 		},
 
 		stopped(this: AuthServiceThis) {
-			clearInterval(this.purgeTimer);
+			this.purgeSessions?.stop();
 		},
 
 		events: {

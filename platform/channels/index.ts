@@ -14,6 +14,7 @@ import type { DatabaseTarget } from "../sql";
 import { KafkaChannelAdapter, NatsChannelAdapter, RedisChannelAdapter } from "./library-adapters";
 import { SIGNATURE_HEADER } from "./message-signing";
 import { SqlChannelAdapter, type ChannelAdapter } from "./sql-adapter";
+import { isPlainObject } from "../objects";
 
 export { SqlChannelAdapter, type ChannelAdapter, type SqlChannelAdapterOptions, type SqlChannelMessage } from "./sql-adapter";
 export { HEADER_ERROR, HEADER_ORIGINAL_CHANNEL, HEADER_ORIGINAL_GROUP, HEADER_ORIGINAL_ID } from "./sql-adapter";
@@ -57,10 +58,6 @@ export type AdapterInstanceOrOptions = ChannelAdapter | string | { type: string;
  * ack_wait; Kafka: the 30 s session timeout; SQL: the 30 s lease).
  */
 const REDIS_CONSUMER_DEFAULTS = { startID: "0", minIdleTime: 60_000 };
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-	return typeof value === "object" && value !== null && Object.getPrototypeOf(value) === Object.prototype;
-}
 
 /** Objects merge key by key, anything else (arrays included) is replaced. */
 function mergeDeep(base: Record<string, unknown>, override: Record<string, unknown> | undefined): Record<string, unknown> {

@@ -92,5 +92,8 @@ describe("loadConfig", () => {
 
 	it("never prints a password from a URL", () => {
 		expect(redactUrl("postgres://app:s3cret@db:5432/x")).toBe("postgres://app:***@db:5432/x");
+		// Redis's password-only form has no user name.
+		expect(redactUrl("redis://:s3cret@cache:6379")).toBe("redis://:***@cache:6379");
+		expect(redactUrl("nats://nats:4222")).toBe("nats://nats:4222");
 	});
 });

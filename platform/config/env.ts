@@ -62,8 +62,9 @@ const transporter = makeValidator<string>(input => {
 	return parseUrlWithScheme(input, ["nats", "redis", "rediss", "tcp", "amqp", "amqps", "mqtt", "kafka"]);
 });
 
+/** A URL fit for logs, health output and error messages: its password (if any) replaced by ***. */
 function redact(url: string): string {
-	return url.replace(/\/\/([^:@/]+):([^@/]+)@/, "//$1:***@");
+	return url.replace(/\/\/([^:@/]*):([^@/]*)@/, "//$1:***@");
 }
 
 const ENV_SPEC = {

@@ -23,6 +23,7 @@ import type { ServiceBroker } from "moleculer";
 import { ERROR_CODES, type ErrorCode } from "../errors/codes";
 import { assertIdentifier } from "./migrations";
 import { isSqlError, SQLSTATE, type SqlClient, type SqlError, type SqlExecutor } from "./types";
+import { isPlainObject } from "../objects";
 
 export type Entity = Record<string, unknown>;
 /** Column → value (equality), null (is null), or `{ $in: [...] }`; all conditions must hold. */
@@ -98,12 +99,6 @@ const INTEGER_RANGES: Record<string, bigint> = { int2: 32767n, int4: 2147483647n
 
 function quoteIdentifier(name: string): string {
 	return `"${name.replace(/"/g, '""')}"`;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-	if (value === null || typeof value !== "object") return false;
-	const proto = Object.getPrototypeOf(value);
-	return proto === Object.prototype || proto === null;
 }
 
 function clientError(type: ErrorCode, message: string, data?: unknown): Errors.MoleculerClientError {

@@ -1,6 +1,7 @@
 import { MemoryStore } from "./memory-store";
 import { RedisStore } from "./redis-store";
 import type { KeyValueStore } from "./types";
+import { redactUrl } from "../config/env";
 
 export * from "./types";
 export { MemoryKeyspace, MemoryStore, sharedMemoryKeyspace, type MemoryStoreOptions } from "./memory-store";
@@ -15,14 +16,9 @@ export interface StoreOptions {
 	onConnectionError?: (error: Error) => void;
 }
 
-/** Error messages must not leak a password that came in a URL. */
-function redactPassword(url: string): string {
-	return url.replace(/\/\/([^:@/]*):([^@/]*)@/, "//$1:***@");
-}
-
 export function createStore(options: StoreOptions = {}): KeyValueStore {
 	const { url, keyPrefix = "lootopia:", onConnectionError } = options;
 	if (!url || url === "memory://") return new MemoryStore({ keyPrefix });
 	if (/^rediss?:\/\//i.test(url)) return new RedisStore({ url, keyPrefix, onConnectionError });
-	throw new Error(`Unsupported store URL "${redactPassword(url)}": use memory:// (or nothing) for the in-process store, redis:// or rediss:// for Redis`);
+	throw new Error(`Unsupported store URL "${redactUrl(url)}": use memory:// (or nothing) for the in-process store, redis:// or rediss:// for Redis`);
 }
