@@ -5,7 +5,10 @@ import tseslint from "typescript-eslint";
 const DOMAIN_BOUNDARY = {
 	patterns: [
 		{ regex: "^(moleculer(-[\\w-]+)?|@moleculer/.*)$", message: "domain/ stays free of Moleculer: wire it in services/ (or platform/moleculer)." },
-		{ group: ["**/platform/moleculer/**", "**/platform/runtime/**", "**/services/**", "**/mixins/**"], message: "domain/ may use platform primitives (sql, errors, outbox, store), not the Moleculer wiring." },
+		{
+			group: ["**/platform/moleculer/**", "**/platform/runtime/**", "**/services/**", "**/mixins/**"],
+			message: "domain/ may use platform primitives (sql, errors, outbox, store), not the Moleculer wiring.",
+		},
 	],
 };
 

@@ -37,8 +37,12 @@ async function main(): Promise<void> {
 		results.identity = identity;
 		const { hashing, login, authenticated: auth } = identity;
 		const line = (t: { requestsPerSecond: number; p50Ms: number; p99Ms: number }) => `${t.requestsPerSecond} req/s (p50 ${t.p50Ms} ms, p99 ${t.p99Ms} ms)`;
-		console.log(`password hash (argon2id verify): one alone p50 ${hashing.single.p50Ms} ms, p99 ${hashing.single.p99Ms} ms; ${hashing.concurrent.concurrency} concurrent: ${hashing.concurrent.hashesPerSecond} hashes/s (p50 ${hashing.concurrent.p50Ms} ms, p99 ${hashing.concurrent.p99Ms} ms), thread pool ${identity.threadPoolSize}`);
-		console.log(`logins: ${login.loginsPerSecond} logins/s (p50 ${login.p50Ms} ms, p99 ${login.p99Ms} ms), ${login.concurrency} concurrent over ${login.accounts} accounts; ratio logins / hashes: ${login.ratioToHashBound}`);
+		console.log(
+			`password hash (argon2id verify): one alone p50 ${hashing.single.p50Ms} ms, p99 ${hashing.single.p99Ms} ms; ${hashing.concurrent.concurrency} concurrent: ${hashing.concurrent.hashesPerSecond} hashes/s (p50 ${hashing.concurrent.p50Ms} ms, p99 ${hashing.concurrent.p99Ms} ms), thread pool ${identity.threadPoolSize}`,
+		);
+		console.log(
+			`logins: ${login.loginsPerSecond} logins/s (p50 ${login.p50Ms} ms, p99 ${login.p99Ms} ms), ${login.concurrency} concurrent over ${login.accounts} accounts; ratio logins / hashes: ${login.ratioToHashBound}`,
+		);
 		console.log(`GET /api/ping anonymous: ${line(auth.anonymousPing)}`);
 		console.log(`GET /api/ping with a bearer token: ${line(auth.authenticatedPing)}; ratio ${auth.ratioPing}, +${auth.extraMicrosPerRequestPing} µs/request`);
 		console.log(`GET /api/users/me (guarded, reads its database): ${line(auth.usersMe)}; ratio to anonymous ping ${auth.ratioUsersMe}, +${auth.extraMicrosPerRequestUsersMe} µs/request`);

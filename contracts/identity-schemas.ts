@@ -86,5 +86,10 @@ export const PARTNER_SCHEMA: JsonSchema = {
 export const JWKS_SCHEMA: JsonSchema = {
 	type: "object",
 	required: ["keys"],
-	properties: { keys: { type: "array", items: { type: "object", required: ["kid", "kty"], properties: { kid: { type: "string" }, kty: { type: "string" }, crv: { type: "string" }, x: { type: "string" }, alg: { type: "string" } } } } },
+	properties: {
+		keys: {
+			type: "array",
+			items: { type: "object", required: ["kid", "kty"], properties: { kid: { type: "string" }, kty: { type: "string" }, crv: { type: "string" }, x: { type: "string" }, alg: { type: "string" } } },
+		},
+	},
 };

@@ -72,7 +72,11 @@ export function DatabaseMixin(migrations: readonly Migration[]): Partial<Service
 			// The channels connect after every service has started (and after `$broker.started`): the relay
 			// waits for the whole start, which a service created later finds done.
 			void backends.started.then(() => this.relay.start());
-			this.housekeeping = every(HOUSEKEEPING_INTERVAL_MS, () => Promise.all([this.inbox.purge(), this.idempotency.purge()]), err => this.logger.warn(`Inbox and idempotency key purge failed: ${err.message}`));
+			this.housekeeping = every(
+				HOUSEKEEPING_INTERVAL_MS,
+				() => Promise.all([this.inbox.purge(), this.idempotency.purge()]),
+				err => this.logger.warn(`Inbox and idempotency key purge failed: ${err.message}`),
+			);
 		},
 		async stopped(this: MixinThis) {
 			this.housekeeping?.stop();

@@ -82,7 +82,9 @@ function answerParserErrors(server: { on(event: "clientError", listener: (err: N
 		const code = err.code === "HPE_HEADER_OVERFLOW" ? "HEADERS_TOO_LARGE" : "BAD_REQUEST";
 		const rendered = renderError(new AppError(code));
 		const body = JSON.stringify(rendered.body);
-		socket.end(`HTTP/1.1 ${rendered.status} ${code === "HEADERS_TOO_LARGE" ? "Request Header Fields Too Large" : "Bad Request"}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${body}`);
+		socket.end(
+			`HTTP/1.1 ${rendered.status} ${code === "HEADERS_TOO_LARGE" ? "Request Header Fields Too Large" : "Bad Request"}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${body}`,
+		);
 	});
 }
 
@@ -180,7 +182,12 @@ export function createApiService(config: AppConfig): ServiceSchema {
 							if (problem) throw inputError(problem);
 						}
 						const inUrl = (req.$action?.secrets ?? []).filter(name => req.query && Object.prototype.hasOwnProperty.call(req.query, name));
-						if (inUrl.length) throw new AppError("VALIDATION_FAILED", undefined, inUrl.map(field => ({ field, message: `The '${field}' field must be sent in the JSON body, never in the URL`, rule: "secret" })));
+						if (inUrl.length)
+							throw new AppError(
+								"VALIDATION_FAILED",
+								undefined,
+								inUrl.map(field => ({ field, message: `The '${field}' field must be sent in the JSON body, never in the URL`, rule: "secret" })),
+							);
 					},
 					rateLimit: config.rateLimitPerMinute
 						? {
@@ -308,7 +315,10 @@ export function createApiService(config: AppConfig): ServiceSchema {
 					routes.push({ method: alias.method as OpenApiRoute["method"], path: alias.fullPath, action: alias.action });
 				}
 				const actions = new Map<string, OpenApiActionInfo>();
-				for (const item of this.broker.registry.getActionList({ skipInternal: true, withEndpoints: false }) as Array<{ name: string; action?: { params?: Record<string, unknown>; openapi?: OpenApiActionInfo["openapi"]; access?: string; idempotencyKey?: boolean } }>) {
+				for (const item of this.broker.registry.getActionList({ skipInternal: true, withEndpoints: false }) as Array<{
+					name: string;
+					action?: { params?: Record<string, unknown>; openapi?: OpenApiActionInfo["openapi"]; access?: string; idempotencyKey?: boolean };
+				}>) {
 					actions.set(item.name, { name: item.name, params: item.action?.params, openapi: item.action?.openapi, access: item.action?.access, idempotencyKey: item.action?.idempotencyKey === true });
 				}
 				return buildOpenApiDocument({

@@ -222,7 +222,13 @@ export function createAuditService(config: AppConfig): ServiceSchema {
 				// Start-up must not wait for (or fail with) OpenSearch: the catch-up runs in the background.
 				void mirror.start();
 				// The mirror reports its own failures and keeps its mark for the next run.
-				this.periodic.push(every(INDEX_CATCH_UP_INTERVAL_MS, () => mirror.catchUp(), () => undefined));
+				this.periodic.push(
+					every(
+						INDEX_CATCH_UP_INTERVAL_MS,
+						() => mirror.catchUp(),
+						() => undefined,
+					),
+				);
 			}
 		},
 
@@ -255,4 +261,3 @@ export function createAuditService(config: AppConfig): ServiceSchema {
 	};
 	return schema;
 }
-

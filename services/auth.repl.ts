@@ -9,7 +9,11 @@ import { asOperator, reportFailure, type ReplArgs, type ReplCommand } from "../p
 import { PromptCancelled, promptHidden } from "../platform/runtime/terminal-input";
 
 export async function grantAdmin(broker: ServiceBroker, email: string, password?: string): Promise<string> {
-	const result = await broker.call<{ userId: string; created: boolean }, { email: string; password?: string }>("auth.ensureAdmin", { email, ...(password ? { password } : {}) }, await asOperator(broker));
+	const result = await broker.call<{ userId: string; created: boolean }, { email: string; password?: string }>(
+		"auth.ensureAdmin",
+		{ email, ...(password ? { password } : {}) },
+		await asOperator(broker),
+	);
 	return `${email} is an admin (account ${result.userId}, ${result.created ? "created now" : "already existed"}). It takes effect at the account's next login or token refresh.`;
 }
 

@@ -6,7 +6,20 @@
  */
 import type { Context, ServiceSchema } from "moleculer";
 import type { AppConfig } from "../platform/config/env";
-import { SESSIONS_REVOKED_CHANNEL, USER_RENAMED_CHANNEL, type SessionsRevokedMessage, type AccountView, type AuthResult, type LoginParams, type PartnerRole, type PlatformRole, type PublicKeySet, type RefreshParams, type RegisterParams, type UserRenamedMessage } from "../contracts/identity";
+import {
+	SESSIONS_REVOKED_CHANNEL,
+	USER_RENAMED_CHANNEL,
+	type SessionsRevokedMessage,
+	type AccountView,
+	type AuthResult,
+	type LoginParams,
+	type PartnerRole,
+	type PlatformRole,
+	type PublicKeySet,
+	type RefreshParams,
+	type RegisterParams,
+	type UserRenamedMessage,
+} from "../contracts/identity";
 import type { ServiceSchemaWithChannels } from "../platform/channels";
 import { ACCOUNT_SCHEMA, AUTH_RESULT_SCHEMA, JWKS_SCHEMA } from "../contracts/identity-schemas";
 import { AccountStore, AUTH_MIGRATIONS } from "../domain/auth/account-store";
@@ -217,7 +230,11 @@ export function createAuthService(config: AppConfig): ServiceSchema {
 			this.registrations = new RegistrationLimit(nodeBackends(this.broker).keyValueStore(), config.auth.registrationsPerHour);
 			this.keyRing = await nodeBackends(this.broker).signingRing();
 			// Ended sessions are kept a while for investigations (reuse is detected from them), then dropped.
-			this.purgeSessions = every(6 * 3600_000, () => this.accounts.purgeSessions(SESSION_RETENTION_DAYS), err => this.logger.warn(`Session purge failed: ${err.message}`));
+			this.purgeSessions = every(
+				6 * 3600_000,
+				() => this.accounts.purgeSessions(SESSION_RETENTION_DAYS),
+				err => this.logger.warn(`Session purge failed: ${err.message}`),
+			);
 			provideLocalPublicKeys(this.broker, () => ({ keys: publicKeysOf(this.keyRing) as PublicKeySet["keys"] }));
 			this.logger.info(`Signing access tokens with key ${this.keyRing.current.kid}${config.auth.keysFile ? "" : " (development key under DATA_DIR)"}`);
 		},

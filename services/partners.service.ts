@@ -153,7 +153,11 @@ export function createPartnersService(_config: AppConfig): ServiceSchema {
 			list: {
 				rest: "GET /admin/partners",
 				access: "admin",
-				params: { status: { type: "enum", values: ["pending", "verified", "suspended"], optional: true }, limit: { type: "number", integer: true, min: 1, max: 200, default: 50, convert: true }, offset: { type: "number", integer: true, min: 0, max: 1_000_000, default: 0, convert: true } },
+				params: {
+					status: { type: "enum", values: ["pending", "verified", "suspended"], optional: true },
+					limit: { type: "number", integer: true, min: 1, max: 200, default: 50, convert: true },
+					offset: { type: "number", integer: true, min: 0, max: 1_000_000, default: 0, convert: true },
+				},
 				openapi: { summary: "Partners by status, oldest first (e.g. the pending ones awaiting verification)", tags: ["admin", "partners"], response: { type: "array", items: PARTNER_SCHEMA } },
 				handler(this: PartnersThis, ctx: Context<{ status?: PartnerStatus; limit: number; offset: number }>): Promise<PartnerView[]> {
 					return this.partners.listByStatus(ctx.params.status, ctx.params.limit, ctx.params.offset);

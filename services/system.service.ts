@@ -64,7 +64,10 @@ export function createSystemService(): ServiceSchema {
 						hostname: os.hostname(),
 						uptimeSeconds: Math.round(process.uptime()),
 						memory: { rssMb: megabytes(memory.rss), heapUsedMb: megabytes(memory.heapUsed) },
-						services: this.broker.services.map((svc: { fullName: string }) => svc.fullName).filter((name: string) => !name.startsWith("$")).sort(),
+						services: this.broker.services
+							.map((svc: { fullName: string }) => svc.fullName)
+							.filter((name: string) => !name.startsWith("$"))
+							.sort(),
 					};
 				},
 			},

@@ -28,7 +28,12 @@ interface UsersThis extends DatabaseServiceThis {
 // BCP 47 language tags as phones report them: en, fr-FR, zh-Hant-TW.
 const LOCALE = { type: "string", pattern: /^[a-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$/, max: 35 } as const;
 // Only https avatars: a client renders them, and http or javascript: URLs are a way in.
-const AVATAR_URL = { type: "url", max: 2048, nullable: true, custom: (value: unknown, errors: unknown[]) => (typeof value === "string" && !value.startsWith("https://") ? (errors.push({ type: "urlHttps", message: "must be an https URL" }), value) : value) } as const;
+const AVATAR_URL = {
+	type: "url",
+	max: 2048,
+	nullable: true,
+	custom: (value: unknown, errors: unknown[]) => (typeof value === "string" && !value.startsWith("https://") ? (errors.push({ type: "urlHttps", message: "must be an https URL" }), value) : value),
+} as const;
 
 export function createUsersService(_config: AppConfig): ServiceSchema {
 	const schema: ServiceSchemaWithChannels = defineService({
@@ -58,7 +63,12 @@ export function createUsersService(_config: AppConfig): ServiceSchema {
 				rest: "PATCH /users/me",
 				access: "user",
 				params: { $$strict: true, displayName: { ...DISPLAY_NAME_PARAM, optional: true }, avatarUrl: { ...AVATAR_URL, optional: true }, locale: { ...LOCALE, optional: true } },
-				openapi: { summary: "Change your display name, avatar or locale", description: "Only the fields sent change; `avatarUrl: null` removes the avatar.", tags: ["users"], response: PROFILE_SCHEMA },
+				openapi: {
+					summary: "Change your display name, avatar or locale",
+					description: "Only the fields sent change; `avatarUrl: null` removes the avatar.",
+					tags: ["users"],
+					response: PROFILE_SCHEMA,
+				},
 				handler(this: UsersThis, ctx: Context<UpdateProfileParams>): Promise<Profile> {
 					return this.flows.update(userOf(ctx).userId, ctx.params);
 				},

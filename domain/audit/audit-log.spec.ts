@@ -76,7 +76,7 @@ function auditLogContract(engine: string, open: () => Promise<Setup>) {
 			const tricky = fact(1, {
 				id: randomUUID().toUpperCase(),
 				at: "2024-05-01T12:00:00.123+02:00",
-				data: { z: [3, 1.5, -0, 1e21, "ünïcødé ✓ \"quoted\""], a: { nested: { deep: true, nil: null } }, big: 12345678901234567890 },
+				data: { z: [3, 1.5, -0, 1e21, 'ünïcødé ✓ "quoted"'], a: { nested: { deep: true, nil: null } }, big: 12345678901234567890 },
 				requestId: "req-1",
 			});
 			const appended = (await log.append(tricky)).entry;

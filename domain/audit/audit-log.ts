@@ -330,11 +330,7 @@ export class AuditLog {
 		const headSeq = head?.seq ?? 0;
 		const verifier = new ChainVerifier();
 		for (;;) {
-			const { rows } = await this.db.query<EntryRow>(`select ${ENTRY_COLUMNS} from ${this.entries} where seq > $1 and seq <= $2 order by seq limit $3`, [
-				verifier.lastSeq,
-				headSeq,
-				batchSize,
-			]);
+			const { rows } = await this.db.query<EntryRow>(`select ${ENTRY_COLUMNS} from ${this.entries} where seq > $1 and seq <= $2 order by seq limit $3`, [verifier.lastSeq, headSeq, batchSize]);
 			for (const row of rows) if (!verifier.push(toEntry(row))) return verifier.result();
 			if (rows.length < batchSize) break;
 		}

@@ -29,7 +29,9 @@ describe("canonicalJson", () => {
 describe("entryHash", () => {
 	it("is SHA-256 hex over the previous hash, a newline and the canonical content", () => {
 		const [entry] = chainFacts([fact(1)], recordedAt);
-		const expected = createHash("sha256").update(`${GENESIS_HASH}\n${canonicalJson(contentOf(entry))}`).digest("hex");
+		const expected = createHash("sha256")
+			.update(`${GENESIS_HASH}\n${canonicalJson(contentOf(entry))}`)
+			.digest("hex");
 		expect(entry.hash).toBe(expected);
 		expect(entry.hash).toMatch(/^[0-9a-f]{64}$/);
 		expect(entry.prevHash).toBe("0".repeat(64));
@@ -71,7 +73,11 @@ describe("chainFacts", () => {
 });
 
 describe("ChainVerifier / verifyChain", () => {
-	const good = () => chainFacts([1, 2, 3, 4, 5].map(n => fact(n, { data: { n } })), recordedAt);
+	const good = () =>
+		chainFacts(
+			[1, 2, 3, 4, 5].map(n => fact(n, { data: { n } })),
+			recordedAt,
+		);
 
 	it("accepts an intact chain, in batches, and reports its head", async () => {
 		const entries = good();

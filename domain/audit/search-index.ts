@@ -32,7 +32,10 @@ export class SqlAuditSearchIndex implements AuditSearchIndex {
 
 /** OpenSearch index names are lower-case and exclude a few characters; the namespace may not be. */
 export function auditIndexName(namespace: string): string {
-	const safe = namespace.toLowerCase().replace(/[^a-z0-9_-]+/g, "-").replace(/^[-_]+/, "");
+	const safe = namespace
+		.toLowerCase()
+		.replace(/[^a-z0-9_-]+/g, "-")
+		.replace(/^[-_]+/, "");
 	return `${safe || "lootopia"}-audit`;
 }
 

@@ -114,12 +114,19 @@ function accountStoreContract(engine: string, open: () => Promise<TestDatabase>)
 onEverySqlEngine(accountStoreContract);
 
 describe("upgrading a database whose closures an older build had not announced", () => {
-	const db = useMigratedSchema(openTestPGlite, "auth_upgrade", AUTH_MIGRATIONS.filter(m => m.version < 5));
+	const db = useMigratedSchema(
+		openTestPGlite,
+		"auth_upgrade",
+		AUTH_MIGRATIONS.filter(m => m.version < 5),
+	);
 
 	it("hands them to the outbox once, with the closing time, and leaves announced ones alone", async () => {
 		const pendingId = randomUUID();
 		const announcedId = randomUUID();
-		for (const [id, announced] of [[pendingId, null], [announcedId, "now()"]] as const) {
+		for (const [id, announced] of [
+			[pendingId, null],
+			[announcedId, "now()"],
+		] as const) {
 			await db.client.query(
 				`insert into "${db.schema}".accounts (id, email, email_key, display_name, status, closed_at, closure_announced_at)
 				 values ($1::uuid, '', 'closed:' || $1::text, '', 'closed', '2026-11-30T10:11:12.345Z', ${announced ?? "null"})`,

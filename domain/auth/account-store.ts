@@ -129,9 +129,7 @@ const toAccount = (row: AccountRow): AccountRecord => ({
 
 export type RefreshOutcome =
 	/** `sibling`: a used token presented again within the grace window got a second successor. */
-	| { kind: "rotated"; session: SessionRecord; account: AccountRecord; sibling?: true }
-	| { kind: "reused"; sessionId: string; accountId: string }
-	| { kind: "invalid" };
+	{ kind: "rotated"; session: SessionRecord; account: AccountRecord; sibling?: true } | { kind: "reused"; sessionId: string; accountId: string } | { kind: "invalid" };
 
 export class AccountStore {
 	private readonly accounts: string;
@@ -217,7 +215,9 @@ export class AccountStore {
 			);
 			// Addresses are personal data too; the sessions stay only as ids for the reuse check.
 			await tx.query(`update ${this.sessions} set client_ip = null where account_id = $1`, [id]);
-			const { rows } = await tx.query<{ id: string }>(`update ${this.sessions} set revoked_at = now(), revoked_reason = 'account closed' where account_id = $1 and revoked_at is null returning id`, [id]);
+			const { rows } = await tx.query<{ id: string }>(`update ${this.sessions} set revoked_at = now(), revoked_reason = 'account closed' where account_id = $1 and revoked_at is null returning id`, [
+				id,
+			]);
 			return rows.map(row => row.id);
 		});
 	}
@@ -266,10 +266,10 @@ export class AccountStore {
 			if (found.used_at) await tx.query(`update ${this.tokens} set grace_reused_at = now() where token_hash = $1`, [presentedHash]);
 			else await tx.query(`update ${this.tokens} set used_at = now() where token_hash = $1`, [presentedHash]);
 			await tx.query(`insert into ${this.tokens} (token_hash, session_id) values ($1, $2)`, [nextHash, found.session_id]);
-			const updated = await tx.query<{ expires_at: Date }>(
-				`update ${this.sessions} set last_used_at = now(), expires_at = now() + make_interval(secs => $2) where id = $1 returning expires_at`,
-				[found.session_id, ttlSeconds],
-			);
+			const updated = await tx.query<{ expires_at: Date }>(`update ${this.sessions} set last_used_at = now(), expires_at = now() + make_interval(secs => $2) where id = $1 returning expires_at`, [
+				found.session_id,
+				ttlSeconds,
+			]);
 			return {
 				kind: "rotated",
 				session: { id: found.session_id, accountId: found.account_id, expiresAt: updated.rows[0].expires_at, revokedAt: null },
@@ -280,29 +280,26 @@ export class AccountStore {
 	}
 
 	async revokeSessionsOf(accountId: string, reason: string): Promise<string[]> {
-		const { rows } = await this.db.query<{ id: string }>(
-			`update ${this.sessions} set revoked_at = now(), revoked_reason = $2 where account_id = $1 and revoked_at is null returning id`,
-			[accountId, reason],
-		);
+		const { rows } = await this.db.query<{ id: string }>(`update ${this.sessions} set revoked_at = now(), revoked_reason = $2 where account_id = $1 and revoked_at is null returning id`, [
+			accountId,
+			reason,
+		]);
 		return rows.map(row => row.id);
 	}
 
 	/** Logout: revokes the session the token belongs to, if it is this account's. */
 	async revokeSession(sessionId: string, accountId: string, reason: string): Promise<boolean> {
-		const { rows } = await this.db.query<{ id: string }>(
-			`update ${this.sessions} set revoked_at = now(), revoked_reason = $3 where id = $1 and account_id = $2 and revoked_at is null returning id`,
-			[sessionId, accountId, reason],
-		);
+		const { rows } = await this.db.query<{ id: string }>(`update ${this.sessions} set revoked_at = now(), revoked_reason = $3 where id = $1 and account_id = $2 and revoked_at is null returning id`, [
+			sessionId,
+			accountId,
+			reason,
+		]);
 		return rows.length > 0;
 	}
 
 	/** Housekeeping: sessions long expired or revoked, with their tokens. */
 	async purgeSessions(olderThanDays: number): Promise<number> {
-		const { rowCount } = await this.db.query(
-			`delete from ${this.sessions} where coalesce(revoked_at, expires_at) < now() - make_interval(days => $1)`,
-			[olderThanDays],
-		);
+		const { rowCount } = await this.db.query(`delete from ${this.sessions} where coalesce(revoked_at, expires_at) < now() - make_interval(days => $1)`, [olderThanDays]);
 		return rowCount;
 	}
 }
-

@@ -27,7 +27,9 @@ beforeAll(async () => {
 
 /** What the flows wrote to the outbox on `channel` since the setup, oldest first. */
 async function outboxed<Payload>(channel: string): Promise<Array<{ id: string; payload: Payload; partitionKey: string | null }>> {
-	const { rows } = await db.client.query<{ id: string; payload: string; partition_key: string | null }>(`select id, payload, partition_key from "${schema}".outbox where channel = $1 order by seq`, [channel]);
+	const { rows } = await db.client.query<{ id: string; payload: string; partition_key: string | null }>(`select id, payload, partition_key from "${schema}".outbox where channel = $1 order by seq`, [
+		channel,
+	]);
 	return rows.map(row => ({ id: row.id, payload: JSON.parse(row.payload) as Payload, partitionKey: row.partition_key }));
 }
 

@@ -11,7 +11,17 @@
  * service follows, and if it fails the account is deleted again so a retry can succeed.
  */
 import type { AuditActor } from "../../contracts/audit";
-import { SESSIONS_REVOKED_CHANNEL, USER_DELETED_CHANNEL, type AccountView, type SessionsRevokedMessage, type AuthResult, type PartnerRole, type PlatformRole, type SessionTokens, type UserDeletedMessage } from "../../contracts/identity";
+import {
+	SESSIONS_REVOKED_CHANNEL,
+	USER_DELETED_CHANNEL,
+	type AccountView,
+	type SessionsRevokedMessage,
+	type AuthResult,
+	type PartnerRole,
+	type PlatformRole,
+	type SessionTokens,
+	type UserDeletedMessage,
+} from "../../contracts/identity";
 import { writeAuditFact, type NewAuditFact } from "../audit/facts";
 import { AppError, notFound } from "../../platform/errors/app-error";
 import type { MessageWriter, Outbox } from "../../platform/outbox/outbox";
@@ -137,7 +147,12 @@ export class AuthFlows {
 			if (outcome.kind === "rotated" && outcome.sibling) {
 				await writeAuditFact(
 					messages,
-					factFrom(origin, { action: "auth.refresh.grace_reuse", actor: { type: "anonymous", ip: origin.clientIp }, subject: accountSubject(outcome.account.id), data: { sessionId: outcome.session.id } }),
+					factFrom(origin, {
+						action: "auth.refresh.grace_reuse",
+						actor: { type: "anonymous", ip: origin.clientIp },
+						subject: accountSubject(outcome.account.id),
+						data: { sessionId: outcome.session.id },
+					}),
 				);
 			}
 			return outcome;

@@ -26,10 +26,8 @@ export const PASSWORD_MAX_LENGTH = 256;
 
 function derive(password: string, salt: Buffer, params: Argon2Params, length: number): Promise<Buffer> {
 	return new Promise((resolve, reject) => {
-		argon2(
-			"argon2id",
-			{ message: normalize(password), nonce: salt, parallelism: params.parallelism, tagLength: length, memory: params.memoryKiB, passes: params.passes },
-			(err, key) => (err ? reject(err) : resolve(key)),
+		argon2("argon2id", { message: normalize(password), nonce: salt, parallelism: params.parallelism, tagLength: length, memory: params.memoryKiB, passes: params.passes }, (err, key) =>
+			err ? reject(err) : resolve(key),
 		);
 	});
 }
@@ -97,9 +95,7 @@ export function passwordProblems(password: string, personal: { email?: string; d
 	const lowered = password.toLowerCase();
 	// Common passwords with a digit or two tacked on are just as guessable.
 	if (COMMON_PASSWORDS.has(lowered) || COMMON_PASSWORDS.has(lowered.replace(/\d{1,4}$/, ""))) problems.push("TOO_COMMON");
-	const personalWords = [personal.email?.split("@")[0], personal.displayName]
-		.filter((word): word is string => Boolean(word && word.length >= 4))
-		.map(word => word.toLowerCase());
+	const personalWords = [personal.email?.split("@")[0], personal.displayName].filter((word): word is string => Boolean(word && word.length >= 4)).map(word => word.toLowerCase());
 	if (personalWords.some(word => lowered.includes(word))) problems.push("CONTAINS_PERSONAL_DATA");
 	return problems;
 }

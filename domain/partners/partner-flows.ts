@@ -133,7 +133,12 @@ export class PartnerFlows {
 	async accountDeleted(userId: string, messages: MessageWriter, db: SqlClient): Promise<void> {
 		const left = await this.store.joined(db).removeUserEverywhere(userId);
 		for (const partnerId of left) {
-			await writeAuditFact(messages, { action: "partners.member.removed", actor: { type: "service", id: "partners" }, subject: partnerSubject(partnerId), data: { userId, reason: "account deleted" } });
+			await writeAuditFact(messages, {
+				action: "partners.member.removed",
+				actor: { type: "service", id: "partners" },
+				subject: partnerSubject(partnerId),
+				data: { userId, reason: "account deleted" },
+			});
 		}
 	}
 

@@ -114,7 +114,16 @@ export class PartnerStore {
 				contact_email = case when $7::boolean then $8 else contact_email end,
 				updated_at = now()
 			 where id = $1`,
-			[id, changes.name ?? null, changes.description !== undefined, changes.description ?? null, changes.website !== undefined, changes.website ?? null, changes.contactEmail !== undefined, changes.contactEmail ?? null],
+			[
+				id,
+				changes.name ?? null,
+				changes.description !== undefined,
+				changes.description ?? null,
+				changes.website !== undefined,
+				changes.website ?? null,
+				changes.contactEmail !== undefined,
+				changes.contactEmail ?? null,
+			],
 		);
 		return rowCount ? this.get(id) : undefined;
 	}
@@ -148,10 +157,11 @@ export class PartnerStore {
 	}
 
 	async listByStatus(status: PartnerStatus | undefined, limit: number, offset: number): Promise<PartnerView[]> {
-		const { rows } = await this.db.query<{ id: string }>(
-			`select id from ${this.partners} where ($1::text is null or status = $1) order by created_at, id limit $2 offset $3`,
-			[status ?? null, limit, offset],
-		);
+		const { rows } = await this.db.query<{ id: string }>(`select id from ${this.partners} where ($1::text is null or status = $1) order by created_at, id limit $2 offset $3`, [
+			status ?? null,
+			limit,
+			offset,
+		]);
 		const views = await Promise.all(rows.map(row => this.get(row.id)));
 		return views.filter((view): view is PartnerView => view !== undefined);
 	}
@@ -177,7 +187,8 @@ export class PartnerStore {
 				if (owners.rows[0].count <= 1) return { kind: "last-owner" } as const;
 			}
 			if (role === null) await tx.query(`delete from ${this.members} where partner_id = $1 and user_id = $2`, [partnerId, userId]);
-			else await tx.query(`insert into ${this.members} (partner_id, user_id, role) values ($1, $2, $3) on conflict (partner_id, user_id) do update set role = excluded.role`, [partnerId, userId, role]);
+			else
+				await tx.query(`insert into ${this.members} (partner_id, user_id, role) values ($1, $2, $3) on conflict (partner_id, user_id) do update set role = excluded.role`, [partnerId, userId, role]);
 			return { kind: "ok", previousRole } as const;
 		});
 	}

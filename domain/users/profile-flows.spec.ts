@@ -39,11 +39,31 @@ it("deletes an account in order: the sole owner is stopped first, a refused pass
 		partnersOwnedAlone: async () => (steps.push("owned alone?"), ownedAlone),
 		closeAccount: async () => (steps.push("close"), closing()),
 	});
-	expect(await rejectionOf(flows.deleteAccount(userId, "pw", ports(["p1"], async () => undefined)))).toMatchObject({ type: "LAST_OWNER", data: { partnerIds: ["p1"] } });
+	expect(
+		await rejectionOf(
+			flows.deleteAccount(
+				userId,
+				"pw",
+				ports(["p1"], async () => undefined),
+			),
+		),
+	).toMatchObject({ type: "LAST_OWNER", data: { partnerIds: ["p1"] } });
 	expect(steps).toEqual(["owned alone?"]);
-	expect(await rejectionOf(flows.deleteAccount(userId, "wrong", ports([], () => Promise.reject(new Error("INVALID_CREDENTIALS")))))).toMatchObject({ message: "INVALID_CREDENTIALS" });
+	expect(
+		await rejectionOf(
+			flows.deleteAccount(
+				userId,
+				"wrong",
+				ports([], () => Promise.reject(new Error("INVALID_CREDENTIALS"))),
+			),
+		),
+	).toMatchObject({ message: "INVALID_CREDENTIALS" });
 	expect(await profiles.get(userId)).toBeDefined();
-	await flows.deleteAccount(userId, "pw", ports([], async () => undefined));
+	await flows.deleteAccount(
+		userId,
+		"pw",
+		ports([], async () => undefined),
+	);
 	expect(await profiles.get(userId)).toBeUndefined();
 	expect(steps).toEqual(["owned alone?", "owned alone?", "close", "owned alone?", "close"]);
 });

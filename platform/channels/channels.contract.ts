@@ -178,7 +178,11 @@ export function channelsContract(name: string, makeOptions: () => ChannelsContra
 			const ids = Array.from({ length: 50 }, (_, i) => `m${String(i).padStart(2, "0")}`);
 			await Promise.all(ids.map(id => sendToChannel(publisher, channel, { id })));
 
-			await waitFor(() => ledger.length >= 50 && inbox.length >= 50, timeout(), () => `ledger got ${ledger.length}/50, inbox ${inbox.length}/50`);
+			await waitFor(
+				() => ledger.length >= 50 && inbox.length >= 50,
+				timeout(),
+				() => `ledger got ${ledger.length}/50, inbox ${inbox.length}/50`,
+			);
 			await sleep(SETTLE_MS);
 			expect([...ledger].sort()).toEqual(ids);
 			expect([...inbox].sort()).toEqual(ids);
@@ -212,7 +216,11 @@ export function channelsContract(name: string, makeOptions: () => ChannelsContra
 			]);
 			await publisher.call("hunts.publish", { id: "h1" }, { meta: { userId: "player-42" }, requestID: "req-0001" });
 
-			await waitFor(() => seen.length >= 1, timeout(), () => "the message never arrived");
+			await waitFor(
+				() => seen.length >= 1,
+				timeout(),
+				() => "the message never arrived",
+			);
 			expect(seen).toEqual([{ id: "h1", requestID: "req-0001", meta: { userId: "player-42" } }]);
 		});
 
@@ -242,7 +250,11 @@ export function channelsContract(name: string, makeOptions: () => ChannelsContra
 			await Promise.all(ids.map(id => sendToChannel(publisher, channel, { id })));
 
 			const total = () => byNode.a.length + byNode.b.length;
-			await waitFor(() => total() >= 200, timeout(), () => `got ${total()}/200 (a ${byNode.a.length}, b ${byNode.b.length})`);
+			await waitFor(
+				() => total() >= 200,
+				timeout(),
+				() => `got ${total()}/200 (a ${byNode.a.length}, b ${byNode.b.length})`,
+			);
 			await sleep(SETTLE_MS);
 			const all = [...byNode.a, ...byNode.b];
 			expect(duplicatesOf(all)).toEqual([]);
@@ -290,7 +302,11 @@ export function channelsContract(name: string, makeOptions: () => ChannelsContra
 			]);
 			await sendToChannel(consumer, channel, { id: "charge-1", seq: 7 });
 
-			await waitFor(() => buried.length >= 1, Math.max(timeout(), 30_000), () => `not dead-lettered; handler ran ${attempts.length} time(s)`);
+			await waitFor(
+				() => buried.length >= 1,
+				Math.max(timeout(), 30_000),
+				() => `not dead-lettered; handler ran ${attempts.length} time(s)`,
+			);
 			await sleep(SETTLE_MS);
 			expect(buried).toHaveLength(1);
 			expect(buried[0].payload).toEqual({ id: "charge-1", seq: 7 });
@@ -316,7 +332,11 @@ export function channelsContract(name: string, makeOptions: () => ChannelsContra
 			await Promise.all(ids.map(id => sendToChannel(publisher, channel, { id })));
 			const published = performance.now();
 			// Seconds in practice (see the printed rates); a lost message shows as a timeout with the count.
-			await waitFor(() => received.length >= n, Math.max(60_000, timeout()), () => `received ${received.length}/${n}`);
+			await waitFor(
+				() => received.length >= n,
+				Math.max(60_000, timeout()),
+				() => `received ${received.length}/${n}`,
+			);
 			const consumed = performance.now();
 
 			const rate = (count: number, ms: number) => Math.round((count * 1000) / ms);
@@ -339,12 +359,20 @@ export function channelsContract(name: string, makeOptions: () => ChannelsContra
 
 			const first: string[] = [];
 			await startBroker("first", [recorder("first", channel, `first-${shortId()}`, first)]);
-			await waitFor(() => first.length >= 20, timeout(), () => `first group got ${first.length}/20`);
+			await waitFor(
+				() => first.length >= 20,
+				timeout(),
+				() => `first group got ${first.length}/20`,
+			);
 
 			// Already acknowledged by the first group, still retained: a second group starts with them too.
 			const second: string[] = [];
 			await startBroker("second", [recorder("second", channel, `second-${shortId()}`, second)]);
-			await waitFor(() => second.length >= 20, timeout(), () => `second group got ${second.length}/20`);
+			await waitFor(
+				() => second.length >= 20,
+				timeout(),
+				() => `second group got ${second.length}/20`,
+			);
 			await sleep(SETTLE_MS);
 			expect([...first].sort()).toEqual(ids);
 			expect([...second].sort()).toEqual(ids);
@@ -361,7 +389,11 @@ export function channelsContract(name: string, makeOptions: () => ChannelsContra
 				const ids = Array.from({ length: 40 }, (_, i) => `c${String(i).padStart(2, "0")}`);
 				await Promise.all(ids.map(id => sendToChannel(publisher, channel, { id })));
 				// Five handled, at least one more in the handler's hands: then the process dies.
-				await waitFor(() => doomed.received.length >= 6, timeout(), () => `the doomed consumer received ${doomed.received.length}/6`);
+				await waitFor(
+					() => doomed.received.length >= 6,
+					timeout(),
+					() => `the doomed consumer received ${doomed.received.length}/6`,
+				);
 				doomed.child.kill("SIGKILL");
 				await doomed.exited;
 				const held = doomed.received.filter(id => !doomed.finished.includes(id));
@@ -371,7 +403,11 @@ export function channelsContract(name: string, makeOptions: () => ChannelsContra
 				const survivor: string[] = [];
 				await startBroker("survivor", [recorder("captures", channel, group, survivor, options.channelOptions)]);
 				const covered = () => ids.filter(id => doomed.finished.includes(id) || survivor.includes(id));
-				await waitFor(() => covered().length === ids.length, Math.max(timeout(), 60_000), () => `${covered().length}/40 handled; still missing ${ids.filter(id => !covered().includes(id)).join(", ")}`);
+				await waitFor(
+					() => covered().length === ids.length,
+					Math.max(timeout(), 60_000),
+					() => `${covered().length}/40 handled; still missing ${ids.filter(id => !covered().includes(id)).join(", ")}`,
+				);
 				await sleep(SETTLE_MS);
 				expect(held.filter(id => !survivor.includes(id))).toEqual([]);
 				expect(covered()).toEqual(ids);
@@ -398,7 +434,11 @@ export function channelsContract(name: string, makeOptions: () => ChannelsContra
 			expect(before).toEqual([]);
 
 			await startBroker("consumer", [recorder("rewards", channel, group, after)]);
-			await waitFor(() => after.length >= 30, timeout(), () => `got ${after.length}/30 after the restart`);
+			await waitFor(
+				() => after.length >= 30,
+				timeout(),
+				() => `got ${after.length}/30 after the restart`,
+			);
 			await sleep(SETTLE_MS);
 			expect(after.sort()).toEqual(ids);
 		});

@@ -7,7 +7,17 @@ import { deleteKafkaTopics } from "../../test/support/kafka";
 import { dropSchemas, openTestPGlite, openTestPostgres, uniqueSchema } from "../../test/support/sql";
 import { acquireDatabase, type DatabaseLease } from "../sql";
 import { channelsContract, TestBrokers } from "./channels.contract";
-import { channelAdapterOf, channelsHealth, createChannelAdapter, createChannelsMiddleware, sendToChannel, SqlChannelAdapter, type ChannelsOptions, type ServiceSchemaWithChannels, type SqlChannelMessage } from "./index";
+import {
+	channelAdapterOf,
+	channelsHealth,
+	createChannelAdapter,
+	createChannelsMiddleware,
+	sendToChannel,
+	SqlChannelAdapter,
+	type ChannelsOptions,
+	type ServiceSchemaWithChannels,
+	type SqlChannelMessage,
+} from "./index";
 
 const sleep = (ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms));
 const shortId = () => randomUUID().replace(/-/g, "").slice(0, 10);
@@ -41,11 +51,15 @@ describe("embedded SQL channels on PGlite", () => {
 	});
 	afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
 
-	channelsContract("embedded SQL (PGlite)", () => ({
-		channels: { url: "embedded://", database: { dataDir }, adapterOptions: FAST_SQL },
-		namespace,
-		burstSize: 10_000,
-	}), { notApplicable: "a PGlite folder belongs to one process; the lease test below kills a holder in-process" });
+	channelsContract(
+		"embedded SQL (PGlite)",
+		() => ({
+			channels: { url: "embedded://", database: { dataDir }, adapterOptions: FAST_SQL },
+			namespace,
+			burstSize: 10_000,
+		}),
+		{ notApplicable: "a PGlite folder belongs to one process; the lease test below kills a holder in-process" },
+	);
 });
 
 describeWithBackend("postgres", "embedded SQL channels on PostgreSQL", status => {
@@ -60,11 +74,15 @@ describeWithBackend("postgres", "embedded SQL channels on PostgreSQL", status =>
 		}
 	});
 
-	channelsContract("embedded SQL (PostgreSQL)", () => ({
-		channels: { url: "embedded://", database: { url: status.url, poolSize: 10 }, schema, adapterOptions: FAST_SQL },
-		namespace,
-		burstSize: 10_000,
-	}), { adapterOptions: { leaseMs: 1500 } });
+	channelsContract(
+		"embedded SQL (PostgreSQL)",
+		() => ({
+			channels: { url: "embedded://", database: { url: status.url, poolSize: 10 }, schema, adapterOptions: FAST_SQL },
+			namespace,
+			burstSize: 10_000,
+		}),
+		{ adapterOptions: { leaseMs: 1500 } },
+	);
 
 	it("reaches a consumer on another node, which has only its polling to learn of new messages", async () => {
 		// A different URL means another pool and another wake-up key: as far as the adapter can tell,
@@ -92,7 +110,11 @@ describeWithBackend("postgres", "embedded SQL channels on PostgreSQL", status =>
 			await consumer.start();
 			await publisher.start();
 			await sendToChannel(publisher, channel, { id: "across" });
-			await waitFor(() => received.length >= 1, 5_000, () => "the other node never received it");
+			await waitFor(
+				() => received.length >= 1,
+				5_000,
+				() => "the other node never received it",
+			);
 			await sleep(300);
 			expect(received).toEqual(["across"]);
 		} finally {
@@ -116,16 +138,20 @@ describeWithBackend("redis", "Redis Streams channels", status => {
 		}
 	});
 
-	channelsContract("Redis Streams", () => ({
-		channels: { url: status.url, database: {} },
-		namespace,
-		// Measured here: 10,000 concurrent sends accepted at ~35,000/s, delivered at ~6,000/s end to end,
-		// so Redis gets the full burst too.
-		burstSize: 10_000,
-		// A failed message stays pending until another claim; the library waits an hour by default.
-		failingChannelOptions: { redis: { minIdleTime: 50, claimInterval: 20, processingAttemptsInterval: 50 } },
-		exactDeliveryCount: false,
-	}), { channelOptions: { redis: { minIdleTime: 1500, claimInterval: 100 } } });
+	channelsContract(
+		"Redis Streams",
+		() => ({
+			channels: { url: status.url, database: {} },
+			namespace,
+			// Measured here: 10,000 concurrent sends accepted at ~35,000/s, delivered at ~6,000/s end to end,
+			// so Redis gets the full burst too.
+			burstSize: 10_000,
+			// A failed message stays pending until another claim; the library waits an hour by default.
+			failingChannelOptions: { redis: { minIdleTime: 50, claimInterval: 20, processingAttemptsInterval: 50 } },
+			exactDeliveryCount: false,
+		}),
+		{ channelOptions: { redis: { minIdleTime: 1500, claimInterval: 100 } } },
+	);
 });
 
 describeWithBackend("nats", "NATS JetStream channels", status => {
@@ -144,23 +170,31 @@ describeWithBackend("nats", "NATS JetStream channels", status => {
 		}
 	});
 
-	channelsContract("NATS JetStream", () => ({
-		channels: { url: status.url, database: {} },
-		namespace,
-		burstSize: 10_000,
-	}), { channelOptions: { nats: { consumerOptions: { config: { ack_wait: 1_500_000_000 } } } } });
+	channelsContract(
+		"NATS JetStream",
+		() => ({
+			channels: { url: status.url, database: {} },
+			namespace,
+			burstSize: 10_000,
+		}),
+		{ channelOptions: { nats: { consumerOptions: { config: { ack_wait: 1_500_000_000 } } } } },
+	);
 });
 
 describeWithBackend("kafka", "Kafka channels", status => {
 	const namespace = runNamespace("kafka");
 	afterAll(() => deleteKafkaTopics(status.url, namespace));
 
-	channelsContract("Kafka", () => ({
-		channels: { url: status.url, database: {} },
-		namespace,
-		burstSize: 10_000,
-		deliveryTimeoutMs: 60_000,
-	}), { channelOptions: { kafka: { sessionTimeout: 6_000, heartbeatInterval: 1_000 } } });
+	channelsContract(
+		"Kafka",
+		() => ({
+			channels: { url: status.url, database: {} },
+			namespace,
+			burstSize: 10_000,
+			deliveryTimeoutMs: 60_000,
+		}),
+		{ channelOptions: { kafka: { sessionTimeout: 6_000, heartbeatInterval: 1_000 } } },
+	);
 });
 
 describe("createChannelAdapter", () => {
@@ -258,7 +292,11 @@ describe("embedded SQL channels: durability and housekeeping (PGlite)", () => {
 
 		const received: Array<{ id: string; attempts: number }> = [];
 		await startBroker("consumer", [recorder("claims", channel, group, received)]);
-		await waitFor(() => received.length >= 100, 20_000, () => `${received.length}/100 after reopening`);
+		await waitFor(
+			() => received.length >= 100,
+			20_000,
+			() => `${received.length}/100 after reopening`,
+		);
 		await sleep(300);
 		expect(received.map(r => r.id).sort()).toEqual(sent);
 	});
@@ -287,7 +325,11 @@ describe("embedded SQL channels: durability and housekeeping (PGlite)", () => {
 		await startBroker("consumer", [recorder("finds", channel, group, received)]);
 		await sleep(leaseMs - 500);
 		expect(received).toEqual([]);
-		await waitFor(() => received.length >= 1, 5_000, () => "not redelivered after the lease expired");
+		await waitFor(
+			() => received.length >= 1,
+			5_000,
+			() => "not redelivered after the lease expired",
+		);
 		expect(Date.now() - claimedAt).toBeGreaterThanOrEqual(leaseMs - 100);
 		// Second delivery: the dead consumer's claim counted as the first.
 		expect(received).toEqual([{ id: "orphan", attempts: 2 }]);
@@ -312,7 +354,11 @@ describe("embedded SQL channels: durability and housekeeping (PGlite)", () => {
 		const first = await startBroker("slow-a", [slow()], { leaseMs: 300 });
 		await startBroker("slow-b", [slow()], { leaseMs: 300 });
 		await sendToChannel(first, channel, { id: "long-task" });
-		await waitFor(() => handled.length >= 1, 5_000, () => "never handled");
+		await waitFor(
+			() => handled.length >= 1,
+			5_000,
+			() => "never handled",
+		);
 		await sleep(2500);
 		expect(handled).toEqual(["long-task"]);
 	});
@@ -328,19 +374,31 @@ describe("embedded SQL channels: durability and housekeeping (PGlite)", () => {
 		const received: Array<{ id: string; attempts: number }> = [];
 		const broker = await startBroker("consumer", [recorder("done", consumed, `done-${shortId()}`, received)], { retentionMs: 200, gcIntervalMs: 100 });
 		await Promise.all([...ids(10, "d").map(id => sendToChannel(broker, consumed, { id })), ...ids(10, "w").map(id => sendToChannel(broker, waiting, { id }))]);
-		await waitFor(() => received.length >= 10, 10_000, () => `${received.length}/10 consumed`);
+		await waitFor(
+			() => received.length >= 10,
+			10_000,
+			() => `${received.length}/10 consumed`,
+		);
 
 		const countOf = (channel: string) =>
 			withDatabase(async ({ client }) => (await client.query<{ n: number }>(`select count(*)::int as n from "${schema}".messages where channel = $1`, [`${namespace}.${channel}`])).rows[0].n);
 		expect(await countOf(waiting)).toBe(10);
-		await waitFor(async () => (await countOf(consumed)) === 0, 5_000, () => "acknowledged messages were not collected");
+		await waitFor(
+			async () => (await countOf(consumed)) === 0,
+			5_000,
+			() => "acknowledged messages were not collected",
+		);
 		// Past the retention and collected several times over, but a group still needs them.
 		expect(await countOf(waiting)).toBe(10);
 
 		// Once an operator retires that group, they go too.
 		const adapter = channelAdapterOf(broker) as SqlChannelAdapter;
 		expect(await adapter.dropGroup(waiting, idleGroup)).toBe(10);
-		await waitFor(async () => (await countOf(waiting)) === 0, 5_000, () => "messages of a dropped group were not collected");
+		await waitFor(
+			async () => (await countOf(waiting)) === 0,
+			5_000,
+			() => "messages of a dropped group were not collected",
+		);
 	});
 
 	it("drops a message after its retries when dead-lettering is off", async () => {
@@ -366,8 +424,15 @@ describe("embedded SQL channels: durability and housekeeping (PGlite)", () => {
 		const logged = jest.spyOn(channelAdapterOf(consumer)!.logger, "error").mockImplementation(() => undefined);
 		await sendToChannel(consumer, channel, { id: "x" });
 		const pending = () =>
-			withDatabase(async ({ client }) => (await client.query<{ n: number }>(`select count(*)::int as n from "${schema}".deliveries where channel = $1 and grp = $2`, [`${namespace}.${channel}`, group])).rows[0].n);
-		await waitFor(async () => calls >= 2 && (await pending()) === 0, 5_000, () => `handler ran ${calls} time(s)`);
+			withDatabase(
+				async ({ client }) =>
+					(await client.query<{ n: number }>(`select count(*)::int as n from "${schema}".deliveries where channel = $1 and grp = $2`, [`${namespace}.${channel}`, group])).rows[0].n,
+			);
+		await waitFor(
+			async () => calls >= 2 && (await pending()) === 0,
+			5_000,
+			() => `handler ran ${calls} time(s)`,
+		);
 		await sleep(300);
 		expect(calls).toBe(2);
 		// Dropping is never silent.

@@ -49,7 +49,6 @@ export interface ChannelsOptions {
 /** An adapter as the middleware accepts it: an instance, a URL or `{ type, options }`. */
 export type AdapterInstanceOrOptions = ChannelAdapter | string | { type: string; options?: Record<string, unknown> };
 
-
 /**
  * The library's Redis and NATS defaults start a new group at the end of the stream and leave a dead
  * consumer's messages pending for an hour. Every adapter here gives a group seen for the first time
@@ -73,7 +72,11 @@ function mergeDeep(base: Record<string, unknown>, override: Record<string, unkno
  * without a scheme and drops credentials, so servers and credentials are given to it ready-made.
  */
 function natsConnectionOptions(url: string): Record<string, unknown> {
-	const servers = url.replace(/^nats:\/\//, "").split(",").map(s => s.trim()).filter(Boolean);
+	const servers = url
+		.replace(/^nats:\/\//, "")
+		.split(",")
+		.map(s => s.trim())
+		.filter(Boolean);
 	if (!servers.length) throw new Error(`CHANNELS_URL ${url} names no NATS server`);
 	const options: Record<string, unknown> = {};
 	const first = new URL(`nats://${servers[0]}`);
@@ -105,7 +108,11 @@ export function createChannelAdapter(options: ChannelsOptions): AdapterInstanceO
 				mergeDeep({ ...common, nats: { connectionOptions: natsConnectionOptions(options.url), consumerOptions: { config: { deliver_policy: "all" } } } }, options.adapterOptions),
 			);
 		case "kafka": {
-			const brokers = options.url.replace(/^kafka:\/\//i, "").split(",").map(b => b.trim().replace(/\/.*$/, "")).filter(Boolean);
+			const brokers = options.url
+				.replace(/^kafka:\/\//i, "")
+				.split(",")
+				.map(b => b.trim().replace(/\/.*$/, ""))
+				.filter(Boolean);
 			if (!brokers.length) throw new Error(`CHANNELS_URL ${options.url} names no Kafka broker`);
 			// Naming the partitioner kafkajs uses anyway silences its warning on every producer.
 			const kafka = { brokers, producerOptions: { createPartitioner: Partitioners.DefaultPartitioner } };

@@ -89,10 +89,11 @@ export class NatsChannelAdapter extends Library.NATS {
 	private async ensureStream(channelName: string): Promise<void> {
 		const streamName = channelName.split(".").join("_");
 		if (!this.manager) throw new Error("NATS channel adapter is not connected");
-		const exists = () => this.manager!.streams.info(streamName).then(
-			() => true,
-			() => false,
-		);
+		const exists = () =>
+			this.manager!.streams.info(streamName).then(
+				() => true,
+				() => false,
+			);
 		if (await exists()) return;
 		await this.createStream(streamName, [channelName], {});
 		if (!(await exists())) throw new Error(`NATS stream ${streamName} for '${channelName}' could not be created (see the log)`);

@@ -32,7 +32,12 @@ describe("channel message signatures", () => {
 	it("refuses a signature made with a key that is not ours, even under our key id", async () => {
 		const foreign = await signMessage(rogue, "audit.facts", "partners", fact);
 		expect(await verifyMessage("audit.facts", fact, foreign, ["partners"], keys)).toEqual({ ok: false, reason: "unknown key" });
-		const underOurKid = await signMessage({ current: { ...rogue.current, kid: ring.current.kid, privateJwk: { ...rogue.current.privateJwk, kid: ring.current.kid } }, previous: [] }, "audit.facts", "partners", fact);
+		const underOurKid = await signMessage(
+			{ current: { ...rogue.current, kid: ring.current.kid, privateJwk: { ...rogue.current.privateJwk, kid: ring.current.kid } }, previous: [] },
+			"audit.facts",
+			"partners",
+			fact,
+		);
 		expect(await verifyMessage("audit.facts", fact, underOurKid, ["partners"], keys)).toEqual({ ok: false, reason: "bad signature" });
 	});
 

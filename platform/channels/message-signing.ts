@@ -44,7 +44,13 @@ export async function signMessage(ring: KeyRing, channel: string, sender: string
 	const key = await importJWK(ring.current.privateJwk, ACCESS_TOKEN_ALGORITHM);
 	// Hashed as the consumer will see it: after the JSON round trip every transport makes (a Date
 	// becomes its ISO string, undefined fields vanish).
-	const claims: SignedClaims = { ch: channel, svc: sender, h: payloadHash(JSON.parse(JSON.stringify(payload ?? null))), iat: Math.floor(now.getTime() / 1000), ...(options.messageId ? { mid: options.messageId } : {}) };
+	const claims: SignedClaims = {
+		ch: channel,
+		svc: sender,
+		h: payloadHash(JSON.parse(JSON.stringify(payload ?? null))),
+		iat: Math.floor(now.getTime() / 1000),
+		...(options.messageId ? { mid: options.messageId } : {}),
+	};
 	return new CompactSign(new TextEncoder().encode(JSON.stringify(claims))).setProtectedHeader({ alg: ACCESS_TOKEN_ALGORITHM, kid: ring.current.kid, typ: MESSAGE_TYPE }).sign(key);
 }
 

@@ -710,7 +710,10 @@ export class SqlChannelAdapter extends BaseAdapter {
 	private async retryLater(sub: Subscription, row: ClaimedRow, err: unknown): Promise<void> {
 		const { chan } = sub;
 		const delay = Math.min(this.opts.retryDelayMs * 2 ** (row.attempts - 1), this.opts.maxRetryDelayMs);
-		this.logger.warn(`Channel '${chan.name}' (group '${chan.group}'): message ${row.id} failed (delivery ${row.attempts} of ${Math.max(1, chan.maxRetries)}); retrying in ${delay} ms:`, errorMessage(err));
+		this.logger.warn(
+			`Channel '${chan.name}' (group '${chan.group}'): message ${row.id} failed (delivery ${row.attempts} of ${Math.max(1, chan.maxRetries)}); retrying in ${delay} ms:`,
+			errorMessage(err),
+		);
 		this.metricsIncrement(METRIC_RETRIES, chan);
 		// Fenced by attempts: if our lease had expired and someone else claimed it, leave theirs alone.
 		await this.client.query(

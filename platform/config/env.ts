@@ -87,10 +87,16 @@ const ENV_SPEC = {
 	REDIS_URL: urlWithScheme(["redis", "rediss"])({ default: "", desc: "One switch for every Redis-backed adapter (cache, store, rate limits)" }),
 
 	DATA_DIR: str({ default: "./data", desc: "Where the embedded database and development keys live" }),
-	DATABASE_URL: urlWithScheme(["postgres", "postgresql"])({ default: "", desc: "PostgreSQL for every service; empty uses embedded PGlite under DATA_DIR. <SERVICE>_DATABASE_URL overrides per service" }),
+	DATABASE_URL: urlWithScheme(["postgres", "postgresql"])({
+		default: "",
+		desc: "PostgreSQL for every service; empty uses embedded PGlite under DATA_DIR. <SERVICE>_DATABASE_URL overrides per service",
+	}),
 	DATABASE_POOL_SIZE: positiveInt({ default: 10, desc: "Connections per PostgreSQL pool" }),
 
-	CHANNELS_URL: urlWithScheme(["embedded", "redis", "rediss", "nats", "kafka"])({ default: "", desc: "Durable events: empty uses the SQL-backed log in the service database; redis://, nats:// (JetStream) or kafka://host:9092" }),
+	CHANNELS_URL: urlWithScheme(["embedded", "redis", "rediss", "nats", "kafka"])({
+		default: "",
+		desc: "Durable events: empty uses the SQL-backed log in the service database; redis://, nats:// (JetStream) or kafka://host:9092",
+	}),
 	OUTBOX_POLL_MS: positiveInt({ default: 1000, desc: "How often each service's outbox relay looks for messages nobody woke it for (another node's leftovers, retries)" }),
 	OUTBOX_LEASE_SECONDS: positiveInt({ default: 60, desc: "How long a relay holds the messages it is sending; if its node dies, another relay sends them after this" }),
 	NEO4J_URL: urlWithScheme(["bolt", "neo4j", "neo4j+s", "bolt+s"])({ default: "", desc: "Neo4j for the clue graph (later issue); empty keeps it in SQL" }),
@@ -106,8 +112,14 @@ const ENV_SPEC = {
 	RATE_LIMIT_PER_MINUTE: positiveInt({ default: 600, desc: "Requests per minute one client address may make through the gateway (0: off); counted in the shared store" }),
 
 	REGISTRATIONS_PER_HOUR: positiveInt({ default: 20, desc: "Registration attempts one client address may make per hour (0: no limit); slows down account farming and email probing" }),
-	AUTH_KEYS_FILE: str({ default: "", desc: "JSON file with the token signing keys (newest signs, older still verify). Required in production where auth runs; in development one is generated under DATA_DIR/keys" }),
-	AUTH_PUBLIC_KEYS_FILE: str({ default: "", desc: "JSON JWK set of the token verification keys, for nodes without AUTH_KEYS_FILE: they then never take keys from the cluster. Required in production on such nodes" }),
+	AUTH_KEYS_FILE: str({
+		default: "",
+		desc: "JSON file with the token signing keys (newest signs, older still verify). Required in production where auth runs; in development one is generated under DATA_DIR/keys",
+	}),
+	AUTH_PUBLIC_KEYS_FILE: str({
+		default: "",
+		desc: "JSON JWK set of the token verification keys, for nodes without AUTH_KEYS_FILE: they then never take keys from the cluster. Required in production on such nodes",
+	}),
 	ACCESS_TOKEN_TTL_SECONDS: positiveInt({ default: 900, desc: "Lifetime of an access token" }),
 	REFRESH_TOKEN_TTL_DAYS: positiveInt({ default: 30, desc: "Lifetime of a session (refresh-token family) without use" }),
 	TOKEN_ISSUER: str({ default: "lootopia", desc: "iss of access tokens; verifiers accept only this" }),
@@ -128,20 +140,17 @@ export const ENVIRONMENT_VARIABLES = Object.keys(ENV_SPEC);
 export function loadConfig(source: NodeJS.ProcessEnv = process.env) {
 	const problems: Record<string, string> = {};
 	// envalid applies devDefault only when NODE_ENV is set: unset means development here.
-	const env = cleanEnv(
-		{ ...source, NODE_ENV: source.NODE_ENV || "development" },
-		ENV_SPEC,
-		{
-			reporter: ({ errors }) => {
-				for (const [name, error] of Object.entries(errors)) {
-					problems[name] = error instanceof EnvMissingError ? "is required in production" : (error as EnvError).message;
-				}
-			},
+	const env = cleanEnv({ ...source, NODE_ENV: source.NODE_ENV || "development" }, ENV_SPEC, {
+		reporter: ({ errors }) => {
+			for (const [name, error] of Object.entries(errors)) {
+				problems[name] = error instanceof EnvMissingError ? "is required in production" : (error as EnvError).message;
+			}
 		},
-	);
+	});
 	// Only the node that signs tokens needs the private keys; others fetch the public ones.
 	const signsTokens = env.SERVICES?.includes("*") || env.SERVICES?.includes("auth");
-	if (env.NODE_ENV === "production" && signsTokens && !env.AUTH_KEYS_FILE) problems.AUTH_KEYS_FILE = "is required in production on nodes running the auth service (create one with `npm run keys -- <file>`)";
+	if (env.NODE_ENV === "production" && signsTokens && !env.AUTH_KEYS_FILE)
+		problems.AUTH_KEYS_FILE = "is required in production on nodes running the auth service (create one with `npm run keys -- <file>`)";
 	// A verifying node that asked the cluster for keys would believe whoever answered as `auth`.
 	const verifiesTokens = env.SERVICES?.some(name => name !== "system");
 	if (env.NODE_ENV === "production" && verifiesTokens && !signsTokens && !env.AUTH_KEYS_FILE && !env.AUTH_PUBLIC_KEYS_FILE) {

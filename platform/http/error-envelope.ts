@@ -123,7 +123,17 @@ function withRetryAfter(rendered: RenderedError, details: unknown): RenderedErro
 }
 
 function genericClientError(status: number, message?: string): RenderedError {
-	const byStatus: Record<number, ErrorCode> = { 400: "BAD_REQUEST", 401: "UNAUTHENTICATED", 403: "FORBIDDEN", 404: "NOT_FOUND", 409: "CONFLICT", 413: "PAYLOAD_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE", 422: "VALIDATION_FAILED", 429: "RATE_LIMITED" };
+	const byStatus: Record<number, ErrorCode> = {
+		400: "BAD_REQUEST",
+		401: "UNAUTHENTICATED",
+		403: "FORBIDDEN",
+		404: "NOT_FOUND",
+		409: "CONFLICT",
+		413: "PAYLOAD_TOO_LARGE",
+		415: "UNSUPPORTED_MEDIA_TYPE",
+		422: "VALIDATION_FAILED",
+		429: "RATE_LIMITED",
+	};
 	const code = byStatus[status] ?? "BAD_REQUEST";
 	return fromRegistry(code, message);
 }

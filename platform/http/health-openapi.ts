@@ -30,7 +30,11 @@ export function healthPaths(): Record<string, unknown> {
 				responses: {
 					"200": {
 						description: "Alive",
-						content: { "application/json": { schema: { type: "object", required: ["status"], properties: { status: { type: "string", enum: ["up"] }, nodeID: { type: "string" }, uptimeSeconds: { type: "integer" } } } } },
+						content: {
+							"application/json": {
+								schema: { type: "object", required: ["status"], properties: { status: { type: "string", enum: ["up"] }, nodeID: { type: "string" }, uptimeSeconds: { type: "integer" } } },
+							},
+						},
 					},
 				},
 			},
@@ -48,10 +52,22 @@ export function healthPaths(): Record<string, unknown> {
 			},
 		},
 		"/api/openapi.json": {
-			get: { operationId: "docs.openapi", tags: ["docs"], summary: "This OpenAPI 3.1 document", security: [], responses: { "200": { description: "The document", content: { "application/json": { schema: { type: "object" } } } } } },
+			get: {
+				operationId: "docs.openapi",
+				tags: ["docs"],
+				summary: "This OpenAPI 3.1 document",
+				security: [],
+				responses: { "200": { description: "The document", content: { "application/json": { schema: { type: "object" } } } } },
+			},
 		},
 		"/api/docs": {
-			get: { operationId: "docs.page", tags: ["docs"], summary: "A page rendering this document", security: [], responses: { "200": { description: "HTML page", content: { "text/html": { schema: { type: "string" } } } } } },
+			get: {
+				operationId: "docs.page",
+				tags: ["docs"],
+				summary: "A page rendering this document",
+				security: [],
+				responses: { "200": { description: "HTML page", content: { "text/html": { schema: { type: "string" } } } } },
+			},
 		},
 	};
 }

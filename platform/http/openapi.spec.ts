@@ -431,7 +431,10 @@ describe("buildOpenApiDocument", () => {
 		// Public operations say so explicitly.
 		expect(operation(doc, "/api/auth/login", "post").security).toEqual([]);
 		// Each 401 names its challenge header, throttling responses their Retry-After.
-		expect(doc.components.responses.Unauthorized.headers).toEqual({ "X-Request-ID": { $ref: "#/components/headers/X-Request-ID" }, "WWW-Authenticate": { $ref: "#/components/headers/WWW-Authenticate" } });
+		expect(doc.components.responses.Unauthorized.headers).toEqual({
+			"X-Request-ID": { $ref: "#/components/headers/X-Request-ID" },
+			"WWW-Authenticate": { $ref: "#/components/headers/WWW-Authenticate" },
+		});
 		expect(doc.components.responses.TooManyRequests.headers).toMatchObject({ "Retry-After": { $ref: "#/components/headers/Retry-After" } });
 		expect(Object.keys(doc.components.headers).sort()).toEqual(["Location", "Retry-After", "WWW-Authenticate", "X-Request-ID"]);
 
@@ -480,9 +483,7 @@ describe("buildOpenApiDocument", () => {
 				extraPaths: { "/health/ready": { get: { operationId: "health.live", responses: { "200": { description: "OK" } } } } },
 			}),
 		);
-		const ids = [operation(doc, "/api/h/{id}", "get"), operation(doc, "/api/hunts", "get"), operation(doc, "/api/hunts/{id}", "get"), operation(doc, "/health/live", "get")].map(
-			op => op.operationId,
-		);
+		const ids = [operation(doc, "/api/h/{id}", "get"), operation(doc, "/api/hunts", "get"), operation(doc, "/api/hunts/{id}", "get"), operation(doc, "/health/live", "get")].map(op => op.operationId);
 		expect(ids).toEqual(["hunts.get", "hunts.get_2", "hunts.get_3", "health.live_2"]);
 		// Without the optional group, the param is an ordinary (optional) query parameter.
 		expect(operation(doc, "/api/hunts", "get").parameters).toEqual([{ name: "id", in: "query", required: false, schema: { type: "string" } }]);
@@ -496,9 +497,7 @@ describe("buildOpenApiDocument", () => {
 					{ method: "GET", path: "/api/v2/hunts", action: "v2.hunts.list" },
 					{ method: "GET", path: "/api/hunts/:id/leaderboard", action: "leaderboard.get" },
 				],
-				actions: new Map<string, OpenApiActionInfo>([
-					["leaderboard.get", { name: "leaderboard.get", openapi: { tags: ["hunts", "leaderboard"], summary: "Ranked players", deprecated: true } }],
-				]),
+				actions: new Map<string, OpenApiActionInfo>([["leaderboard.get", { name: "leaderboard.get", openapi: { tags: ["hunts", "leaderboard"], summary: "Ranked players", deprecated: true } }]]),
 			}),
 		);
 		expect(operation(doc, "/api/hunts/{id}", "get").tags).toEqual(["hunts"]);
@@ -716,7 +715,13 @@ describe("the generated document is valid OpenAPI 3.1", () => {
 			u: { type: "unknown-rule" },
 		};
 		const doc = buildOpenApiDocument(
-			minimalInput({ routes: [{ method: "POST", path: "/x", action: "x.all" }, { method: "GET", path: "/x", action: "x.all" }], actions: { "x.all": { name: "x.all", params: everyRule } } }),
+			minimalInput({
+				routes: [
+					{ method: "POST", path: "/x", action: "x.all" },
+					{ method: "GET", path: "/x", action: "x.all" },
+				],
+				actions: { "x.all": { name: "x.all", params: everyRule } },
+			}),
 		);
 		expect(schemaProblems(doc)).toEqual([]);
 		expect((await validateDocument(doc)).valid).toBe(true);
@@ -729,10 +734,7 @@ describe("docs page", () => {
 	it("loads Swagger UI from the assets base with no inline script or style (strict CSP)", () => {
 		expect(page).toContain('<link rel="stylesheet" href="/api/docs/assets/swagger-ui.css">');
 		const scripts = page.match(/<script\b[^>]*>[\s\S]*?<\/script>/g) ?? [];
-		expect(scripts).toEqual([
-			'<script src="/api/docs/assets/swagger-ui-bundle.js"></script>',
-			`<script src="/api/docs/assets/${DOCS_INITIALIZER_FILE}"></script>`,
-		]);
+		expect(scripts).toEqual(['<script src="/api/docs/assets/swagger-ui-bundle.js"></script>', `<script src="/api/docs/assets/${DOCS_INITIALIZER_FILE}"></script>`]);
 		expect(page).not.toMatch(/<style|\sstyle=|\son[a-z]+=/i);
 	});
 
@@ -754,9 +756,7 @@ describe("docs page", () => {
 		vm.runInNewContext(script, { window, SwaggerUIBundle });
 		expect(calls).toHaveLength(0);
 		onLoad?.();
-		expect(calls).toEqual([
-			{ url: '/api/openapi.json?v="1"</script>', dom_id: "#swagger-ui", deepLinking: true, presets: ["apis-preset"], layout: "BaseLayout" },
-		]);
+		expect(calls).toEqual([{ url: '/api/openapi.json?v="1"</script>', dom_id: "#swagger-ui", deepLinking: true, presets: ["apis-preset"], layout: "BaseLayout" }]);
 		expect(script).not.toContain("</script>");
 	});
 

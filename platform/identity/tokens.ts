@@ -46,7 +46,12 @@ export interface TokenSettings {
 export async function generateSigningKey(now = new Date()): Promise<SigningKeyRecord> {
 	const { privateKey, publicKey } = await generateKeyPair(ACCESS_TOKEN_ALGORITHM, { crv: "Ed25519", extractable: true });
 	const kid = `k-${now.toISOString().slice(0, 10)}-${randomBytes(4).toString("hex")}`;
-	return { kid, privateJwk: { ...(await exportJWK(privateKey)), kid, alg: ACCESS_TOKEN_ALGORITHM }, publicJwk: { ...(await exportJWK(publicKey)), kid, alg: ACCESS_TOKEN_ALGORITHM }, createdAt: now.toISOString() };
+	return {
+		kid,
+		privateJwk: { ...(await exportJWK(privateKey)), kid, alg: ACCESS_TOKEN_ALGORITHM },
+		publicJwk: { ...(await exportJWK(publicKey)), kid, alg: ACCESS_TOKEN_ALGORITHM },
+		createdAt: now.toISOString(),
+	};
 }
 
 /** A new current key; the old one moves to `previous` and keeps verifying. */

@@ -162,9 +162,7 @@ export function AuthorizationMiddleware(): Middleware {
 				const action = localActionOf(broker, payload?.action);
 				if (action?.access) return next(cmd, packet);
 				const transit = (broker as unknown as { transit: TransitInternals }).transit;
-				const refusal = action
-					? new AppError("LOCAL_ONLY", undefined, { action: payload?.action })
-					: new Errors.ServiceNotFoundError({ action: String(payload?.action), nodeID: broker.nodeID });
+				const refusal = action ? new AppError("LOCAL_ONLY", undefined, { action: payload?.action }) : new Errors.ServiceNotFoundError({ action: String(payload?.action), nodeID: broker.nodeID });
 				if (action) broker.getLogger("AUTHORIZATION").warn(`Refused '${payload?.action}' requested by node '${payload?.sender}': it is local-only`);
 				return transit.sendResponse(String(payload?.sender), String(payload?.id), payload?.meta ?? {}, null, null, refusal).then(() => true);
 			};

@@ -21,7 +21,8 @@ const POSTGRES_INFRASTRUCTURE_CLASS = /^(08|53|57|58|XX)[0-9A-Z]{3}$/;
 const INFRASTRUCTURE_TYPES = new Set(["SERVICE_UNAVAILABLE", "UPSTREAM_TIMEOUT"]);
 
 /** What pg's client says when its connection is gone; matched whole, on pg's own (plain) errors only. */
-const PG_CONNECTION_LOST = /^(Connection terminated|Connection terminated unexpectedly|Connection terminated due to connection timeout|Client has encountered a connection error and is not queryable)$/;
+const PG_CONNECTION_LOST =
+	/^(Connection terminated|Connection terminated unexpectedly|Connection terminated due to connection timeout|Client has encountered a connection error and is not queryable)$/;
 
 export function isInfrastructureFailure(err: unknown): boolean {
 	const e = (err ?? {}) as { name?: unknown; code?: unknown; type?: unknown; message?: unknown };

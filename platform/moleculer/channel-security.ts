@@ -35,7 +35,8 @@ export function ChannelSecurityMiddleware(publishers: Readonly<Record<string, re
 		name: "ChannelSecurity",
 		created(created: ServiceBroker) {
 			broker = created;
-			if (broker.isMetricsEnabled()) broker.metrics.register({ type: "counter", name: REFUSED_MESSAGES_METRIC, labelNames: ["channel", "reason"], description: "Channel messages dropped for a missing or invalid signature" });
+			if (broker.isMetricsEnabled())
+				broker.metrics.register({ type: "counter", name: REFUSED_MESSAGES_METRIC, labelNames: ["channel", "reason"], description: "Channel messages dropped for a missing or invalid signature" });
 			provideMessageSigner(broker, async (channel, sender, payload, messageId) => {
 				const allowed = publishers[channel];
 				if (!allowed) return undefined;

@@ -12,7 +12,7 @@ export interface RestActionSchema extends Omit<ActionSchema, "handler"> {
 	 * Handlers declare their own `this` (the service's methods and state); Moleculer's typing
 	 * would only admit a bare Service.
 	 */
-	 
+
 	handler?(this: any, ctx: Context<any, any>): unknown;
 	/** moleculer-web route(s) relative to the service's `settings.rest`, e.g. "POST /register". */
 	rest?: string | string[];
@@ -38,7 +38,6 @@ export interface LootopiaSettings extends ServiceSettingSchema {
 	rest?: string | string[];
 }
 
-
 export type LootopiaServiceSchema<S extends LootopiaSettings> = Omit<ServiceSchema<S>, "actions" | "methods" | "created" | "started" | "stopped"> & {
 	actions?: Record<string, RestActionSchema | ActionHandler | false>;
 	methods?: Record<string, (this: any, ...args: any[]) => unknown>;
@@ -46,7 +45,6 @@ export type LootopiaServiceSchema<S extends LootopiaSettings> = Omit<ServiceSche
 	started?(this: any): Promise<void> | void;
 	stopped?(this: any): Promise<void> | void;
 };
-
 
 /** The registry and broker take plain schemas; the settings type only matters while writing one. */
 export function defineService<S extends LootopiaSettings = LootopiaSettings>(schema: LootopiaServiceSchema<S>): ServiceSchema {

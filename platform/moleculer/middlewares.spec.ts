@@ -16,7 +16,13 @@ describe("internal middlewares", () => {
 	});
 
 	it("still counts metrics for real actions but not for the gateway's forwarding action", async () => {
-		const broker = new ServiceBroker({ logger: false, skipProcessEventRegistration: true, metrics: { enabled: true, reporter: [] }, internalMiddlewares: false, middlewares: internalMiddlewares() as never });
+		const broker = new ServiceBroker({
+			logger: false,
+			skipProcessEventRegistration: true,
+			metrics: { enabled: true, reporter: [] },
+			internalMiddlewares: false,
+			middlewares: internalMiddlewares() as never,
+		});
 		broker.createService({ name: "api", actions: { rest: () => "forwarded" } });
 		broker.createService({ name: "hunts", actions: { list: () => [] } });
 		await broker.start();

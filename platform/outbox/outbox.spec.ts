@@ -165,10 +165,13 @@ onEverySqlEngine((engine, open) => {
 		it("gives back what is left when half its lease is gone, so no claim outlives a slow batch", async () => {
 			for (let i = 0; i < 6; i++) await outbox.transaction(messages => messages.add("test.things", { i }));
 			const sent: unknown[] = [];
-			const r = relay(async message => {
-				await new Promise(resolve => setTimeout(resolve, 60));
-				sent.push(message.payload);
-			}, { leaseMs: 300 });
+			const r = relay(
+				async message => {
+					await new Promise(resolve => setTimeout(resolve, 60));
+					sent.push(message.payload);
+				},
+				{ leaseMs: 300 },
+			);
 			const first = await r.runOnce();
 			expect(first.sent).toBeLessThan(6);
 			// What it gave back is due at once, for it or any other relay.
@@ -233,11 +236,13 @@ onEverySqlEngine((engine, open) => {
 			const failing = rejectionOf(inbox.once("partners", id, async () => Promise.reject(new Error("database hiccup"))));
 			expect(await failing).toMatchObject({ message: "database hiccup" });
 			// The failure rolled the record back: the redelivery is acted on.
-			expect(await inbox.once("partners", id, async (messages, tx) => {
-				effects.push("first");
-				await tx.query("select 1");
-				await messages.add("test.effects", { of: id });
-			})).toBe(true);
+			expect(
+				await inbox.once("partners", id, async (messages, tx) => {
+					effects.push("first");
+					await tx.query("select 1");
+					await messages.add("test.effects", { of: id });
+				}),
+			).toBe(true);
 			expect(await inbox.once("partners", id, async () => void effects.push("again"))).toBe(false);
 			expect(await inbox.once("users", id, async () => void effects.push("other consumer"))).toBe(true);
 			expect(effects).toEqual(["first", "other consumer"]);
@@ -281,10 +286,14 @@ onEverySqlEngine((engine, open) => {
 
 const pg = backend("postgres");
 (pg.available ? describe : describe.skip)("outbox on PostgreSQL with concurrent connections", () => {
-	const db = useMigratedSchema(async () => {
-		const client = openTestPostgres(pg.url);
-		return { client, dispose: () => client.close() };
-	}, "outbox_race", []);
+	const db = useMigratedSchema(
+		async () => {
+			const client = openTestPostgres(pg.url);
+			return { client, dispose: () => client.close() };
+		},
+		"outbox_race",
+		[],
+	);
 	let other: SqlClient;
 	beforeAll(() => {
 		other = openTestPostgres(pg.url);

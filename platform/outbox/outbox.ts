@@ -116,15 +116,18 @@ export class Outbox {
 
 	/** A send failed: unclaimed, due again after `delayMs`, with the failure kept for operators. */
 	async failed(claimant: string, id: string, delayMs: number, error: string): Promise<void> {
-		await this.db.query(
-			`update ${this.table} set available_at = now() + make_interval(secs => $3), attempts = attempts + 1, last_error = $4, claimed_by = null where id = $1 and claimed_by = $2`,
-			[id, claimant, delayMs / 1000, error.slice(0, 1000)],
-		);
+		await this.db.query(`update ${this.table} set available_at = now() + make_interval(secs => $3), attempts = attempts + 1, last_error = $4, claimed_by = null where id = $1 and claimed_by = $2`, [
+			id,
+			claimant,
+			delayMs / 1000,
+			error.slice(0, 1000),
+		]);
 	}
 
 	/** Gives claimed messages back, due after `delayMs` (a relay that stops sending early). */
 	async release(claimant: string, ids: readonly string[], delayMs = 0): Promise<void> {
-		for (const id of ids) await this.db.query(`update ${this.table} set available_at = now() + make_interval(secs => $3), claimed_by = null where id = $1 and claimed_by = $2`, [id, claimant, delayMs / 1000]);
+		for (const id of ids)
+			await this.db.query(`update ${this.table} set available_at = now() + make_interval(secs => $3), claimed_by = null where id = $1 and claimed_by = $2`, [id, claimant, delayMs / 1000]);
 	}
 
 	/** What is waiting: how many messages, how long the oldest has been, how many failed, and the latest failure. */

@@ -122,7 +122,10 @@ export class OutboxRelay {
 			const message = batch[i];
 			// Stopping, or half the lease gone: what is left goes back rather than outlive the claim.
 			if ((this.stopped && this.running) || performance.now() - claimedAt > this.settings.leaseMs / 2) {
-				await this.outbox.release(this.claimant, batch.slice(i).map(m => m.id));
+				await this.outbox.release(
+					this.claimant,
+					batch.slice(i).map(m => m.id),
+				);
 				break;
 			}
 			try {

@@ -35,7 +35,8 @@ describe("cluster report", () => {
 	it("prints one row per backend, and says which node is offline or degraded", async () => {
 		const report = await gatherClusterReport({
 			nodes: () => nodes.slice(0, 3),
-			health: async nodeID => (nodeID === "b-core" ? { ...up(nodeID), status: "down", backends: { cache: { status: "down", target: "redis://r:6379", latencyMs: 2000, error: "no answer within 2000 ms" } } } : up(nodeID)),
+			health: async nodeID =>
+				nodeID === "b-core" ? { ...up(nodeID), status: "down", backends: { cache: { status: "down", target: "redis://r:6379", latencyMs: 2000, error: "no answer within 2000 ms" } } } : up(nodeID),
 		});
 		const rows = clusterReportRows(report);
 		expect(rows[0]).toEqual(["Node", "State", "Services", "Backend", "Status", "Target", "Latency"]);

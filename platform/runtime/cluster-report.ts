@@ -34,7 +34,10 @@ export async function gatherClusterReport(caller: ClusterCaller): Promise<NodeSu
 				nodeID: node.id,
 				available: node.available,
 				local: node.local,
-				services: (node.services ?? []).map(s => s.fullName ?? s.name).filter(name => !name.startsWith("$")).sort(),
+				services: (node.services ?? [])
+					.map(s => s.fullName ?? s.name)
+					.filter(name => !name.startsWith("$"))
+					.sort(),
 			};
 			if (!node.available) return summary;
 			try {

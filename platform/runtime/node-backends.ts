@@ -101,13 +101,14 @@ export class NodeBackends {
 			// The embedded channel log lives in the default database, so this node depends on it.
 			this.checks.set("database", { target: config.databaseUrl ? redactUrl(config.databaseUrl) : "embedded", check: () => this.database("channels").then(client => client.ping()) });
 		}
-		if (withChannels) this.checks.set("channels", {
-			target: config.channelsUrl.startsWith("embedded") ? "embedded (service database)" : redactUrl(config.channelsUrl),
-			check: async () => {
-				const adapter = (broker as unknown as { channelAdapter?: { connected?: boolean } }).channelAdapter;
-				if (!adapter?.connected) throw new Error("not connected");
-			},
-		});
+		if (withChannels)
+			this.checks.set("channels", {
+				target: config.channelsUrl.startsWith("embedded") ? "embedded (service database)" : redactUrl(config.channelsUrl),
+				check: async () => {
+					const adapter = (broker as unknown as { channelAdapter?: { connected?: boolean } }).channelAdapter;
+					if (!adapter?.connected) throw new Error("not connected");
+				},
+			});
 	}
 
 	/**

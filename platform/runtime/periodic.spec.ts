@@ -7,11 +7,15 @@ it("runs on its interval, never twice at once, reports failures and keeps going 
 	const failures: string[] = [];
 	let runs = 0;
 	let release!: () => void;
-	const task = every(100, () => {
-		runs++;
-		if (runs === 1) return new Promise<void>(resolve => (release = resolve));
-		return Promise.reject(new Error(`failed run ${runs}`));
-	}, err => failures.push(err.message));
+	const task = every(
+		100,
+		() => {
+			runs++;
+			if (runs === 1) return new Promise<void>(resolve => (release = resolve));
+			return Promise.reject(new Error(`failed run ${runs}`));
+		},
+		err => failures.push(err.message),
+	);
 	await jest.advanceTimersByTimeAsync(350);
 	// The first run is still going: the ticks in between did not start another.
 	expect(runs).toBe(1);

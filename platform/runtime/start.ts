@@ -14,10 +14,7 @@ async function main(): Promise<void> {
 	await broker.start();
 	const hasGateway = broker.services.some(svc => svc.name === "api");
 	if (!hasGateway && config.healthPort) await startHealthServer(broker, config.healthPort, config.http.host);
-	broker.logger.info(
-		`Lootopia node ${broker.nodeID} ready in ${Math.round(performance.now() - startedAt)} ms` +
-			(hasGateway ? ` — http://localhost:${config.http.port} (docs: /api/docs)` : ""),
-	);
+	broker.logger.info(`Lootopia node ${broker.nodeID} ready in ${Math.round(performance.now() - startedAt)} ms` + (hasGateway ? ` — http://localhost:${config.http.port} (docs: /api/docs)` : ""));
 }
 
 main().catch(err => {

@@ -4,9 +4,13 @@ import { PromptCancelled, promptHidden, stopOnKeyPress, type TerminalInput } fro
 
 /** A terminal whose line editor, like readline, listens for 'keypress' events. */
 function fakeTerminal() {
-	const input = Object.assign(new EventEmitter(), { isTTY: true, isRaw: false, setRawMode(mode: boolean) {
-		input.isRaw = mode;
-	} }) as TerminalInput & { isRaw: boolean };
+	const input = Object.assign(new EventEmitter(), {
+		isTTY: true,
+		isRaw: false,
+		setRawMode(mode: boolean) {
+			input.isRaw = mode;
+		},
+	}) as TerminalInput & { isRaw: boolean };
 	const edited: string[] = [];
 	input.on("keypress", (key: string) => edited.push(key));
 	// As emitKeypressEvents does: each chunk of data becomes keypresses for whoever listens.

@@ -26,7 +26,7 @@ export class EmbeddedDatabaseInUseError extends Error {
 	) {
 		super(
 			`The embedded database in ${dataDir} is in use by another process (pid ${holder.pid}, ${holder.command}, since ${holder.since}). ` +
-				"Only one process may open it: stop that one first, or run both with TRANSPORTER set so one joins the other (README, \"Operators' console\").",
+				'Only one process may open it: stop that one first, or run both with TRANSPORTER set so one joins the other (README, "Operators\' console").',
 		);
 		this.name = "EmbeddedDatabaseInUseError";
 	}
@@ -59,7 +59,16 @@ function pause(ms: number): void {
  */
 export function lockFolder(dataDir: string): () => void {
 	const file = path.join(dataDir, LOCK_FILE);
-	const me: Holder = { pid: process.pid, startTime: processStartTime(process.pid), command: process.argv.slice(1).map(arg => path.basename(arg)).join(" ") || "node", since: new Date().toISOString() };
+	const me: Holder = {
+		pid: process.pid,
+		startTime: processStartTime(process.pid),
+		command:
+			process.argv
+				.slice(1)
+				.map(arg => path.basename(arg))
+				.join(" ") || "node",
+		since: new Date().toISOString(),
+	};
 	const mine = `${file}.${process.pid}.${randomUUID().slice(0, 8)}`;
 	const takeover = `${file}.takeover`;
 	fs.writeFileSync(mine, JSON.stringify(me));

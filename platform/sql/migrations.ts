@@ -69,7 +69,8 @@ export async function runMigrations(client: SqlClient, schema: string, migration
 		for (const migration of ordered) {
 			const previous = appliedByVersion.get(migration.version);
 			if (previous) {
-				if (previous.checksum !== checksum(migration)) throw new MigrationError(`${schema}: migration ${migration.version} (${migration.name}) was edited after it was applied; add a new migration instead`);
+				if (previous.checksum !== checksum(migration))
+					throw new MigrationError(`${schema}: migration ${migration.version} (${migration.name}) was edited after it was applied; add a new migration instead`);
 				continue;
 			}
 			await applyOne(tx, schema, ledger, migration);

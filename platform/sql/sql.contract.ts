@@ -27,7 +27,6 @@ export interface SqlContractOptions {
 	separateClients: boolean;
 }
 
-
 /** bytea comes back as Buffer from pg and Uint8Array from PGlite: both are Uint8Array, compare bytes. */
 function bytesOf(value: unknown): number[] {
 	if (!(value instanceof Uint8Array)) throw new Error(`expected bytes, got ${Object.prototype.toString.call(value)}`);
@@ -35,10 +34,7 @@ function bytesOf(value: unknown): number[] {
 }
 
 async function tableNames(db: SqlExecutor, schema: string): Promise<string[]> {
-	const { rows } = await db.query<{ table_name: string }>(
-		"select table_name from information_schema.tables where table_schema = $1 order by table_name",
-		[schema],
-	);
+	const { rows } = await db.query<{ table_name: string }>("select table_name from information_schema.tables where table_schema = $1 order by table_name", [schema]);
 	return rows.map(row => row.table_name);
 }
 
@@ -54,9 +50,7 @@ async function appliedVersions(db: SqlExecutor, schema: string): Promise<number[
 
 export function sqlClientContract(name: string, { setup, newSchemaName, separateClients }: SqlContractOptions): void {
 	// PGlite: one process owns an embedded database, so there is no second pool to race with.
-	const itWithSeparateClients = separateClients
-		? it
-		: (title: string, fn: () => Promise<void>) => it.skip(`${title} [skipped: one process owns an embedded database, so there is no second pool]`, fn);
+	const itWithSeparateClients = separateClients ? it : (title: string, fn: () => Promise<void>) => it.skip(`${title} [skipped: one process owns an embedded database, so there is no second pool]`, fn);
 
 	describe(`SqlClient contract: ${name}`, () => {
 		let target: SqlContractTarget;
@@ -107,19 +101,16 @@ export function sqlClientContract(name: string, { setup, newSchemaName, separate
 
 			it("returns int8 as number, numeric as string, timestamptz as Date, jsonb parsed, bytea as bytes, text[] as array", async () => {
 				const at = new Date("2026-03-01T12:34:56.789Z");
-				await db.query(
-					`insert into "${schema}".typed (big, amount, at, doc, raw, labels, flag, ratio) values ($1, $2, $3, $4, $5, $6, $7, $8)`,
-					[
-						12345678901,
-						"1234.50",
-						at,
-						{ clue: "oak", nested: { points: 3 }, list: [1, "two"] },
-						Buffer.from([0, 1, 254, 255]),
-						["north", "a,b", 'with "quotes"', "back\\slash", "{braces}"],
-						true,
-						0.25,
-					],
-				);
+				await db.query(`insert into "${schema}".typed (big, amount, at, doc, raw, labels, flag, ratio) values ($1, $2, $3, $4, $5, $6, $7, $8)`, [
+					12345678901,
+					"1234.50",
+					at,
+					{ clue: "oak", nested: { points: 3 }, list: [1, "two"] },
+					Buffer.from([0, 1, 254, 255]),
+					["north", "a,b", 'with "quotes"', "back\\slash", "{braces}"],
+					true,
+					0.25,
+				]);
 				const { rows } = await db.query(`select big, amount, at, doc, raw, labels, flag, ratio, id from "${schema}".typed`);
 				expect(rows).toHaveLength(1);
 				const row = rows[0];
@@ -136,9 +127,7 @@ export function sqlClientContract(name: string, { setup, newSchemaName, separate
 			});
 
 			it("returns computed int8 (count(*), sums) as numbers and SQL null as null", async () => {
-				const { rows } = await db.query<{ n: unknown; total: unknown; nothing: unknown }>(
-					`select count(*) as n, sum(big) as total, null::text as nothing from "${schema}".typed`,
-				);
+				const { rows } = await db.query<{ n: unknown; total: unknown; nothing: unknown }>(`select count(*) as n, sum(big) as total, null::text as nothing from "${schema}".typed`);
 				expect(rows[0].n).toBe(1);
 				// sum(int8) is numeric: a string, like every numeric.
 				expect(rows[0].total).toBe("12345678901");

@@ -89,10 +89,12 @@ describeWithBackend("postgres", "PostgreSQL", status => {
 	it("keeps serving after a transaction's connection is killed mid-way", async () => {
 		const pool = openTestPostgres(status.url);
 		try {
-			const err = await pool.transaction(tx => tx.query("select pg_terminate_backend(pg_backend_pid())")).then(
-				() => undefined,
-				(failure: unknown) => failure,
-			);
+			const err = await pool
+				.transaction(tx => tx.query("select pg_terminate_backend(pg_backend_pid())"))
+				.then(
+					() => undefined,
+					(failure: unknown) => failure,
+				);
 			expect(err).toBeInstanceOf(Error);
 			// More calls than the pool has connections: a dead one handed out again would fail one.
 			await Promise.all(Array.from({ length: 12 }, () => pool.transaction(tx => tx.query("select 1"))));

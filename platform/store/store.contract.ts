@@ -14,7 +14,6 @@ export type StoreFactory = (scope: string) => Promise<KeyValueStore> | KeyValueS
 
 const sleep = (ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms));
 
-
 async function expectStoreError(promise: Promise<unknown>, code: StoreErrorCode): Promise<void> {
 	const err = await rejectionOf(promise);
 	if (!isStoreError(err, code)) throw new Error(`expected StoreError ${code}, got ${String(err)}`);
@@ -437,7 +436,14 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
 			});
 
 			it("ranks members the way ranges list them, both directions, null when absent", async () => {
-				for (const [member, score] of [["dora", 3], ["carl", 3], ["anna", 7], ["bert", 1], ["emil", 3]] as const) await store.zAdd("board", member, score);
+				for (const [member, score] of [
+					["dora", 3],
+					["carl", 3],
+					["anna", 7],
+					["bert", 1],
+					["emil", 3],
+				] as const)
+					await store.zAdd("board", member, score);
 				for (const descending of [false, true]) {
 					const range = await store.zRangeByRank("board", 0, -1, { descending });
 					const ranks = await Promise.all(range.map(entry => store.zRank("board", entry.member, { descending })));
@@ -451,7 +457,13 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
 			});
 
 			it("reads rank ranges like ZRANGE: inclusive, negative from the end, clamped", async () => {
-				for (const [member, score] of [["a", 1], ["b", 2], ["c", 3], ["d", 4]] as const) await store.zAdd("board", member, score);
+				for (const [member, score] of [
+					["a", 1],
+					["b", 2],
+					["c", 3],
+					["d", 4],
+				] as const)
+					await store.zAdd("board", member, score);
 				const members = async (start: number, stop: number, descending = false) => (await store.zRangeByRank("board", start, stop, { descending })).map(entry => entry.member);
 				expect(await members(0, -1)).toEqual(["a", "b", "c", "d"]);
 				expect(await members(1, 2)).toEqual(["b", "c"]);
@@ -475,7 +487,12 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
 			});
 
 			it("moves a member to its new rank when its score changes, and removes members", async () => {
-				for (const [member, score] of [["a", 1], ["b", 2], ["c", 3]] as const) await store.zAdd("board", member, score);
+				for (const [member, score] of [
+					["a", 1],
+					["b", 2],
+					["c", 3],
+				] as const)
+					await store.zAdd("board", member, score);
 				await store.zIncrBy("board", "a", 5);
 				expect((await store.zRangeByRank("board", 0, -1)).map(entry => entry.member)).toEqual(["b", "c", "a"]);
 				expect(await store.zRem("board", "c")).toBe(true);

@@ -15,13 +15,17 @@ async function lint(filePath: string, code: string): Promise<string[]> {
 }
 
 it("refuses a Moleculer import under domain/", async () => {
-	expect(await lint("domain/hunts/example.ts", `import type { Context } from "moleculer";\nexport type C = Context;\n`)).toEqual([expect.stringMatching(/^no-restricted-imports: .*domain\/ stays free of Moleculer/)]);
+	expect(await lint("domain/hunts/example.ts", `import type { Context } from "moleculer";\nexport type C = Context;\n`)).toEqual([
+		expect.stringMatching(/^no-restricted-imports: .*domain\/ stays free of Moleculer/),
+	]);
 	expect(await lint("domain/hunts/example.ts", `import { Middleware } from "@moleculer/channels";\nexport const m = Middleware;\n`)).toEqual([expect.stringMatching(/^no-restricted-imports/)]);
 	expect(await lint("contracts/example.ts", `import ApiGateway from "moleculer-web";\nexport const g = ApiGateway;\n`)).toEqual([expect.stringMatching(/^no-restricted-imports/)]);
 });
 
 it("refuses the Moleculer wiring under domain/, and allows platform primitives", async () => {
-	expect(await lint("domain/hunts/example.ts", `import { userOf } from "../../platform/moleculer/authorization";\nexport const u = userOf;\n`)).toEqual([expect.stringMatching(/^no-restricted-imports: .*not the Moleculer wiring/)]);
+	expect(await lint("domain/hunts/example.ts", `import { userOf } from "../../platform/moleculer/authorization";\nexport const u = userOf;\n`)).toEqual([
+		expect.stringMatching(/^no-restricted-imports: .*not the Moleculer wiring/),
+	]);
 	expect(await lint("domain/hunts/example.ts", `import { AppError } from "../../platform/errors/app-error";\nexport const e = AppError;\n`)).toEqual([]);
 });
 

@@ -24,7 +24,9 @@ async function status(servers: BackendServer[]): Promise<boolean> {
 	);
 	for (const { server, reason, pid, rss } of rows) {
 		const state = reason ? `DOWN ${reason}` : "ready";
-		process.stdout.write(`${server.name.padEnd(11)} ${state.padEnd(7)} ${server.url.padEnd(42)} ${pid ? `pid ${pid}` : "no process"}${rss ? `, ${rss} MiB resident` : ""}\n${" ".repeat(12)}log ${server.logFile}\n`);
+		process.stdout.write(
+			`${server.name.padEnd(11)} ${state.padEnd(7)} ${server.url.padEnd(42)} ${pid ? `pid ${pid}` : "no process"}${rss ? `, ${rss} MiB resident` : ""}\n${" ".repeat(12)}log ${server.logFile}\n`,
+		);
 	}
 	process.stdout.write(`data and libraries under ${BACKENDS_DIR}, logs under ${LOGS_DIR} (PostgreSQL: Debian's cluster)\n`);
 	return rows.every(row => !row.reason);

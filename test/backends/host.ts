@@ -31,7 +31,13 @@ export function run(command: string, args: string[], options: { asRoot?: boolean
 	if (options.asUser) [file, argv] = isRoot ? ["runuser", ["-u", options.asUser, "--", command, ...args]] : ["sudo", ["-u", options.asUser, command, ...args]];
 	else if (options.asRoot && !isRoot) [file, argv] = ["sudo", [command, ...args]];
 	try {
-		return execFileSync(file, argv, { cwd: options.cwd, env: options.env ?? process.env, input: options.input, stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", options.quiet ? "pipe" : "inherit"], encoding: "utf8" });
+		return execFileSync(file, argv, {
+			cwd: options.cwd,
+			env: options.env ?? process.env,
+			input: options.input,
+			stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", options.quiet ? "pipe" : "inherit"],
+			encoding: "utf8",
+		});
 	} catch (err) {
 		const e = err as { stderr?: string; stdout?: string; status?: number };
 		throw new Error(`${[file, ...argv].join(" ")} failed (exit ${e.status}): ${(e.stderr || e.stdout || "").toString().trim().slice(-2000)}`);

@@ -139,7 +139,11 @@ export async function probeBackend(name: BackendName, url: string, timeoutMs = 5
 		return undefined;
 	} catch (err) {
 		// A probe that settled closed its own client; one cut short by the timeout has not.
-		if (!settled) for (const close of opened) void Promise.resolve().then(close).catch(() => undefined);
+		if (!settled)
+			for (const close of opened)
+				void Promise.resolve()
+					.then(close)
+					.catch(() => undefined);
 		return `is not answering at ${url} (${describeError(err)})`;
 	}
 }

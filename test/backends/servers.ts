@@ -7,7 +7,22 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { BACKENDS_DIR, LOGS_DIR, chownRecursive, isRoot, commandExists, ensureDebianPackages, ensureSystemUser, javaCommand, javaHome, mavenCopy, readPid, run, spawnDetached, stopProcess } from "./host";
+import {
+	BACKENDS_DIR,
+	LOGS_DIR,
+	chownRecursive,
+	isRoot,
+	commandExists,
+	ensureDebianPackages,
+	ensureSystemUser,
+	javaCommand,
+	javaHome,
+	mavenCopy,
+	readPid,
+	run,
+	spawnDetached,
+	stopProcess,
+} from "./host";
 import type { BackendName } from "./probes";
 
 export interface BackendServer {
@@ -36,7 +51,14 @@ const logOf = (name: string) => path.join(LOGS_DIR, `${name}.log`);
 const pidFileOf = (name: string) => path.join(dirOf(name), "pid");
 
 /** A server we start ourselves and track by pid file (all but PostgreSQL, which Debian manages). */
-function detached(kind: BackendName, name: string, spec: Omit<BackendServer, "kind" | "name" | "logFile" | "dataDir" | "stop" | "pid" | "start"> & { launch(): { command: string; args: string[]; cwd?: string; env?: NodeJS.ProcessEnv; asUser?: string }; stopGraceMs?: number }): BackendServer {
+function detached(
+	kind: BackendName,
+	name: string,
+	spec: Omit<BackendServer, "kind" | "name" | "logFile" | "dataDir" | "stop" | "pid" | "start"> & {
+		launch(): { command: string; args: string[]; cwd?: string; env?: NodeJS.ProcessEnv; asUser?: string };
+		stopGraceMs?: number;
+	},
+): BackendServer {
 	const dataDir = path.join(dirOf(name), "data");
 	return {
 		kind,
@@ -212,7 +234,19 @@ const kafka = detached("kafka", "kafka", {
 	},
 	launch: () => ({
 		command: javaCommand(),
-		args: ["-Xms256m", "-Xmx512m", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=50", ...JVM_COMMON, "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-Dorg.slf4j.simpleLogger.showDateTime=true", "-cp", `${kafkaLib()}/*`, "kafka.Kafka", path.join(dirOf("kafka"), "server.properties")],
+		args: [
+			"-Xms256m",
+			"-Xmx512m",
+			"-XX:+UseG1GC",
+			"-XX:MaxGCPauseMillis=50",
+			...JVM_COMMON,
+			"-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+			"-Dorg.slf4j.simpleLogger.showDateTime=true",
+			"-cp",
+			`${kafkaLib()}/*`,
+			"kafka.Kafka",
+			path.join(dirOf("kafka"), "server.properties"),
+		],
 	}),
 });
 
@@ -325,10 +359,17 @@ export function opensearchServer(name = "opensearch", httpPort = 9200, transport
 			for (const dir of ["config/jvm.options.d", "data", "logs", "tmp"]) fs.mkdirSync(path.join(run, dir), { recursive: true });
 			fs.copyFileSync(path.join(home, "config", "log4j2.properties"), path.join(config, "log4j2.properties"));
 			// jvm.options points GC logs and heap dumps at folders relative to the distribution.
-			const jvmOptions = fs.readFileSync(path.join(home, "config", "jvm.options"), "utf8").replaceAll("logs/", `${run}/logs/`).replace("HeapDumpPath=data", `HeapDumpPath=${run}/data`);
+			const jvmOptions = fs
+				.readFileSync(path.join(home, "config", "jvm.options"), "utf8")
+				.replaceAll("logs/", `${run}/logs/`)
+				.replace("HeapDumpPath=data", `HeapDumpPath=${run}/data`);
 			fs.writeFileSync(path.join(config, "jvm.options"), jvmOptions);
 			fs.writeFileSync(path.join(config, "opensearch.yml"), opensearchConfig(run, httpPort, transportPort));
-			if (isRoot) chownRecursive(OPENSEARCH_USER, ["config", "data", "logs", "tmp"].map(dir => path.join(run, dir)));
+			if (isRoot)
+				chownRecursive(
+					OPENSEARCH_USER,
+					["config", "data", "logs", "tmp"].map(dir => path.join(run, dir)),
+				);
 		},
 		launch: () => ({
 			command: path.join(opensearchHome(), "bin", "opensearch"),

@@ -23,18 +23,7 @@ import { PodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBu
 import type { IContainer } from "kubernetes-models/v1/Container";
 import type { IProbe } from "kubernetes-models/v1/Probe";
 import { ConfigError, loadConfig } from "../../platform/config/env";
-import {
-	applyJsonPatch,
-	isLocalConfig,
-	JsonValue,
-	Manifest,
-	readYamlDocuments,
-	renderKustomization,
-	RenderResult,
-	resourceId,
-	splitImage,
-	strategicMerge,
-} from "./kustomize";
+import { applyJsonPatch, isLocalConfig, JsonValue, Manifest, readYamlDocuments, renderKustomization, RenderResult, resourceId, splitImage, strategicMerge } from "./kustomize";
 
 const ROOT = path.resolve(__dirname, "../..");
 const K8S_DIR = path.join(ROOT, "k8s");
@@ -234,14 +223,24 @@ describe("k8s/ (kustomize)", () => {
 			// overlayOf() rendered and validated; this states what was rendered so a lost resource shows.
 			const kinds = overlay.render.objects.map(obj => `${obj.kind}/${obj.metadata.name}`).sort();
 			expect(kinds).toEqual(
-				expect.arrayContaining(["ConfigMap/lootopia-config", "Deployment/api", "Deployment/core", "HorizontalPodAutoscaler/api", "HorizontalPodAutoscaler/core", "PodDisruptionBudget/api", "PodDisruptionBudget/core", "Service/api"]),
+				expect.arrayContaining([
+					"ConfigMap/lootopia-config",
+					"Deployment/api",
+					"Deployment/core",
+					"HorizontalPodAutoscaler/api",
+					"HorizontalPodAutoscaler/core",
+					"PodDisruptionBudget/api",
+					"PodDisruptionBudget/core",
+					"Service/api",
+				]),
 			);
 		});
 
 		test("sets its own namespace on every object", () => {
 			const expected = `lootopia-${name}`;
 			expect(overlay.render.kustomization.namespace).toBe(expected);
-			for (const obj of [...overlay.render.objects, ...overlay.render.localConfig]) expect({ id: resourceId(obj), namespace: obj.metadata.namespace }).toEqual({ id: resourceId(obj), namespace: expected });
+			for (const obj of [...overlay.render.objects, ...overlay.render.localConfig])
+				expect({ id: resourceId(obj), namespace: obj.metadata.namespace }).toEqual({ id: resourceId(obj), namespace: expected });
 		});
 
 		test("pins every container image to the overlay's registry and tag", () => {
@@ -282,7 +281,12 @@ describe("k8s/ (kustomize)", () => {
 
 		test("one Deployment runs the gateway and every node group says which services it runs", () => {
 			const gateways = overlay.deployments.filter(deployment =>
-				containersOf(deployment).some(c => (containerEnvironment(c, overlay).env.SERVICES ?? "").split(",").map(s => s.trim()).includes("api")),
+				containersOf(deployment).some(c =>
+					(containerEnvironment(c, overlay).env.SERVICES ?? "")
+						.split(",")
+						.map(s => s.trim())
+						.includes("api"),
+				),
 			);
 			expect(gateways.map(d => d.metadata?.name)).toEqual(["api"]);
 			for (const deployment of overlay.deployments) {
@@ -384,7 +388,8 @@ describe("k8s/ (kustomize)", () => {
 					}
 					for (const variable of container.env ?? []) {
 						const cmRef = variable.valueFrom?.configMapKeyRef;
-						if (cmRef && overlay.configMaps.find(cm => cm.metadata?.name === cmRef.name)?.data?.[cmRef.key] === undefined) missing.push(`${where} ${variable.name} -> ConfigMap ${cmRef.name}.${cmRef.key}`);
+						if (cmRef && overlay.configMaps.find(cm => cm.metadata?.name === cmRef.name)?.data?.[cmRef.key] === undefined)
+							missing.push(`${where} ${variable.name} -> ConfigMap ${cmRef.name}.${cmRef.key}`);
 						const secretRef = variable.valueFrom?.secretKeyRef;
 						if (secretRef) {
 							const secret = overlay.secrets.find(s => s.metadata?.name === secretRef.name);
@@ -482,10 +487,44 @@ describe("k8s/ (kustomize)", () => {
 		});
 
 		test("strategic merge merges containers and env by name and replaces scalars", () => {
-			const base: JsonValue = { spec: { template: { spec: { containers: [{ name: "a", image: "x", env: [{ name: "K", value: "1" }, { name: "L", value: "2" }] }, { name: "b", image: "y" }] } } } };
+			const base: JsonValue = {
+				spec: {
+					template: {
+						spec: {
+							containers: [
+								{
+									name: "a",
+									image: "x",
+									env: [
+										{ name: "K", value: "1" },
+										{ name: "L", value: "2" },
+									],
+								},
+								{ name: "b", image: "y" },
+							],
+						},
+					},
+				},
+			};
 			const patch: JsonValue = { spec: { template: { spec: { containers: [{ name: "a", env: [{ name: "K", value: "9" }] }] } } } };
 			expect(strategicMerge(base, patch, "Deployment")).toEqual({
-				spec: { template: { spec: { containers: [{ name: "a", image: "x", env: [{ name: "K", value: "9" }, { name: "L", value: "2" }] }, { name: "b", image: "y" }] } } },
+				spec: {
+					template: {
+						spec: {
+							containers: [
+								{
+									name: "a",
+									image: "x",
+									env: [
+										{ name: "K", value: "9" },
+										{ name: "L", value: "2" },
+									],
+								},
+								{ name: "b", image: "y" },
+							],
+						},
+					},
+				},
 			});
 			expect(() => strategicMerge({ spec: { tolerations: [] } }, { spec: { tolerations: [{ key: "k" }] } }, "Deployment")).toThrow(/merge strategy unknown/);
 		});
@@ -594,7 +633,11 @@ describe("docker-compose.yml", () => {
 			const waitsFor = Object.keys(dependsOn).filter(dependency => !jobs.some(([job]) => job === dependency));
 			expect({ name, waitsFor: waitsFor.sort() }).toEqual({ name, waitsFor: infrastructure.map(([infra]) => infra).sort() });
 			for (const [dependency, options] of Object.entries(dependsOn)) {
-				expect({ name, dependency, condition: options.condition }).toEqual({ name, dependency, condition: jobs.some(([job]) => job === dependency) ? "service_completed_successfully" : "service_healthy" });
+				expect({ name, dependency, condition: options.condition }).toEqual({
+					name,
+					dependency,
+					condition: jobs.some(([job]) => job === dependency) ? "service_completed_successfully" : "service_healthy",
+				});
 			}
 		}
 	});
@@ -646,7 +689,9 @@ describe("docker-compose.yml", () => {
 	test("only the gateway group publishes HTTP; the others serve health on HEALTH_PORT", () => {
 		for (const [name, service] of platformNodes) {
 			const env = environmentOf(service);
-			const runsGateway = env.SERVICES.split(",").map(s => s.trim()).includes("api");
+			const runsGateway = env.SERVICES.split(",")
+				.map(s => s.trim())
+				.includes("api");
 			const published = (service.ports ?? []).map(port => (typeof port === "string" ? port : `${port.published}:${port.target}`));
 			if (runsGateway) expect({ name, published }).toEqual({ name, published: ["3000:3000"] });
 			else expect({ name, HEALTH_PORT: Number(env.HEALTH_PORT ?? 0) > 0 }).toEqual({ name, HEALTH_PORT: true });

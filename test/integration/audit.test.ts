@@ -185,7 +185,8 @@ describe("audit service", () => {
 	it("drops facts that are unsigned, signed with another key, altered, or signed for a service not allowed to record them", async () => {
 		const before = (await allEntries()).length;
 		// The library's own send, past our signing: what anyone with access to the message backend can do.
-		const rawSend = (payload: unknown, headers?: Record<string, string>) => (node.broker as unknown as { sendToChannel(c: string, p: unknown, o: object): Promise<void> }).sendToChannel(AUDIT_CHANNEL, payload, { headers });
+		const rawSend = (payload: unknown, headers?: Record<string, string>) =>
+			(node.broker as unknown as { sendToChannel(c: string, p: unknown, o: object): Promise<void> }).sendToChannel(AUDIT_CHANNEL, payload, { headers });
 		const forged = (action: string) => ({ id: randomUUID(), at: new Date().toISOString(), action, actor: { type: "operator", id: "mallory" } });
 		const warnings = jest.spyOn(node.broker.getLogger("CHANNEL-SECURITY"), "warn");
 		const rogueRing = { current: await generateSigningKey(), previous: [] };
@@ -205,9 +206,12 @@ describe("audit service", () => {
 		expect(warnings.mock.calls.map(args => String(args[0]).replace(/^Dropped a message on '[^']+': /, ""))).toEqual(["unsigned", "payload changed", "sender not allowed"]);
 		// A key this node does not know may be a rotation it has not seen yet: retried, then dead-lettered
 		// for an operator to look at, never recorded and never silently lost.
-		await eventually(async () => {
-			if (!node.buried.some(p => (p as { id?: string }).id === foreignKey.id)) throw new Error("not dead-lettered yet");
-		}, { timeoutMs: 20_000 });
+		await eventually(
+			async () => {
+				if (!node.buried.some(p => (p as { id?: string }).id === foreignKey.id)) throw new Error("not dead-lettered yet");
+			},
+			{ timeoutMs: 20_000 },
+		);
 		expect((await allEntries()).some(e => e.id === foreignKey.id)).toBe(false);
 		warnings.mockRestore();
 		expect(await call<AuditVerifyResult>("audit.verify")).toMatchObject({ ok: true });
@@ -218,9 +222,12 @@ describe("audit service", () => {
 		const bad = { id: "not-a-uuid", action: "Shouting", actor: { type: "robot" }, marker: shortId() };
 		await sendToChannel(node.broker, AUDIT_CHANNEL, bad, { sender: AS_PRODUCER });
 		const next = await record(`after_bad_${shortId()}.ok`);
-		await eventually(async () => {
-			if (!node.buried.some(p => (p as { marker?: string }).marker === bad.marker)) throw new Error("not dead-lettered yet");
-		}, { timeoutMs: 20_000 });
+		await eventually(
+			async () => {
+				if (!node.buried.some(p => (p as { marker?: string }).marker === bad.marker)) throw new Error("not dead-lettered yet");
+			},
+			{ timeoutMs: 20_000 },
+		);
 		const entries = await allEntries();
 		expect(entries.filter(e => e.action === next)).toHaveLength(1);
 		expect(entries).toHaveLength(before + 1);
@@ -235,11 +242,13 @@ describe("audit service", () => {
 		await record(`search_${run}.opened`, { actor: { type: "user", id: dave }, subject: { type: "hunt", id: `hunt-${run}` }, at: at(1) });
 		await record(`search_${run}.closed`, { actor: { type: "user", id: dave }, at: at(2) });
 		await record(`search_${run}.opened`, { actor: { type: "user", id: `erin-${run}` }, subject: { type: "hunt", id: `hunt-${run}` }, at: at(3) });
-		const ids = (await eventually(async () => {
-			const found = (await allEntries()).filter(e => e.action.startsWith(`search_${run}.`));
-			if (found.length < 3) throw new Error("not yet");
-			return found;
-		})).map(e => e.seq);
+		const ids = (
+			await eventually(async () => {
+				const found = (await allEntries()).filter(e => e.action.startsWith(`search_${run}.`));
+				if (found.length < 3) throw new Error("not yet");
+				return found;
+			})
+		).map(e => e.seq);
 
 		// Query strings arrive as strings: numbers are converted.
 		const byActor = await call<AuditSearchResult>("audit.search", { actor: dave, limit: "1" });
@@ -379,13 +388,16 @@ describe("audit REST routes through the gateway", () => {
 		const action = `rest_${shortId()}.done`;
 		await sendFact(node.broker, { action, actor: { type: "user", id: "gina" } }, { sender: AS_PRODUCER });
 		const adminToken = await tokenFor(node, ["player", "admin"]);
-		const found = await eventually(async () => {
-			const res = await get(`/api/admin/audit?action=${action}&limit=5`, adminToken);
-			expect(res.status).toBe(200);
-			const body = (await res.json()) as AuditSearchResult;
-			expect(body.entries).toHaveLength(1);
-			return body.entries[0];
-		}, { timeoutMs: 20_000 });
+		const found = await eventually(
+			async () => {
+				const res = await get(`/api/admin/audit?action=${action}&limit=5`, adminToken);
+				expect(res.status).toBe(200);
+				const body = (await res.json()) as AuditSearchResult;
+				expect(body.entries).toHaveLength(1);
+				return body.entries[0];
+			},
+			{ timeoutMs: 20_000 },
+		);
 		expect(found).toMatchObject({ seq: 1, action, actor: { type: "user", id: "gina" } });
 
 		const verify = await get("/api/admin/audit/verify", adminToken);
@@ -425,12 +437,15 @@ describeWithBackend("opensearch", "audit service with OpenSearch", os => {
 		await sendFact(node.broker, { action, actor: { type: "user", id: "frank" } }, { sender: AS_PRODUCER });
 		const index = new OpenSearchAuditIndex({ url: os.url, namespace: node.config.namespace });
 		try {
-			const [indexed] = await eventually(async () => {
-				await index.refresh();
-				const { entries } = await index.search({ action });
-				if (!entries.length) throw new Error("not indexed yet");
-				return entries;
-			}, { timeoutMs: 20_000 });
+			const [indexed] = await eventually(
+				async () => {
+					await index.refresh();
+					const { entries } = await index.search({ action });
+					if (!entries.length) throw new Error("not indexed yet");
+					return entries;
+				},
+				{ timeoutMs: 20_000 },
+			);
 			const viaService = await node.broker.call<AuditSearchResult, Record<string, unknown>>("audit.search", { action }, { meta: { accessToken } });
 			expect(viaService.entries).toEqual([indexed]);
 		} finally {
@@ -468,18 +483,24 @@ describeWithBackend("opensearch", "audit service when OpenSearch stops and comes
 		const searchService = () => node.broker.call<AuditSearchResult, Record<string, unknown>>("audit.search", { action: prefix }, { meta: { accessToken } });
 		try {
 			await sendFact(node.broker, { action: `${prefix}before`, actor }, { sender: AS_PRODUCER });
-			await eventually(async () => {
-				await index.refresh();
-				if ((await index.search({ action: prefix })).entries.length !== 1) throw new Error("not indexed yet");
-			}, { timeoutMs: 20_000 });
+			await eventually(
+				async () => {
+					await index.refresh();
+					if ((await index.search({ action: prefix })).entries.length !== 1) throw new Error("not indexed yet");
+				},
+				{ timeoutMs: 20_000 },
+			);
 
 			await bringDown([server], true);
 			for (const step of ["during1", "during2", "during3"]) await sendFact(node.broker, { action: `${prefix}${step}`, actor }, { sender: AS_PRODUCER });
-			const fromSql = await eventually(async () => {
-				const result = await searchService();
-				if (result.entries.length !== 4) throw new Error(`${result.entries.length}/4 recorded`);
-				return result.entries;
-			}, { timeoutMs: 20_000 });
+			const fromSql = await eventually(
+				async () => {
+					const result = await searchService();
+					if (result.entries.length !== 4) throw new Error(`${result.entries.length}/4 recorded`);
+					return result.entries;
+				},
+				{ timeoutMs: 20_000 },
+			);
 			expect(fromSql.map(entry => entry.action)).toEqual(["during3", "during2", "during1", "before"].map(step => `${prefix}${step}`));
 
 			expect(await bringUp([server], true)).toBe(true);

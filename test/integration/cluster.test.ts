@@ -79,14 +79,17 @@ describeWithBackend("nats", "cluster over NATS", nats => {
 	});
 
 	it("sees every node and reads each one's health", async () => {
-		const report = await eventually(async () => {
-			const summary = await gatherClusterReport({
-				nodes: () => observer.registry.getNodeList({ onlyAvailable: false, withServices: true }) as unknown as RegistryNode[],
-				health: nodeID => observer.call<HealthReport, Record<string, never>>("system.health", {}, { nodeID, meta: operatorMeta }),
-			});
-			if (summary.filter(n => n.health?.status === "up").length < 2) throw new Error(`not all nodes up yet: ${JSON.stringify(summary)}`);
-			return summary;
-		}, { timeoutMs: 20_000 });
+		const report = await eventually(
+			async () => {
+				const summary = await gatherClusterReport({
+					nodes: () => observer.registry.getNodeList({ onlyAvailable: false, withServices: true }) as unknown as RegistryNode[],
+					health: nodeID => observer.call<HealthReport, Record<string, never>>("system.health", {}, { nodeID, meta: operatorMeta }),
+				});
+				if (summary.filter(n => n.health?.status === "up").length < 2) throw new Error(`not all nodes up yet: ${JSON.stringify(summary)}`);
+				return summary;
+			},
+			{ timeoutMs: 20_000 },
+		);
 		const byId = new Map(report.map(node => [node.nodeID, node]));
 		expect(byId.get(`${namespace}-gateway`)?.services).toEqual(["api", "system"]);
 		expect(byId.get(`${namespace}-backend`)?.services).toEqual(["system"]);

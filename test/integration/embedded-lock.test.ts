@@ -20,10 +20,13 @@ describe("the embedded database belongs to one process", () => {
 	it("refuses a second server and a local REPL beside a running one, naming the holder", async () => {
 		const port = await freePort();
 		server = startScript("platform/runtime/start.ts", { DATA_DIR: dataDir, PORT: String(port), HOST: "127.0.0.1" });
-		await eventually(async () => {
-			const res = await fetch(`http://127.0.0.1:${port}/health/ready`);
-			if (res.status !== 200) throw new Error(`not ready: ${res.status}`);
-		}, { timeoutMs: 60_000, intervalMs: 200 });
+		await eventually(
+			async () => {
+				const res = await fetch(`http://127.0.0.1:${port}/health/ready`);
+				if (res.status !== 200) throw new Error(`not ready: ${res.status}`);
+			},
+			{ timeoutMs: 60_000, intervalMs: 200 },
+		);
 
 		const second = startScript("platform/runtime/start.ts", { DATA_DIR: dataDir, PORT: String(await freePort()), HOST: "127.0.0.1" });
 		expect(await second.exited).toBe(1);

@@ -53,8 +53,7 @@ async function request(path: string, init: RequestInit = {}) {
 	return { status: res.status, headers: res.headers, body, text };
 }
 
-const postJson = (path: string, body: string, headers: Record<string, string> = {}) =>
-	request(path, { method: "POST", headers: { "Content-Type": "application/json", ...headers }, body });
+const postJson = (path: string, body: string, headers: Record<string, string> = {}) => request(path, { method: "POST", headers: { "Content-Type": "application/json", ...headers }, body });
 
 beforeAll(async () => {
 	node = await startTestNode({ BODY_LIMIT: "1kb", CORS_ORIGINS: "https://play.lootopia.example" });

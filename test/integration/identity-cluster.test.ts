@@ -127,7 +127,9 @@ describeWithBackend("nats", "identity over a NATS cluster", nats => {
 	 * need not announce an action for a peer to ask for it by name.
 	 */
 	function forgedRequest(nodeID: string, action: string, params: unknown = {}): Promise<unknown> {
-		const ctx = (rogue.ContextFactory as unknown as { create(broker: ServiceBroker, endpoint: null, params: unknown, opts: object): Record<string, unknown> }).create(rogue, null, params, { timeout: 5_000 });
+		const ctx = (rogue.ContextFactory as unknown as { create(broker: ServiceBroker, endpoint: null, params: unknown, opts: object): Record<string, unknown> }).create(rogue, null, params, {
+			timeout: 5_000,
+		});
 		Object.assign(ctx, { action: { name: action }, nodeID });
 		const transit = (rogue as unknown as { transit: { request(ctx: unknown): Promise<unknown> } }).transit;
 		return Promise.race([transit.request(ctx), new Promise((_, reject) => setTimeout(() => reject(new Error(`${action} on ${nodeID}: no answer`)), 5_000))]);

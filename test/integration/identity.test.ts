@@ -247,7 +247,9 @@ function identitySuite(title: string, openBackends: () => Promise<Backends>) {
 				// Service-only actions refuse users too: a player cannot mint a profile or read memberships.
 				expect(await rejectionOf(node.broker.call("users.createProfile", { userId: randomUUID(), displayName: "Ghost" }, { meta: { accessToken: player.accessToken } }))).toMatchObject({ code: 403 });
 				expect(await rejectionOf(node.broker.call("partners.membershipsOf", { userId: admin.userId }, { meta: { accessToken: player.accessToken } }))).toMatchObject({ code: 403 });
-				expect(await rejectionOf(node.broker.call("auth.ensureAdmin", { email: "mallory@example.com", password: "mallory's own passphrase" }, { meta: { accessToken: player.accessToken } }))).toMatchObject({ code: 403 });
+				expect(
+					await rejectionOf(node.broker.call("auth.ensureAdmin", { email: "mallory@example.com", password: "mallory's own passphrase" }, { meta: { accessToken: player.accessToken } })),
+				).toMatchObject({ code: 403 });
 				// Nothing changed.
 				expect((await http.get(`/api/partners/${partnerId}`, { token: admin.accessToken })).body.status).toBe("pending");
 			});

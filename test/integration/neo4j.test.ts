@@ -44,7 +44,16 @@ describeWithBackend("neo4j", "Neo4j through neo4j-driver", status => {
 			 UNWIND $paths AS p
 			 MATCH (from:${label} {hunt: $hunt, id: p[0]}), (to:${label} {hunt: $hunt, id: p[1]})
 			 CREATE (from)-[:LEADS_TO]->(to)`,
-			{ hunt, clues: ["a", "b", "c", "d"], paths: [["a", "b"], ["b", "d"], ["a", "c"], ["c", "d"]] },
+			{
+				hunt,
+				clues: ["a", "b", "c", "d"],
+				paths: [
+					["a", "b"],
+					["b", "d"],
+					["a", "c"],
+					["c", "d"],
+				],
+			},
 		);
 
 		const routes = await driver.executeQuery(

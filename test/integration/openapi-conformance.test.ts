@@ -69,7 +69,8 @@ describe("responses conform to the OpenAPI document", () => {
 		return res;
 	}
 
-	const call = (method: string, path: string, options: { token?: string; body?: unknown; headers?: Record<string, string> } = {}) => http.request(method, path, options).then(res => conform(method, path, res));
+	const call = (method: string, path: string, options: { token?: string; body?: unknown; headers?: Record<string, string> } = {}) =>
+		http.request(method, path, options).then(res => conform(method, path, res));
 
 	it("for the identity and partner operations, successes and the errors clients meet", async () => {
 		const email = `conform-${randomUUID().slice(0, 8)}@example.com`;
@@ -106,7 +107,17 @@ describe("responses conform to the OpenAPI document", () => {
 		await call("POST", "/api/auth/logout", { token: refreshed.body.accessToken });
 
 		// Not vacuous: these statuses were all met and checked.
-		for (const seen of ["POST /api/auth/register 201", "POST /api/auth/register 409", "POST /api/auth/register 422", "POST /api/auth/register 415", "POST /api/auth/login 401", "GET /api/users/{id} 404", "POST /api/partners/{id}/verify 403", "GET /api/partners/{id} 200", "POST /api/auth/logout 204"]) {
+		for (const seen of [
+			"POST /api/auth/register 201",
+			"POST /api/auth/register 409",
+			"POST /api/auth/register 422",
+			"POST /api/auth/register 415",
+			"POST /api/auth/login 401",
+			"GET /api/users/{id} 404",
+			"POST /api/partners/{id}/verify 403",
+			"GET /api/partners/{id} 200",
+			"POST /api/auth/logout 204",
+		]) {
 			expect(checked).toContain(seen);
 		}
 	});

@@ -113,7 +113,10 @@ for (const channels of channelsUnderTest()) {
 		const needs = [channels.name === "embedded" ? undefined : channels.name, database.backend].filter((n): n is "redis" | "nats" | "kafka" | "postgres" => n !== undefined);
 		const suite = () => outboxSuite(channels, database);
 		// Nested so a missing backend names itself in the skipped title.
-		const wrap = needs.reduceRight<() => void>((body, name) => () => describeWithBackend(name, name, body), () => describe(title, suite));
+		const wrap = needs.reduceRight<() => void>(
+			(body, name) => () => describeWithBackend(name, name, body),
+			() => describe(title, suite),
+		);
 		wrap();
 	}
 }
@@ -255,7 +258,14 @@ function outboxSuite(channels: ChannelsUnderTest, database: (typeof databases)[n
 	it("acts once on a message delivered twice", async () => {
 		const node = await startTestNode(common());
 		const deletions: string[] = [];
-		node.broker.createService({ name: `probe-${randomUUID().slice(0, 8)}`, events: { "user.deleted"(ctx: { params: { userId: string } }) { deletions.push(ctx.params.userId); } } });
+		node.broker.createService({
+			name: `probe-${randomUUID().slice(0, 8)}`,
+			events: {
+				"user.deleted"(ctx: { params: { userId: string } }) {
+					deletions.push(ctx.params.userId);
+				},
+			},
+		});
 		try {
 			const http = httpClient(node.baseUrl);
 			const owner = `owner-${randomUUID().slice(0, 8)}@example.com`;
@@ -271,7 +281,9 @@ function outboxSuite(channels: ChannelsUnderTest, database: (typeof databases)[n
 			const message = { userId: memberId, at: new Date().toISOString() };
 			await sendToChannel(node.broker, USER_DELETED_CHANNEL, message, { sender: "auth", messageId: id });
 			await sendToChannel(node.broker, USER_DELETED_CHANNEL, message, { sender: "auth", messageId: id });
-			await eventually(async () => expect((await http.get(`/api/partners/${partner}`, { token: ownerToken })).body.members.map((m: { userId: string }) => m.userId)).not.toContain(memberId), { timeoutMs: 30_000 });
+			await eventually(async () => expect((await http.get(`/api/partners/${partner}`, { token: ownerToken })).body.members.map((m: { userId: string }) => m.userId)).not.toContain(memberId), {
+				timeoutMs: 30_000,
+			});
 			await eventually(async () => expect(deletions).toEqual([memberId]), { timeoutMs: 30_000 });
 			const partners = node.broker.getLocalService("partners") as Service & { db: { query(text: string, params: unknown[]): Promise<{ rows: Array<{ n: number }> }> } };
 			await eventually(async () => expect((await partners.db.query(`select count(*)::int as n from "partners".inbox where message_id = $1`, [id])).rows[0].n).toBe(1));

@@ -28,7 +28,10 @@ describe("REPL cluster command", () => {
 		} finally {
 			log.mockRestore();
 		}
-		const rows = printed.join("\n").split("\n").map(line => line.split(" | "));
+		const rows = printed
+			.join("\n")
+			.split("\n")
+			.map(line => line.split(" | "));
 		// Without the token the row would read "degraded … health | unknown | Authentication is required".
 		expect(rows[1].slice(0, 2)).toEqual([`${node.broker.nodeID} (this REPL)`, "ready"]);
 		expect(rows.filter(row => row[3] === "database")).toEqual([expect.arrayContaining(["database", "up", "embedded"])]);
@@ -75,4 +78,3 @@ describe("REPL built-in call", () => {
 		expect(await rejectionOf(broker.call("system.health", {}, { meta: { $repl: true, accessToken: "not.a.token" } }))).toMatchObject({ code: 401, type: "INVALID_TOKEN" });
 	});
 });
-

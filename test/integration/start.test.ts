@@ -49,12 +49,24 @@ it("serves Prometheus metrics and JSON logs in production mode, and exits cleanl
 	const dataDir = prepareDataDir();
 	const keysFile = path.join(dataDir, "signing-keys.json");
 	await rotateKeyFile(keysFile);
-	const node = run({ NODE_ENV: "production", LOG_LEVEL: "info", PORT: String(port), HOST: "127.0.0.1", METRICS_ENABLED: "true", METRICS_PORT: String(metricsPort), DATA_DIR: dataDir, AUTH_KEYS_FILE: keysFile });
+	const node = run({
+		NODE_ENV: "production",
+		LOG_LEVEL: "info",
+		PORT: String(port),
+		HOST: "127.0.0.1",
+		METRICS_ENABLED: "true",
+		METRICS_PORT: String(metricsPort),
+		DATA_DIR: dataDir,
+		AUTH_KEYS_FILE: keysFile,
+	});
 	try {
-		await eventually(async () => {
-			const res = await fetch(`http://127.0.0.1:${port}/health/ready`);
-			if (res.status !== 200) throw new Error(String(res.status));
-		}, { timeoutMs: 60_000, intervalMs: 200 });
+		await eventually(
+			async () => {
+				const res = await fetch(`http://127.0.0.1:${port}/health/ready`);
+				if (res.status !== 200) throw new Error(String(res.status));
+			},
+			{ timeoutMs: 60_000, intervalMs: 200 },
+		);
 		await fetch(`http://127.0.0.1:${port}/api/ping`);
 		const metrics = await eventually(async () => {
 			const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
@@ -62,7 +74,10 @@ it("serves Prometheus metrics and JSON logs in production mode, and exits cleanl
 			return text;
 		});
 		expect(metrics).toMatch(/moleculer_request_total\{[^}]*action="system\.ping"[^}]*\} 1/);
-		const firstLogLine = node.output().split("\n").find(line => line.trim().startsWith("{"));
+		const firstLogLine = node
+			.output()
+			.split("\n")
+			.find(line => line.trim().startsWith("{"));
 		expect(firstLogLine).toBeDefined();
 		expect(JSON.parse(firstLogLine!)).toEqual(expect.objectContaining({ level: expect.any(String), msg: expect.any(String) }));
 	} finally {

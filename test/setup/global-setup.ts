@@ -20,10 +20,7 @@ async function preparePGliteTemplate(): Promise<void> {
  * global teardown repeats why, with the command that brings them up, after jest's results.
  */
 export default async function globalSetup(): Promise<void> {
-	const [, entries] = await Promise.all([
-		preparePGliteTemplate(),
-		Promise.all(BACKEND_NAMES.map(async name => [name, await probeBackend(name, TEST_BACKEND_URLS[name])] as const)),
-	]);
+	const [, entries] = await Promise.all([preparePGliteTemplate(), Promise.all(BACKEND_NAMES.map(async name => [name, await probeBackend(name, TEST_BACKEND_URLS[name])] as const))]);
 	const statuses = Object.fromEntries(entries.map(([name, reason]) => [name, { available: !reason, url: TEST_BACKEND_URLS[name], reason }])) as Record<BackendName, BackendStatus>;
 	process.env.LOOTOPIA_TEST_BACKENDS = JSON.stringify(statuses);
 

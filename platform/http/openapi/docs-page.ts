@@ -12,8 +12,7 @@ export const swaggerUiAssetsDir: string = path.dirname(require.resolve("swagger-
  */
 export const DOCS_INITIALIZER_FILE = "lootopia-docs-init.js";
 
-const escapeHtml = (text: string): string =>
-	text.replace(/[&<>"']/g, char => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[char] ?? char);
+const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, char => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[char] ?? char);
 
 const trimTrailingSlash = (url: string): string => url.replace(/\/+$/, "");
 

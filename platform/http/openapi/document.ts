@@ -5,7 +5,23 @@
 import { isPlainObject } from "../../objects";
 import { convertActionParams, strictness, type ConvertedParams, type ConvertedRule } from "./param-rules";
 import { expandRoutePath, type PathVariant } from "./route-paths";
-import { ERROR_RESPONSE_SCHEMA_REF, type ActionOpenApiMeta, type BuildOpenApiInput, type HttpMethod, type JsonSchema, type OpenApiActionInfo, type OpenApiDocument, type OpenApiMediaType, type OpenApiOperation, type OpenApiParameter, type OpenApiPathItem, type OpenApiRequestBody, type OpenApiResponse, type OpenApiResponseOrRef, type OpenApiRoute } from "./types";
+import {
+	ERROR_RESPONSE_SCHEMA_REF,
+	type ActionOpenApiMeta,
+	type BuildOpenApiInput,
+	type HttpMethod,
+	type JsonSchema,
+	type OpenApiActionInfo,
+	type OpenApiDocument,
+	type OpenApiMediaType,
+	type OpenApiOperation,
+	type OpenApiParameter,
+	type OpenApiPathItem,
+	type OpenApiRequestBody,
+	type OpenApiResponse,
+	type OpenApiResponseOrRef,
+	type OpenApiRoute,
+} from "./types";
 
 /** Errors that every or some operations share: documented once and referenced. */
 const STANDARD_ERRORS = {
@@ -212,9 +228,7 @@ const METHOD_ORDER: HttpMethod[] = ["GET", "PUT", "POST", "DELETE", "PATCH"];
 
 /** Operation ids already taken by hand-written paths, so generated ones never collide with them. */
 function operationIdsIn(paths: Record<string, unknown>): string[] {
-	return Object.values(paths).flatMap(item =>
-		isPlainObject(item) ? Object.values(item).flatMap(op => (isPlainObject(op) && typeof op.operationId === "string" ? [op.operationId] : [])) : [],
-	);
+	return Object.values(paths).flatMap(item => (isPlainObject(item) ? Object.values(item).flatMap(op => (isPlainObject(op) && typeof op.operationId === "string" ? [op.operationId] : [])) : []));
 }
 
 export function buildOpenApiDocument(input: BuildOpenApiInput): OpenApiDocument {
@@ -225,9 +239,7 @@ export function buildOpenApiDocument(input: BuildOpenApiInput): OpenApiDocument 
 
 	// Sorted so operationId numbering and tag order do not depend on the order the registry listed
 	// the aliases in; the sort is stable, so two aliases for the same method and path keep theirs.
-	const routes = [...input.routes].sort(
-		(a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0) || METHOD_ORDER.indexOf(a.method) - METHOD_ORDER.indexOf(b.method),
-	);
+	const routes = [...input.routes].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0) || METHOD_ORDER.indexOf(a.method) - METHOD_ORDER.indexOf(b.method));
 	for (const route of routes) {
 		const action = lookupAction(input.actions, route.action);
 		for (const variant of expandRoutePath(route.path)) {

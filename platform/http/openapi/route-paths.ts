@@ -1,10 +1,7 @@
 /**
  * Route paths (path-to-regexp 8 syntax, optional groups included) → OpenAPI path templates.
  */
-type PathToken =
-	| { kind: "text"; value: string }
-	| { kind: "param"; name: string; wildcard: boolean }
-	| { kind: "group"; tokens: PathToken[] };
+type PathToken = { kind: "text"; value: string } | { kind: "param"; name: string; wildcard: boolean } | { kind: "group"; tokens: PathToken[] };
 
 const PARAM_START = /[$_\p{ID_Start}]/u;
 const PARAM_CONTINUE = /[$\u200c\u200d\p{ID_Continue}]/u;
@@ -38,7 +35,7 @@ function tokenizePath(source: string): PathToken[] {
 		if (token.kind === "text" && last?.kind === "text") last.value += token.value;
 		else current.push(token);
 	};
-	for (let i = 0; i < source.length; ) {
+	for (let i = 0; i < source.length;) {
 		const char = source[i];
 		if (char === "\\" && i + 1 < source.length) {
 			push({ kind: "text", value: source[i + 1] });
