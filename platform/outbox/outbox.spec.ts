@@ -5,7 +5,7 @@
  * process too). On PostgreSQL, claims and idempotency keys are also raced from a second connection.
  */
 import { onEverySqlEngine, openTestPostgres, useMigratedSchema, type TestDatabase } from "../../test/support/sql";
-import { backend } from "../../test/support/backends";
+import { describeWithBackend } from "../../test/support/backends";
 import { rejectionOf } from "../../test/support/async";
 import type { SqlClient } from "../sql";
 import { IdempotencyKeys } from "./idempotency";
@@ -284,8 +284,7 @@ onEverySqlEngine((engine, open) => {
 	});
 });
 
-const pg = backend("postgres");
-(pg.available ? describe : describe.skip)("outbox on PostgreSQL with concurrent connections", () => {
+describeWithBackend("postgres", "outbox on PostgreSQL with concurrent connections", pg => {
 	const db = useMigratedSchema(
 		async () => {
 			const client = openTestPostgres(pg.url);
