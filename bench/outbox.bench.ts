@@ -19,6 +19,9 @@ import { PLATFORM_MIGRATION_TRACK, PLATFORM_MIGRATIONS } from "../platform/outbo
 import { acquireDatabase, runMigrations, type DatabaseTarget } from "../platform/sql";
 import { probeBackend } from "../test/backends/probes";
 
+/** Channels of its own, not the contracts'. */
+type TestChannels = Record<string, unknown>;
+
 export interface OutboxBenchResult {
 	database: string;
 	commits: number;
@@ -38,7 +41,7 @@ function percentile(sorted: number[], p: number): number {
 	return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-async function timeCommits(schema: string, commits: number, withOutbox: boolean, outbox: Outbox): Promise<number[]> {
+async function timeCommits(schema: string, commits: number, withOutbox: boolean, outbox: Outbox<TestChannels>): Promise<number[]> {
 	const times: number[] = [];
 	for (let i = 0; i < commits; i++) {
 		const started = performance.now();
@@ -61,7 +64,7 @@ async function runOne(name: string, target: DatabaseTarget, commits: number, mes
 		await runMigrations(db, schema, PLATFORM_MIGRATIONS, PLATFORM_MIGRATION_TRACK);
 		await db.query(`create table "${schema}".bench_state (id int primary key, counter bigint not null)`);
 		await db.query(`insert into "${schema}".bench_state values (1, 0)`);
-		const outbox = new Outbox(db, schema);
+		const outbox = new Outbox<TestChannels>(db, schema);
 		// Warm-up, then alternate so neither side gets the warmer half of the run.
 		await timeCommits(schema, 200, true, outbox);
 		const baseline: number[] = [];

@@ -1,8 +1,10 @@
 /**
- * The identity contract every service shares: who a caller is, what the auth, users and partners
- * actions take and return, and the events they publish. Callers import these types instead of
- * restating shapes, so a change here is a compile error wherever it matters.
+ * Who a caller is and the identity fields more than one domain accepts, so a display name or a
+ * password is held to the same limits wherever it comes in. The auth, users and partners contracts
+ * build on these.
  */
+import { T, withValidation } from "./kit";
+import { PASSWORD_MAX_LENGTH } from "../domain/auth/passwords";
 
 export type PlatformRole = "player" | "admin";
 export type PartnerRole = "owner" | "editor";
@@ -12,149 +14,54 @@ export const PARTNER_ROLES: readonly PartnerRole[] = ["owner", "editor"];
 export type Caller =
 	| { kind: "anonymous" }
 	| { kind: "user"; userId: string; roles: PlatformRole[]; partners: Record<string, PartnerRole>; sessionId: string }
-	/** Another service acting on its own behalf (a token only the auth service can mint). */
+	/** Another service acting on its own behalf (a token signed with the node's ring). */
 	| { kind: "service"; service: string }
 	/** A person at the REPL holding the signing keys: trusted with everything, and audited by name. */
 	| { kind: "operator"; operator: string };
 
+/**
+ * Access to a resource a partner owns: the caller must be a member of that partner in at least the
+ * role named (member: owner or editor; editor: owner or editor; owner: owner only). Admins and
+ * operators pass. The partner comes from the param named by `param` (its id), or from the service's
+ * `resolve` hook for resources that belong to a partner (e.g. a hunt's partnerId).
+ */
+export interface PartnerAccess {
+	partner: "member" | "editor" | "owner";
+	param?: string;
+}
+
 /** What an action requires of its caller; every action of a guarded service declares one. */
-export type Access = "public" | "user" | "admin" | "service";
+export type Access = "public" | "user" | "admin" | "service" | PartnerAccess;
 
-// --- auth ------------------------------------------------------------------------------------------
-
-export interface AccountView {
-	id: string;
-	email: string;
-	displayName: string;
-	roles: PlatformRole[];
-	partners: Record<string, PartnerRole>;
-	createdAt: string;
-}
-
-export interface RegisterParams {
-	email: string;
-	password: string;
-	displayName: string;
-}
-
-export interface LoginParams {
-	email: string;
-	password: string;
-}
-
-export interface RefreshParams {
-	refreshToken: string;
-}
-
-export interface SessionTokens {
-	accessToken: string;
-	/** Seconds until the access token expires. */
-	expiresIn: number;
-	refreshToken: string;
-	tokenType: "Bearer";
-}
-
-export interface AuthResult extends SessionTokens {
-	user: AccountView;
-}
-
-/** The public half of the signing keys (RFC 7517 JWK Set); every verifying node fetches it. */
-export interface PublicKeySet {
-	keys: Array<Record<string, unknown> & { kid: string }>;
-}
-
-// --- users -----------------------------------------------------------------------------------------
-
-export interface Profile {
-	id: string;
-	displayName: string;
-	avatarUrl: string | null;
-	locale: string;
-	createdAt: string;
-	updatedAt: string;
-}
-
-export type PublicProfile = Pick<Profile, "id" | "displayName" | "avatarUrl">;
-
-export interface CreateProfileParams {
-	userId: string;
-	displayName: string;
-	locale?: string;
-}
-
-export interface UpdateProfileParams {
-	displayName?: string;
-	avatarUrl?: string | null;
-	locale?: string;
-}
-
-// --- partners --------------------------------------------------------------------------------------
-
-export type PartnerStatus = "pending" | "verified" | "suspended";
-
-export interface PartnerMember {
-	userId: string;
-	role: PartnerRole;
-	addedAt: string;
-}
-
-/** What anyone may see of a verified partner. */
-export interface PartnerPublicView {
-	id: string;
-	name: string;
-	website: string | null;
-	status: PartnerStatus;
-}
-
-/** What the partner's own members (and admins) see. */
-export interface PartnerView extends PartnerPublicView {
-	description: string | null;
-	contactEmail: string | null;
-	createdAt: string;
-	statusReason: string | null;
-	members: PartnerMember[];
-}
-
-export interface MembershipsOfParams {
-	userId: string;
-}
-
-// --- events ----------------------------------------------------------------------------------------
-
-/** Broker events (fire-and-forget notifications between services). */
-export interface IdentityEvents {
-	"user.registered": { userId: string; displayName: string; at: string };
-	/** Personal data is gone by the time this is sent; listeners drop what they hold about the user. */
-	"user.deleted": { userId: string; at: string };
-	"partner.verified": { partnerId: string; at: string };
-	"partner.suspended": { partnerId: string; reason: string | null; at: string };
-	"partner.membership.changed": { partnerId: string; userId: string; role: PartnerRole | null; at: string };
-}
-
-/** Durable channel names (at-least-once, survive a node restart). */
-export const USER_DELETED_CHANNEL = "users.deleted";
-/** A user changed their display name; the auth service keeps a copy for the account view. */
-export const USER_RENAMED_CHANNEL = "users.renamed";
+export const EMAIL_MAX_LENGTH = 254;
+export const DISPLAY_NAME_MAX_LENGTH = 50;
 
 /**
- * Sessions ended (logout, refresh-token reuse, account closure, a role taken away): the auth service
- * marks them in the shared store, where every node's token check looks, even if that store was
- * away when they ended.
+ * Text a person reads: no control characters, no invisible formatting (bidi overrides that make
+ * "evil.com" display as "moc.live", zero-width spaces), no line separators. The zero-width joiner
+ * stays: emoji sequences need it.
  */
-export const SESSIONS_REVOKED_CHANNEL = "auth.sessions.revoked";
+export const PRINTABLE_TEXT = /^(?:[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]|\u200D)*$/u;
+const NOT_PRINTABLE = "The '{field}' field may not contain control, invisible formatting or direction-override characters";
 
-export interface SessionsRevokedMessage {
-	sessionIds: string[];
-	at: string;
-}
+export const Uuid = () => T.String({ format: "uuid" });
+export const IsoDateTime = () => T.String({ format: "date-time" });
+export const PlatformRoleSchema = () => T.Union([T.Literal("player"), T.Literal("admin")]);
+export const PartnerRoleSchema = () => T.Union([T.Literal("owner"), T.Literal("editor")]);
 
-export interface UserDeletedMessage {
-	userId: string;
-	at: string;
-}
-
-export interface UserRenamedMessage {
-	userId: string;
-	displayName: string;
-	at: string;
-}
+/** A new address: must look like one. Logins take any string up to the length, so a typo is a 401, not a 422. */
+export const Email = () =>
+	withValidation(T.String({ format: "email", maxLength: EMAIL_MAX_LENGTH }), {
+		normalize: false,
+		// fastest-validator's email pattern lets any non-space character through.
+		custom: (value, errors) => {
+			if (typeof value === "string" && !PRINTABLE_TEXT.test(value)) errors.push({ type: "printable", actual: value });
+			return value;
+		},
+		messages: { printable: NOT_PRINTABLE },
+	});
+export const LoginEmail = () => T.String({ minLength: 1, maxLength: EMAIL_MAX_LENGTH });
+/** The strength policy is checked where a password is set; this only bounds what gets hashed. */
+export const Password = () => T.String({ minLength: 1, maxLength: PASSWORD_MAX_LENGTH });
+export const DisplayName = () =>
+	withValidation(T.String({ minLength: 1, maxLength: DISPLAY_NAME_MAX_LENGTH, pattern: PRINTABLE_TEXT.source }), { trim: true, messages: { stringPattern: NOT_PRINTABLE } });

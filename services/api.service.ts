@@ -6,17 +6,16 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import fs from "node:fs";
 import path from "node:path";
-import type { Context, ServiceBroker, ServiceSchema } from "moleculer";
+import type { Context, ServiceSchema } from "moleculer";
 import { acceptIdempotencyKey, IDEMPOTENCY_KEY_HEADER, type IdempotencyMeta } from "../platform/moleculer/idempotency";
-import { defineService, LootopiaSettings } from "../platform/moleculer/define-service";
+import type { LootopiaSettings } from "../platform/moleculer/define-service";
 import ApiGateway from "moleculer-web";
-import type { AppConfig } from "../platform/config/env";
 import { renderError } from "../platform/http/error-envelope";
 import { acceptRequestId } from "../platform/http/request-id";
 import { apiSecurityHeaders, DOCS_PAGE_CSP } from "../platform/http/security-headers";
 import { buildOpenApiDocument, DOCS_INITIALIZER_FILE, OpenApiActionInfo, OpenApiRoute, renderDocsInitializer, renderDocsPage, swaggerUiAssetsDir } from "../platform/http/openapi";
 import { healthPaths } from "../platform/http/health-openapi";
-import { nodeBackends } from "../platform/runtime/node-backends";
+import type { ServiceDeps } from "./deps";
 import pkg from "../package.json";
 import type { Caller } from "../contracts/identity";
 import { AppError, isAppError } from "../platform/errors/app-error";
@@ -88,7 +87,7 @@ function answerParserErrors(server: { on(event: "clientError", listener: (err: N
 	});
 }
 
-export function createApiService(config: AppConfig): ServiceSchema {
+export function createApiService({ config, backends }: ServiceDeps): ServiceSchema {
 	const securityHeaders = apiSecurityHeaders({ hsts: config.isProduction });
 	const clientAddress = clientAddressResolver(config.http.trustProxy);
 	let rateLimitStore: SharedRateLimitStore | undefined;
@@ -97,7 +96,7 @@ export function createApiService(config: AppConfig): ServiceSchema {
 	let aliasesReady = false;
 	let brokerStarted = false;
 
-	return defineService<LootopiaSettings & Record<string, unknown>>({
+	const schema: ServiceSchema<LootopiaSettings & Record<string, unknown>> = {
 		name: "api",
 		mixins: [ApiGateway as unknown as ServiceSchema],
 
@@ -145,7 +144,7 @@ export function createApiService(config: AppConfig): ServiceSchema {
 							sendJson(res, 200, { status: "up", nodeID: this.broker.nodeID, uptimeSeconds: Math.round(process.uptime()) });
 						},
 						async "GET ready"(this: any, _req: Req, res: Res) {
-							const report = await nodeBackends(this.broker).health();
+							const report = await backends.health();
 							const missing = aliasesReady ? this.missingRoutes() : ["(routes not generated yet)"];
 							const gateway = missing.length ? "down" : "up";
 							const status = report.status === "up" && gateway === "up" ? "up" : "down";
@@ -197,8 +196,8 @@ export function createApiService(config: AppConfig): ServiceSchema {
 								// (bench/); a limited client still gets Retry-After.
 								headers: false,
 								key: (req: Req) => limitKeyOf(clientAddress(req)),
-								StoreFactory: function (this: unknown, windowMs: number, _opts: unknown, broker: ServiceBroker) {
-									rateLimitStore = new SharedRateLimitStore(nodeBackends(broker).keyValueStore(), windowMs);
+								StoreFactory: function (this: unknown, windowMs: number) {
+									rateLimitStore = new SharedRateLimitStore(backends.keyValueStore(), windowMs);
 									return rateLimitStore;
 								},
 							}
@@ -356,5 +355,7 @@ export function createApiService(config: AppConfig): ServiceSchema {
 				fs.createReadStream(path.join(swaggerUiAssetsDir, file)).pipe(res);
 			},
 		},
-	});
+	};
+	// The broker takes schemas of any settings type; `this` in a typed schema is only narrower.
+	return schema as unknown as ServiceSchema;
 }

@@ -4,7 +4,8 @@
  * everywhere. A new service is one line here; moleculer.config.ts does not change.
  */
 import type { ServiceSchema } from "moleculer";
-import { AppConfig, ConfigError } from "../platform/config/env";
+import { ConfigError } from "../platform/config/env";
+import type { ServiceDeps } from "./deps";
 import type { ReplCommand } from "../platform/runtime/repl-kit";
 import { auditReplCommands } from "./audit.repl";
 import { authReplCommands } from "./auth.repl";
@@ -17,7 +18,7 @@ import { createPartnersService } from "./partners.service";
 import { createAuditService } from "./audit.service";
 
 interface ServiceEntry {
-	create(config: AppConfig): ServiceSchema;
+	create(deps: ServiceDeps): ServiceSchema;
 	/** services/<name>.repl.ts: they call actions, so a REPL anywhere in the cluster may offer them. */
 	replCommands?: readonly ReplCommand[];
 }
@@ -36,12 +37,14 @@ export const REPL_COMMANDS: readonly ReplCommand[] = Object.values(SERVICES).fla
 
 const ALWAYS_RUNNING = ["system"];
 
-export function selectServices(config: AppConfig): ServiceSchema[] {
+/** The node's services per SERVICES, each given the node's configuration and backends. */
+export function selectServices(deps: ServiceDeps): ServiceSchema[] {
+	const { config } = deps;
 	const requested = config.services.includes("*") ? Object.keys(SERVICES) : config.services;
 	const unknown = requested.filter(name => !(name in SERVICES));
 	if (unknown.length) {
 		throw new ConfigError({ SERVICES: `unknown service(s) ${unknown.join(", ")}; known: ${Object.keys(SERVICES).join(", ")}` });
 	}
 	const names = [...new Set([...ALWAYS_RUNNING, ...requested])];
-	return names.map(name => SERVICES[name].create(config));
+	return names.map(name => SERVICES[name].create(deps));
 }

@@ -2,26 +2,25 @@ import type { ServiceBroker } from "moleculer";
 import { clusterReportRows, gatherClusterReport, RegistryNode } from "../platform/runtime/cluster-report";
 import type { HealthReport } from "../platform/runtime/node-backends";
 import { asOperator, type ReplArgs, type ReplCommand, type ReplHelpers } from "../platform/runtime/repl-kit";
-import type { Outbox } from "../platform/outbox/outbox";
-import type { OutboxRelay } from "../platform/outbox/relay";
+import type { ServiceDatabase } from "../mixins/database.mixin";
 
-interface ServiceWithOutbox {
+/** What ServiceDatabase publishes on the services that have one. */
+interface ServiceWithDatabase {
 	name: string;
-	outbox?: Outbox;
-	relay?: OutboxRelay;
+	database?: ServiceDatabase;
 }
 
 /** The outbox of each service on this node (the same table every node of that service shares). */
 export async function outboxRows(broker: ServiceBroker, retry: boolean): Promise<string[][]> {
 	const rows = [["service", "waiting", "oldest", "failed sends", "latest failure"]];
-	for (const service of broker.services as unknown as ServiceWithOutbox[]) {
-		if (!service.outbox) continue;
+	for (const { name, database } of broker.services as unknown as ServiceWithDatabase[]) {
+		if (!database?.outbox) continue;
 		if (retry) {
-			await service.outbox.retryFailedNow();
-			service.relay?.retryNow();
+			await database.outbox.retryFailedNow();
+			database.relay?.retryNow();
 		}
-		const backlog = await service.outbox.backlog();
-		rows.push([service.name, String(backlog.pending), backlog.pending ? `${backlog.oldestAgeSeconds} s` : "-", String(backlog.failing), backlog.lastError ?? "-"]);
+		const backlog = await database.outbox.backlog();
+		rows.push([name, String(backlog.pending), backlog.pending ? `${backlog.oldestAgeSeconds} s` : "-", String(backlog.failing), backlog.lastError ?? "-"]);
 	}
 	return rows;
 }

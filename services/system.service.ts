@@ -4,58 +4,37 @@
  * which they need to timestamp location fixes the server will accept.
  */
 import os from "node:os";
-import type { Context, ServiceSchema } from "moleculer";
+import { systemContract } from "../contracts/system";
 import { defineService } from "../platform/moleculer/define-service";
-import type { HealthReport } from "../platform/runtime/node-backends";
-import { nodeBackends } from "../platform/runtime/node-backends";
+import type { ServiceDeps } from "./deps";
 import pkg from "../package.json";
-
-export interface NodeInfo {
-	nodeID: string;
-	version: string;
-	node: string;
-	hostname: string;
-	uptimeSeconds: number;
-	memory: { rssMb: number; heapUsedMb: number };
-	services: string[];
-}
-
-export interface PingResult {
-	pong: true;
-	serverTime: string;
-}
 
 const megabytes = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
 
-export function createSystemService(): ServiceSchema {
-	return defineService({
-		name: "system",
+export function createSystemService({ backends }: ServiceDeps) {
+	return defineService(systemContract, {
 		settings: { rest: "/" },
 		actions: {
 			ping: {
 				rest: "GET /ping",
-				openapi: {
-					summary: "Reachability and the server clock",
-					tags: ["system"],
-					security: "none",
-					response: { type: "object", required: ["pong", "serverTime"], properties: { pong: { type: "boolean", const: true }, serverTime: { type: "string", format: "date-time" } } },
-				},
-				handler(): PingResult {
-					return { pong: true, serverTime: new Date().toISOString() };
+				// No access: only the gateway on this node calls it (a remote call is refused as local-only).
+				openapi: { summary: "Reachability and the server clock", tags: ["system"], security: "none" },
+				handler() {
+					return { pong: true as const, serverTime: new Date().toISOString() };
 				},
 			},
 			// Operators (the REPL's `cluster`) and admins ask every node; the probes read the backends directly.
 			health: {
 				visibility: "public",
 				access: "admin",
-				handler(this: any): Promise<HealthReport> {
-					return nodeBackends(this.broker).health();
+				handler() {
+					return backends.health();
 				},
 			},
 			info: {
 				visibility: "public",
 				access: "admin",
-				handler(this: any, _ctx: Context): NodeInfo {
+				handler() {
 					const memory = process.memoryUsage();
 					return {
 						nodeID: this.broker.nodeID,
@@ -65,8 +44,8 @@ export function createSystemService(): ServiceSchema {
 						uptimeSeconds: Math.round(process.uptime()),
 						memory: { rssMb: megabytes(memory.rss), heapUsedMb: megabytes(memory.heapUsed) },
 						services: this.broker.services
-							.map((svc: { fullName: string }) => svc.fullName)
-							.filter((name: string) => !name.startsWith("$"))
+							.map(svc => svc.fullName)
+							.filter(name => !name.startsWith("$"))
 							.sort(),
 					};
 				},

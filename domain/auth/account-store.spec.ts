@@ -4,7 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { onEverySqlEngine, openTestPGlite, useMigratedSchema, type TestDatabase } from "../../test/support/sql";
-import { USER_DELETED_CHANNEL } from "../../contracts/identity";
+import { USER_DELETED_CHANNEL } from "../../contracts/auth";
 import { runMigrations } from "../../platform/sql";
 import { AccountStore, AUTH_MIGRATIONS, EmailTakenError } from "./account-store";
 import { newRefreshToken } from "../../platform/identity/tokens";

@@ -10,7 +10,7 @@ import { AccountStore, AUTH_MIGRATIONS } from "./account-store";
 import { AuthFlows, type AuthPorts } from "./auth-flows";
 import { Outbox } from "../../platform/outbox/outbox";
 import { AUDIT_CHANNEL, type AuditFact } from "../../contracts/audit";
-import { SESSIONS_REVOKED_CHANNEL, USER_DELETED_CHANNEL } from "../../contracts/identity";
+import { SESSIONS_REVOKED_CHANNEL, USER_DELETED_CHANNEL } from "../../contracts/auth";
 import { LoginThrottle, RegistrationLimit } from "./login-throttle";
 import { generateSigningKey, verifyAccessToken, type KeyRing } from "../../platform/identity/tokens";
 

@@ -11,17 +11,8 @@
  * service follows, and if it fails the account is deleted again so a retry can succeed.
  */
 import type { AuditActor } from "../../contracts/audit";
-import {
-	SESSIONS_REVOKED_CHANNEL,
-	USER_DELETED_CHANNEL,
-	type AccountView,
-	type SessionsRevokedMessage,
-	type AuthResult,
-	type PartnerRole,
-	type PlatformRole,
-	type SessionTokens,
-	type UserDeletedMessage,
-} from "../../contracts/identity";
+import type { PartnerRole, PlatformRole } from "../../contracts/identity";
+import { SESSIONS_REVOKED_CHANNEL, USER_DELETED_CHANNEL, type AccountView, type AuthResult, type SessionsRevokedMessage, type SessionTokens, type UserDeletedMessage } from "../../contracts/auth";
 import { writeAuditFact, type NewAuditFact } from "../audit/facts";
 import { AppError, notFound } from "../../platform/errors/app-error";
 import type { MessageWriter, Outbox } from "../../platform/outbox/outbox";

@@ -4,7 +4,8 @@
  */
 import { randomUUID } from "node:crypto";
 import { AUDIT_CHANNEL, type AuditFact } from "../../contracts/audit";
-import type { Caller, PartnerView, PlatformRole } from "../../contracts/identity";
+import type { Caller, PlatformRole } from "../../contracts/identity";
+import type { PartnerView } from "../../contracts/partners";
 import { rejectionOf } from "../../test/support/async";
 import { openTestPGlite, useMigratedSchema } from "../../test/support/sql";
 import { Outbox } from "../../platform/outbox/outbox";

@@ -9,7 +9,8 @@
  * methods and emits the broker events the results call for.
  */
 import type { AuditActor } from "../../contracts/audit";
-import type { Caller, PartnerPublicView, PartnerRole, PartnerStatus, PartnerView } from "../../contracts/identity";
+import type { Caller, PartnerRole } from "../../contracts/identity";
+import type { PartnerPublicView, PartnerStatus, PartnerView } from "../../contracts/partners";
 import { writeAuditFact, type NewAuditFact } from "../audit/facts";
 import { AppError, notFound, forbidden } from "../../platform/errors/app-error";
 import { isAdmin } from "../../platform/identity/access";

@@ -5,7 +5,9 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Migration, SqlClient, SqlExecutor } from "../../platform/sql";
-import type { PartnerMember, PartnerPublicView, PartnerRole, PartnerStatus, PartnerView } from "../../contracts/identity";
+import type { PartnerRole } from "../../contracts/identity";
+import type { NewPartner, PartnerMember, PartnerPublicView, PartnerStatus, PartnerView } from "../../contracts/partners";
+export type { NewPartner } from "../../contracts/partners";
 
 export const PARTNERS_MIGRATIONS: readonly Migration[] = [
 	{
@@ -37,13 +39,6 @@ export const PARTNERS_MIGRATIONS: readonly Migration[] = [
 		`,
 	},
 ];
-
-export interface NewPartner {
-	name: string;
-	description?: string | null;
-	website?: string | null;
-	contactEmail?: string | null;
-}
 
 type PartnerRow = { id: string; name: string; description: string | null; website: string | null; contact_email: string | null; status: PartnerStatus; status_reason: string | null; created_at: Date };
 type MemberRow = { partner_id: string; user_id: string; role: PartnerRole; added_at: Date };

@@ -3,7 +3,7 @@
  * and recorded.
  */
 import { randomUUID } from "node:crypto";
-import { USER_RENAMED_CHANNEL } from "../../contracts/identity";
+import { USER_RENAMED_CHANNEL } from "../../contracts/users";
 import { rejectionOf } from "../../test/support/async";
 import { openTestPGlite, useMigratedSchema } from "../../test/support/sql";
 import { Outbox } from "../../platform/outbox/outbox";
@@ -24,10 +24,11 @@ const outboxed = async (channel: string) =>
 it("announces a new display name with the change, and nothing for other changes", async () => {
 	const userId = randomUUID();
 	await profiles.create(userId, "Before");
-	await flows.update(userId, { locale: "fr-FR" });
+	expect((await flows.update(userId, { locale: "fr-FR" })).renamed).toBeUndefined();
 	expect(await outboxed(USER_RENAMED_CHANNEL)).toEqual([]);
-	const renamed = await flows.update(userId, { displayName: "After" });
-	expect(await outboxed(USER_RENAMED_CHANNEL)).toEqual([{ userId, displayName: "After", at: renamed.updatedAt }]);
+	const { profile, renamed } = await flows.update(userId, { displayName: "After" });
+	expect(renamed).toEqual({ userId, displayName: "After", at: profile.updatedAt });
+	expect(await outboxed(USER_RENAMED_CHANNEL)).toEqual([renamed]);
 	expect(await rejectionOf(flows.update(randomUUID(), { displayName: "Nobody" }))).toMatchObject({ type: "NOT_FOUND" });
 });
 

@@ -3,7 +3,7 @@
  * spans services: deleting an account. No Moleculer here: the users service maps actions onto these
  * methods and gives the ports their calls to the partners and auth services.
  */
-import { USER_RENAMED_CHANNEL, type Profile, type UpdateProfileParams, type UserRenamedMessage } from "../../contracts/identity";
+import { USER_RENAMED_CHANNEL, type Profile, type UpdateProfileParams, type UserRenamedMessage } from "../../contracts/users";
 import { writeAuditFact } from "../audit/facts";
 import { AppError, notFound } from "../../platform/errors/app-error";
 import type { MessageWriter, Outbox } from "../../platform/outbox/outbox";
@@ -30,16 +30,18 @@ export class ProfileFlows {
 		return profile;
 	}
 
-	/** A new display name commits with its announcement, so the auth service's copy follows. */
-	update(userId: string, changes: UpdateProfileParams): Promise<Profile> {
+	/**
+	 * A new display name commits with its announcement, so the auth service's copy follows; `renamed`
+	 * is that announcement, for the caller to tell the services online now too.
+	 */
+	update(userId: string, changes: UpdateProfileParams): Promise<{ profile: Profile; renamed?: UserRenamedMessage }> {
 		return this.outbox.transaction(async (messages, db) => {
 			const profile = await this.profiles.joined(db).update(userId, changes);
 			if (!profile) throw notFound("Profile");
-			if (changes.displayName !== undefined) {
-				const renamed: UserRenamedMessage = { userId, displayName: profile.displayName, at: profile.updatedAt };
-				await messages.add(USER_RENAMED_CHANNEL, renamed, { partitionKey: userId });
-			}
-			return profile;
+			if (changes.displayName === undefined) return { profile };
+			const renamed: UserRenamedMessage = { userId, displayName: profile.displayName, at: profile.updatedAt };
+			await messages.add(USER_RENAMED_CHANNEL, renamed, { partitionKey: userId });
+			return { profile, renamed };
 		});
 	}
 

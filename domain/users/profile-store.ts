@@ -4,7 +4,7 @@
  * row goes, and the public view of that id answers 404 from then on.
  */
 import type { Migration, SqlClient } from "../../platform/sql";
-import type { Profile, PublicProfile, UpdateProfileParams } from "../../contracts/identity";
+import type { Profile, PublicProfile, UpdateProfileParams } from "../../contracts/users";
 
 export const USERS_MIGRATIONS: readonly Migration[] = [
 	{

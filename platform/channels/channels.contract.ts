@@ -9,9 +9,9 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import path from "node:path";
-import { ServiceBroker, type Context } from "moleculer";
+import { ServiceBroker, type Context, type ServiceSchema } from "moleculer";
 import type { ConsumerProcessReport, ConsumerProcessSpec } from "../../test/support/channel-consumer-process";
-import { channelAdapterOf, createChannelsMiddleware, sendToChannel, type ChannelsOptions, type ServiceSchemaWithChannels } from "./index";
+import { channelAdapterOf, createChannelsMiddleware, sendToChannel, type ChannelsOptions } from "./index";
 
 export interface ChannelsContractSetup {
 	/** What createChannelsMiddleware gets; each broker of a test makes its own middleware and adapter. */
@@ -68,7 +68,7 @@ function duplicatesOf(ids: string[]): string[] {
 export class TestBrokers {
 	private started: ServiceBroker[] = [];
 
-	async start(role: string, namespace: string, channels: ChannelsOptions, services: ServiceSchemaWithChannels[] = []): Promise<ServiceBroker> {
+	async start(role: string, namespace: string, channels: ChannelsOptions, services: ServiceSchema[] = []): Promise<ServiceBroker> {
 		const broker = new ServiceBroker({
 			nodeID: `${role}-${shortId()}`,
 			namespace,
@@ -148,10 +148,10 @@ export function channelsContract(name: string, makeOptions: () => ChannelsContra
 
 		afterEach(() => brokers.stopAll());
 
-		const startBroker = (role: string, services: ServiceSchemaWithChannels[] = []) => brokers.start(role, setup.namespace, setup.channels, services);
+		const startBroker = (role: string, services: ServiceSchema[] = []) => brokers.start(role, setup.namespace, setup.channels, services);
 		const stopBroker = (broker: ServiceBroker) => brokers.stop(broker);
 
-		function recorder(serviceName: string, channel: string, group: string, received: string[], extra: Record<string, unknown> = {}): ServiceSchemaWithChannels {
+		function recorder(serviceName: string, channel: string, group: string, received: string[], extra: Record<string, unknown> = {}): ServiceSchema {
 			return {
 				name: serviceName,
 				channels: {
@@ -228,7 +228,7 @@ export function channelsContract(name: string, makeOptions: () => ChannelsContra
 			const channel = `jobs-${shortId()}`;
 			const group = `workers-${shortId()}`;
 			const byNode: Record<"a" | "b", string[]> = { a: [], b: [] };
-			const worker = (node: "a" | "b"): ServiceSchemaWithChannels => ({
+			const worker = (node: "a" | "b"): ServiceSchema => ({
 				name: "worker",
 				channels: {
 					[channel]: {

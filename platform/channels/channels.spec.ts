@@ -1,23 +1,13 @@
 import fs from "node:fs";
 import { randomUUID } from "node:crypto";
 import Redis from "ioredis";
-import { ServiceBroker, type Context } from "moleculer";
+import { ServiceBroker, type Context, type ServiceSchema } from "moleculer";
 import { describeWithBackend } from "../../test/support/backends";
 import { deleteKafkaTopics } from "../../test/support/kafka";
 import { dropSchemas, openTestPGlite, openTestPostgres, uniqueSchema } from "../../test/support/sql";
 import { acquireDatabase, type DatabaseLease } from "../sql";
 import { channelsContract, TestBrokers } from "./channels.contract";
-import {
-	channelAdapterOf,
-	channelsHealth,
-	createChannelAdapter,
-	createChannelsMiddleware,
-	sendToChannel,
-	SqlChannelAdapter,
-	type ChannelsOptions,
-	type ServiceSchemaWithChannels,
-	type SqlChannelMessage,
-} from "./index";
+import { channelAdapterOf, channelsHealth, createChannelAdapter, createChannelsMiddleware, sendToChannel, SqlChannelAdapter, type ChannelsOptions, type SqlChannelMessage } from "./index";
 
 const sleep = (ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms));
 const shortId = () => randomUUID().replace(/-/g, "").slice(0, 10);
@@ -88,7 +78,7 @@ describeWithBackend("postgres", "embedded SQL channels on PostgreSQL", status =>
 		// A different URL means another pool and another wake-up key: as far as the adapter can tell,
 		// another process. Only the poll (every 50 ms here) can bring it the message.
 		const otherNode = `${status.url}${status.url.includes("?") ? "&" : "?"}application_name=lootopia-other-node`;
-		const make = (url: string, role: string, services: ServiceSchemaWithChannels[] = []) => {
+		const make = (url: string, role: string, services: ServiceSchema[] = []) => {
 			const broker = new ServiceBroker({
 				nodeID: `${role}-${shortId()}`,
 				namespace,
@@ -245,10 +235,10 @@ describe("embedded SQL channels: durability and housekeeping (PGlite)", () => {
 		return { url: "embedded://", database: { dataDir }, schema, adapterOptions: { ...FAST_SQL, ...adapterOptions } };
 	}
 
-	const startBroker = (role: string, services: ServiceSchemaWithChannels[] = [], adapterOptions: Record<string, unknown> = {}) => brokers.start(role, namespace, options(adapterOptions), services);
+	const startBroker = (role: string, services: ServiceSchema[] = [], adapterOptions: Record<string, unknown> = {}) => brokers.start(role, namespace, options(adapterOptions), services);
 	const stopBroker = (broker: ServiceBroker) => brokers.stop(broker);
 
-	function recorder(name: string, channel: string, group: string, received: Array<{ id: string; attempts: number }>, extra: Record<string, unknown> = {}): ServiceSchemaWithChannels {
+	function recorder(name: string, channel: string, group: string, received: Array<{ id: string; attempts: number }>, extra: Record<string, unknown> = {}): ServiceSchema {
 		return {
 			name,
 			channels: {
@@ -339,7 +329,7 @@ describe("embedded SQL channels: durability and housekeeping (PGlite)", () => {
 		const channel = `slow-${shortId()}`;
 		const group = `slow-${shortId()}`;
 		const handled: string[] = [];
-		const slow = (): ServiceSchemaWithChannels => ({
+		const slow = (): ServiceSchema => ({
 			name: "slow",
 			channels: {
 				[channel]: {

@@ -9,7 +9,7 @@
  */
 import { Middleware as ChannelsMiddlewareFactory } from "@moleculer/channels";
 import { Partitioners } from "kafkajs";
-import type { Context, Middleware, Service, ServiceBroker, ServiceSchema } from "moleculer";
+import type { Context, Middleware, Service, ServiceBroker } from "moleculer";
 import type { DatabaseTarget } from "../sql";
 import { KafkaChannelAdapter, NatsChannelAdapter, RedisChannelAdapter } from "./library-adapters";
 import { SIGNATURE_HEADER } from "./message-signing";
@@ -155,13 +155,10 @@ export interface ChannelDefinition<Payload = unknown> {
 	[backendOptions: string]: unknown;
 }
 
-/** A service schema with its `channels` block (moleculer's ServiceSchema has no such property). */
-export type ServiceSchemaWithChannels = ServiceSchema & { channels?: Record<string, ChannelDefinition<any>> };
-
 export interface SendToChannelOptions {
 	/** Propagates meta, request id, caller and tracing to the consumer's Context. */
 	ctx?: Context;
-	/** The sending service, signed into the message on the channels that require it (contracts/channel-publishers.ts). */
+	/** The sending service, signed into the message on the channels that require it (the channel contracts in contracts/). */
 	sender?: string;
 	headers?: Record<string, string>;
 	/** Kafka message key (partitioning). */

@@ -33,6 +33,41 @@ describe("decideAccess", () => {
 	});
 });
 
+describe("decideAccess for a resource a partner owns", () => {
+	const partnerId = randomUUID();
+	const user = (roles: Array<"player" | "admin"> = ["player"]): Caller => ({ kind: "user", userId: randomUUID(), roles, partners: {}, sessionId: randomUUID() });
+	const of = (memberships: Record<string, "owner" | "editor">, id: string | undefined = partnerId) => ({ id, memberships });
+
+	it.each([
+		["member", "editor", "allowed"],
+		["member", "owner", "allowed"],
+		["editor", "editor", "allowed"],
+		["editor", "owner", "allowed"],
+		["owner", "owner", "allowed"],
+		["owner", "editor", "forbidden"],
+	] as const)("%s access, current role %s: %s", (required, role, expected) => {
+		expect(decideAccess(user(), { partner: required }, of({ [partnerId]: role }))).toBe(expected);
+	});
+
+	it("looks at the partner that owns the resource, not at any membership", () => {
+		expect(decideAccess(user(), { partner: "member" }, of({ [randomUUID()]: "owner" }))).toBe("forbidden");
+		expect(decideAccess(user(), { partner: "member" }, of({}))).toBe("forbidden");
+	});
+
+	it("names no partner for inherited keys or a missing id", () => {
+		expect(decideAccess(user(), { partner: "member" }, of({}, "constructor"))).toBe("forbidden");
+		expect(decideAccess(user(), { partner: "member" }, of({}, "__proto__"))).toBe("forbidden");
+		expect(decideAccess(user(), { partner: "member" }, { id: undefined, memberships: { [partnerId]: "owner" } })).toBe("forbidden");
+	});
+
+	it("lets admins and operators through, asks anonymous callers to sign in and refuses services", () => {
+		expect(decideAccess(user(["player", "admin"]), { partner: "owner" }, of({}))).toBe("allowed");
+		expect(decideAccess({ kind: "operator", operator: "ops" }, { partner: "owner" })).toBe("allowed");
+		expect(decideAccess({ kind: "anonymous" }, { partner: "member" })).toBe("unauthenticated");
+		expect(decideAccess({ kind: "service", service: "hunts" }, { partner: "member" }, of({ [partnerId]: "owner" }))).toBe("forbidden");
+	});
+});
+
 describe("callerFromClaims", () => {
 	it("keeps only known roles and partner roles from a user token", () => {
 		expect(callerFromClaims({ sub: "u1", roles: ["player", "superuser"], partners: { p1: "owner", p2: "emperor" as never }, sid: "s" })).toEqual({

@@ -5,7 +5,8 @@
  * a token signed by the auth service's key it is anonymous.
  */
 import type { JWK } from "jose";
-import type { Access, Caller, PartnerRole, PlatformRole, PublicKeySet } from "../../contracts/identity";
+import type { Access, Caller, PartnerAccess, PartnerRole, PlatformRole } from "../../contracts/identity";
+import type { PublicKeySet } from "../../contracts/auth";
 import { InvalidTokenError, verifyWithPublicKeys, type AccessClaims, type TokenSettings } from "./tokens";
 
 export const ANONYMOUS: Caller = Object.freeze({ kind: "anonymous" });
@@ -35,10 +36,26 @@ export function callerFromClaims(claims: AccessClaims): Caller {
 
 export type AccessDecision = "allowed" | "unauthenticated" | "forbidden";
 
-export function decideAccess(caller: Caller, access: Access): AccessDecision {
+/** How much each partner role may do, and what each partner-scoped access level needs. */
+const PARTNER_ROLE_RANK: Record<PartnerRole, number> = { editor: 1, owner: 2 };
+const PARTNER_ACCESS_RANK: Record<PartnerAccess["partner"], number> = { member: 1, editor: 1, owner: 2 };
+
+/**
+ * Whether `caller` may make a call requiring `access`. For partner-scoped access, `partner` is the
+ * partner owning the resource and the caller's current memberships (not the token's copy, which
+ * may be minutes old); without a partner (an unknown resource) only admins pass, and the action
+ * then answers its own 404.
+ */
+export function decideAccess(caller: Caller, access: Access, partner?: { id: string | undefined; memberships: Record<string, PartnerRole> }): AccessDecision {
 	if (access === "public") return "allowed";
 	if (caller.kind === "anonymous") return "unauthenticated";
 	if (caller.kind === "operator") return "allowed";
+	if (typeof access === "object") {
+		if (caller.kind !== "user") return "forbidden";
+		if (caller.roles.includes("admin")) return "allowed";
+		const role = partner?.id !== undefined && Object.hasOwn(partner.memberships, partner.id) ? partner.memberships[partner.id] : undefined;
+		return role !== undefined && PARTNER_ROLE_RANK[role] >= PARTNER_ACCESS_RANK[access.partner] ? "allowed" : "forbidden";
+	}
 	switch (access) {
 		case "user":
 			return caller.kind === "user" ? "allowed" : "forbidden";

@@ -6,7 +6,7 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import { generateSigningKey, publicKeysOf, rotate, type KeyRing, type SigningKeyRecord } from "./tokens";
-import type { PublicKeySet } from "../../contracts/identity";
+import type { PublicKeySet } from "../../contracts/auth";
 
 export const DEV_KEYS_FILE = "keys/signing-keys.json";
 

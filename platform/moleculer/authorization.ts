@@ -7,12 +7,14 @@
  */
 import { SessionRevocations } from "../identity/session-revocation";
 import { Errors, type Context, type Middleware, type ServiceBroker } from "moleculer";
-import type { Access, Caller, PublicKeySet } from "../../contracts/identity";
+import type { Access, Caller } from "../../contracts/identity";
+import type { PublicKeySet } from "../../contracts/auth";
 import { AccessTokenVerifier, ANONYMOUS, decideAccess } from "../identity/access";
 import { pinnedPublicKeys } from "../identity/key-store";
 import { InvalidTokenError } from "../identity/tokens";
 import { AppError, isAppError } from "../errors/app-error";
 import { nodeBackends } from "../runtime/node-backends";
+import { callAsService } from "./service-identity";
 
 /** Store key marking a session as logged out for as long as its access tokens could live. */
 
@@ -103,20 +105,39 @@ export async function verifiedCaller(broker: ServiceBroker, token: string | unde
 	}
 }
 
-export async function authorizeCall(broker: ServiceBroker, access: Access, meta: CallMeta): Promise<Caller> {
+/**
+ * For partner-scoped access: which partner owns what the call is about, from the param the access
+ * names or the action's own `partnerOf` (a hunt's partner, say). Unvalidated params yet: anything
+ * but a string names no partner.
+ */
+export type PartnerOf = (params: Record<string, unknown>, ctx: Context) => Promise<string | undefined> | string | undefined;
+
+async function partnerContext(broker: ServiceBroker, caller: Caller, access: Access, ctx: Context | undefined, partnerOf: PartnerOf | undefined) {
+	if (typeof access !== "object" || caller.kind !== "user" || caller.roles.includes("admin") || !ctx) return undefined;
+	const params = (ctx.params ?? {}) as Record<string, unknown>;
+	const named = partnerOf ? await partnerOf(params, ctx) : params[access.param ?? "id"];
+	const id = typeof named === "string" ? named : undefined;
+	if (id === undefined) return { id, memberships: {} };
+	// The member list now, not the token's copy: someone removed from a partner loses access at once.
+	const service = (ctx.service as { name?: string } | undefined)?.name ?? "authorization";
+	const memberships = await callAsService(broker, service, "partners.membershipsOf", { userId: caller.userId }, ctx);
+	return { id, memberships };
+}
+
+export async function authorizeCall(broker: ServiceBroker, access: Access, meta: CallMeta, ctx?: Context, partnerOf?: PartnerOf): Promise<Caller> {
 	const caller = await verifiedCaller(broker, meta.accessToken).catch(err => {
 		// A public operation (login, refresh, register) must work for a client whose stored token
 		// expired or broke: it is served as anonymous instead of refused.
 		if (access === "public" && (isAppError(err, "INVALID_TOKEN") || isAppError(err, "TOKEN_EXPIRED"))) return ANONYMOUS;
 		throw err;
 	});
-	const decision = decideAccess(caller, access);
+	const decision = decideAccess(caller, access, await partnerContext(broker, caller, access, ctx, partnerOf));
 	if (decision === "unauthenticated") throw new AppError("UNAUTHENTICATED");
 	if (decision === "forbidden") throw new AppError("FORBIDDEN");
 	return caller;
 }
 
-type GuardedAction = { name: string; access?: Access };
+type GuardedAction = { name: string; access?: Access; partnerOf?: PartnerOf };
 type Handler = (ctx: Context) => Promise<unknown>;
 
 /** What the guard reads of an incoming request packet (moleculer's Transit, untyped here). */
@@ -171,7 +192,7 @@ export function AuthorizationMiddleware(): Middleware {
 			const access = action.access;
 			if (!access) return next;
 			return async function authorized(this: unknown, ctx: Context) {
-				(ctx.locals as { caller?: Caller }).caller = await authorizeCall(ctx.broker, access, ctx.meta as CallMeta);
+				(ctx.locals as { caller?: Caller }).caller = await authorizeCall(ctx.broker, access, ctx.meta as CallMeta, ctx, action.partnerOf);
 				return next.call(this, ctx);
 			};
 		},

@@ -8,7 +8,7 @@
 import type { Context, Middleware, ServiceBroker, ServiceSchema } from "moleculer";
 import { channelAdapterOf, provideMessageSigner, type ChannelDefinition } from "../channels";
 import { SIGNATURE_HEADER, signMessage, verifyMessage } from "../channels/message-signing";
-import { CHANNEL_PUBLISHERS } from "../../contracts/channel-publishers";
+import { CHANNEL_PUBLISHERS } from "../../contracts";
 import { INBOX_RETENTION_DAYS } from "../outbox/inbox";
 import { nodeBackends } from "../runtime/node-backends";
 import { publicKeysFor } from "./authorization";
@@ -40,7 +40,7 @@ export function ChannelSecurityMiddleware(publishers: Readonly<Record<string, re
 			provideMessageSigner(broker, async (channel, sender, payload, messageId) => {
 				const allowed = publishers[channel];
 				if (!allowed) return undefined;
-				if (!sender || !allowed.includes(sender)) throw new Error(`'${sender ?? "(no sender)"}' may not publish on '${channel}' (see contracts/channel-publishers.ts)`);
+				if (!sender || !allowed.includes(sender)) throw new Error(`'${sender ?? "(no sender)"}' may not publish on '${channel}' (see the channel contracts in contracts/)`);
 				const ring = await nodeBackends(broker)
 					.signingRing()
 					.catch(err => Promise.reject(new Error(`${(err as Error).message}: it cannot publish on '${channel}'`)));

@@ -1,36 +1,48 @@
 /**
- * Moleculer's typings leave out the action properties moleculer-web and our OpenAPI generator read
- * (`rest`, `openapi`) and type settings loosely; service files declare their schema through this
- * helper so those stay typed without casts in every file.
+ * How a service implements its domain's contract. `defineService(contract, schema)` takes the
+ * wiring (REST route, access, OpenAPI wording, handler) per declared action and fills in the rest
+ * from the contract: the validator rules from the params schema, the documented response from the
+ * result schema. Handlers are typed by the contract: `ctx.params` is the validated params (defaults
+ * applied), the return value must be the declared result, an action the contract does not declare
+ * does not compile, and channel handlers receive the declared payload.
+ *
+ * Moleculer's own ServiceSchema generics type `this` (a plain Service: a service keeps its state in
+ * its factory's closure), and the module augmentation below adds the properties our middlewares
+ * read, so no schema needs a cast.
  */
-import type { ActionHandler, ActionSchema, Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
-import type { ActionOpenApiMeta } from "../http/openapi";
+import type { ActionSchema, Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
+import type { ActionContract, DomainContract, HandlerParamsOf, ResultOf } from "../../contracts/kit";
 import type { Access } from "../../contracts/identity";
+import type { ChannelName, ChannelPayload } from "../../contracts";
+import type { ChannelDefinition } from "../channels";
+import type { ActionOpenApiMeta } from "../http/openapi";
+import { validatorRulesOf } from "./validator-rules";
+import type { PartnerOf } from "./authorization";
 
-export interface RestActionSchema extends Omit<ActionSchema, "handler"> {
-	/**
-	 * Handlers declare their own `this` (the service's methods and state); Moleculer's typing
-	 * would only admit a bare Service.
-	 */
-
-	handler?(this: any, ctx: Context<any, any>): unknown;
-	/** moleculer-web route(s) relative to the service's `settings.rest`, e.g. "POST /register". */
-	rest?: string | string[];
-	/** Documentation for the generated OpenAPI document. */
-	openapi?: ActionOpenApiMeta;
-	timeout?: number;
-	/** Who may call it; enforced on every call by the Authorization middleware. */
-	access?: Access;
-	/**
-	 * Parameters that must arrive in the JSON body, never in the URL, which browsers, proxies and
-	 * access logs keep (passwords, refresh tokens). The gateway refuses them in the query string.
-	 */
-	secrets?: readonly string[];
-	/**
-	 * The action honours an Idempotency-Key header (create operations): the gateway passes the
-	 * checked key in meta, and the handler runs its change through runIdempotent.
-	 */
-	idempotencyKey?: boolean;
+declare module "moleculer" {
+	interface ActionSchema {
+		/** Who may call it; enforced on every call by the Authorization middleware. */
+		access?: Access;
+		/** Documentation for the generated OpenAPI document. */
+		openapi?: ActionOpenApiMeta;
+		/**
+		 * Parameters that must arrive in the JSON body, never in the URL, which browsers, proxies and
+		 * access logs keep (passwords, refresh tokens). The gateway refuses them in the query string.
+		 */
+		secrets?: readonly string[];
+		/**
+		 * The action honours an Idempotency-Key header (create operations): the gateway passes the
+		 * checked key in meta, and the handler runs its change through runIdempotent.
+		 */
+		idempotencyKey?: boolean;
+		timeout?: number;
+		/** Partner-scoped access: the partner owning what the call is about, when no param names it. */
+		partnerOf?: PartnerOf;
+	}
+	interface ServiceSchema {
+		/** Durable channel subscriptions (@moleculer/channels). */
+		channels?: Record<string, ChannelDefinition>;
+	}
 }
 
 export interface LootopiaSettings extends ServiceSettingSchema {
@@ -38,15 +50,39 @@ export interface LootopiaSettings extends ServiceSettingSchema {
 	rest?: string | string[];
 }
 
-export type LootopiaServiceSchema<S extends LootopiaSettings> = Omit<ServiceSchema<S>, "actions" | "methods" | "created" | "started" | "stopped"> & {
-	actions?: Record<string, RestActionSchema | ActionHandler | false>;
-	methods?: Record<string, (this: any, ...args: any[]) => unknown>;
-	created?(this: any): void;
-	started?(this: any): Promise<void> | void;
-	stopped?(this: any): Promise<void> | void;
+export type LootopiaService = Service<LootopiaSettings>;
+
+export interface ContractAction<A extends ActionContract> extends Omit<ActionSchema<LootopiaService>, "handler" | "params" | "name" | "access"> {
+	/** Who may call it; without one the action is local-only (the Authorization middleware refuses remote calls). */
+	access?: Access;
+	handler(this: LootopiaService, ctx: Context<HandlerParamsOf<A>>): ResultOf<A> | Promise<ResultOf<A>>;
+}
+
+export interface ChannelSubscription<Payload> extends Omit<ChannelDefinition<Payload>, "handler" | "group"> {
+	/** Consumer group: each group gets every message once. */
+	group: string;
+	handler(this: LootopiaService, ctx: Context<Payload>): unknown;
+}
+
+export type ContractServiceSchema<C extends DomainContract> = Omit<ServiceSchema<LootopiaSettings, Record<string, never>, Record<string, never>, LootopiaService>, "name" | "actions" | "channels"> & {
+	actions: { [K in keyof C["actions"]]: ContractAction<C["actions"][K]> };
+	channels?: { [N in ChannelName]?: ChannelSubscription<ChannelPayload<N>> };
 };
 
-/** The registry and broker take plain schemas; the settings type only matters while writing one. */
-export function defineService<S extends LootopiaSettings = LootopiaSettings>(schema: LootopiaServiceSchema<S>): ServiceSchema {
-	return schema as unknown as ServiceSchema;
+/** The service implementing `contract`, as the broker takes it. */
+export function defineService<C extends DomainContract>(contract: C, schema: ContractServiceSchema<C>): ServiceSchema {
+	const actions: Record<string, ActionSchema> = {};
+	for (const [name, action] of Object.entries(schema.actions as Record<string, ContractAction<ActionContract>>)) {
+		const declared = contract.actions[name];
+		if (!declared) throw new Error(`Service "${contract.service}": action "${name}" is not in its contract`);
+		const openapi = action.openapi || action.rest ? { ...action.openapi, ...(declared.result && !action.openapi?.response ? { response: declared.result } : {}) } : undefined;
+		actions[name] = {
+			...(action as unknown as ActionSchema),
+			params: (declared.params ? validatorRulesOf(declared.params) : { $$strict: "remove" }) as ActionSchema["params"],
+			...(openapi ? { openapi } : {}),
+		};
+	}
+	const missing = Object.keys(contract.actions).filter(name => !(name in actions));
+	if (missing.length) throw new Error(`Service "${contract.service}": its contract declares ${missing.join(", ")}, which it does not implement`);
+	return { ...(schema as unknown as ServiceSchema), name: contract.service, actions } as ServiceSchema;
 }

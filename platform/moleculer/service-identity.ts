@@ -7,6 +7,7 @@ import type { CallingOptions, Context, ServiceBroker } from "moleculer";
 import { SERVICE_SUBJECT_PREFIX } from "../identity/access";
 import { signMachineToken } from "../identity/tokens";
 import { nodeBackends } from "../runtime/node-backends";
+import type { ActionName, ActionParams, ActionResult } from "../../contracts";
 
 const TOKEN_TTL_SECONDS = 120;
 /** Renewed well before it expires, so a slow call never carries a token about to lapse. */
@@ -34,7 +35,7 @@ export function serviceToken(broker: ServiceBroker, service: string): Promise<st
  * parentCtx, not ctx.call: ctx.call copies the callee's meta back into the caller's, which would
  * leave the service token in the user's request.
  */
-export async function callAsService<Result, Params = unknown>(broker: ServiceBroker, service: string, action: string, params: Params, parentCtx?: Context): Promise<Result> {
+export async function callAsService<N extends ActionName>(broker: ServiceBroker, service: string, action: N, params: ActionParams<N>, parentCtx?: Context): Promise<ActionResult<N>> {
 	const options: CallingOptions = { meta: { accessToken: await serviceToken(broker, service) }, ...(parentCtx ? { parentCtx } : {}) };
-	return broker.call<Result, Params>(action, params, options);
+	return broker.call<ActionResult<N>, ActionParams<N>>(action, params, options);
 }

@@ -11,8 +11,11 @@ import type { SqlClient } from "../sql";
 import { IdempotencyKeys } from "./idempotency";
 import { Inbox } from "./inbox";
 import { messageId } from "./message-id";
-import { Outbox, type OutboxMessage } from "./outbox";
+import { Outbox, type MessageWriter, type OutboxMessage } from "./outbox";
 import { backoffDelay, OutboxRelay } from "./relay";
+
+/** Channels of its own, not the contracts'. */
+type TestChannels = Record<string, unknown>;
 
 const FAST = { pollIntervalMs: 20, leaseMs: 60_000, sendTimeoutMs: 2_000, backoff: { initialMs: 10, maxMs: 40 } };
 
@@ -40,7 +43,7 @@ function fakeBackend() {
 onEverySqlEngine((engine, open) => {
 	describe(`outbox on ${engine}`, () => {
 		const db = useMigratedSchema(open as () => Promise<TestDatabase>, "outbox", []);
-		let outbox: Outbox;
+		let outbox: Outbox<TestChannels>;
 		const relays: OutboxRelay[] = [];
 		const relay = (send: (message: OutboxMessage) => Promise<void>, settings = {}) => {
 			const created = new OutboxRelay(outbox, send, { ...FAST, ...settings });
@@ -51,7 +54,7 @@ onEverySqlEngine((engine, open) => {
 
 		beforeEach(async () => {
 			await db.client.query(`delete from "${db.schema}".outbox`);
-			outbox = new Outbox(db.client, db.schema);
+			outbox = new Outbox<TestChannels>(db.client, db.schema);
 		});
 		afterEach(async () => {
 			await Promise.all(relays.splice(0).map(r => r.stop()));
@@ -240,7 +243,7 @@ onEverySqlEngine((engine, open) => {
 				await inbox.once("partners", id, async (messages, tx) => {
 					effects.push("first");
 					await tx.query("select 1");
-					await messages.add("test.effects", { of: id });
+					await (messages as unknown as MessageWriter<TestChannels>).add("test.effects", { of: id });
 				}),
 			).toBe(true);
 			expect(await inbox.once("partners", id, async () => void effects.push("again"))).toBe(false);
@@ -300,9 +303,14 @@ describeWithBackend("postgres", "outbox on PostgreSQL with concurrent connection
 	afterAll(() => other.close());
 
 	it("never gives one message to two relays claiming at once", async () => {
-		const outbox = new Outbox(db.client, db.schema);
+		const outbox = new Outbox<TestChannels>(db.client, db.schema);
 		for (let i = 0; i < 200; i++) await outbox.transaction(messages => messages.add("test.things", { i }));
-		const relays = [new Outbox(db.client, db.schema), new Outbox(other, db.schema), new Outbox(db.client, db.schema), new Outbox(other, db.schema)];
+		const relays = [
+			new Outbox<TestChannels>(db.client, db.schema),
+			new Outbox<TestChannels>(other, db.schema),
+			new Outbox<TestChannels>(db.client, db.schema),
+			new Outbox<TestChannels>(other, db.schema),
+		];
 		const claims = await Promise.all(relays.map((r, i) => r.claim(`relay-${i}`, 80, 60_000)));
 		const ids = claims.flat().map(m => m.id);
 		expect(ids).toHaveLength(200);

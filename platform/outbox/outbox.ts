@@ -5,6 +5,7 @@
  * fails a change that happened; at worst a message goes out twice, which consumers absorb by its id
  * (inbox.ts). No Moleculer here: the relay is handed a send function.
  */
+import type { ContractChannels } from "../../contracts";
 import { joinTransaction, type SqlClient, type SqlExecutor } from "../sql";
 import { messageId } from "./message-id";
 
@@ -27,8 +28,9 @@ export interface AddOptions {
 }
 
 /** The outbox bound to one open transaction: what flows write their messages to. */
-export interface MessageWriter {
-	add(channel: string, payload: unknown, options?: AddOptions): Promise<string>;
+export interface MessageWriter<Channels = ContractChannels> {
+	/** Only channels a contract declares, with the payload it declares (contracts/index.ts). */
+	add<C extends keyof Channels & string>(channel: C, payload: Channels[C], options?: AddOptions): Promise<string>;
 }
 
 export interface OutboxBacklog {
@@ -40,7 +42,8 @@ export interface OutboxBacklog {
 
 type OutboxRow = { seq: string | number; id: string; channel: string; payload: string; partition_key: string | null; attempts: number };
 
-export class Outbox {
+/** Channels beyond the contracts' (a test's or a bench's own) take `Outbox<Record<string, unknown>>`. */
+export class Outbox<Channels = ContractChannels> {
 	private readonly table: string;
 	private readonly listeners = new Set<() => void>();
 
@@ -59,7 +62,7 @@ export class Outbox {
 		return id;
 	}
 
-	writer(tx: SqlExecutor): MessageWriter {
+	writer(tx: SqlExecutor): MessageWriter<Channels> {
 		return { add: (channel, payload, options) => this.add(tx, channel, payload, options) };
 	}
 
@@ -67,10 +70,10 @@ export class Outbox {
 	 * Runs `work` in one transaction with a writer for its messages and a client joined to the same
 	 * transaction (for stores: `new SomeStore(db, schema)`); tells the relay once it committed.
 	 */
-	async transaction<T>(work: (messages: MessageWriter, db: SqlClient) => Promise<T>): Promise<T> {
+	async transaction<T>(work: (messages: MessageWriter<Channels>, db: SqlClient) => Promise<T>): Promise<T> {
 		let wrote = false;
 		const result = await this.db.transaction(tx => {
-			const writer: MessageWriter = {
+			const writer: MessageWriter<Channels> = {
 				add: (channel, payload, options) => {
 					wrote = true;
 					return this.add(tx, channel, payload, options);

@@ -12,22 +12,9 @@ import { loadSigningKeys } from "../identity/key-store";
 import type { KeyRing } from "../identity/tokens";
 import { createStore } from "../store";
 import type { KeyValueStore } from "../store/types";
+import type { BackendReport, HealthReport } from "../../contracts/system";
 
-export type BackendState = "up" | "down";
-
-export interface BackendReport {
-	status: BackendState;
-	/** What it is, with credentials removed: "embedded", "redis://cache:6379", … */
-	target: string;
-	latencyMs: number;
-	error?: string;
-}
-
-export interface HealthReport {
-	status: BackendState;
-	nodeID: string;
-	backends: Record<string, BackendReport>;
-}
+export type { BackendReport, HealthReport } from "../../contracts/system";
 
 interface BackendCheck {
 	target: string;

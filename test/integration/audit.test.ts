@@ -7,10 +7,10 @@
 import fs from "node:fs";
 import path from "node:path";
 import { randomUUID } from "node:crypto";
-import type { Context, ServiceBroker } from "moleculer";
+import type { Context, ServiceBroker, ServiceSchema } from "moleculer";
 import { AUDIT_CHANNEL, type AuditEntry, type AuditSearchResult, type AuditVerifyResult } from "../../contracts/audit";
 import { loadConfig, type AppConfig } from "../../platform/config/env";
-import { DEAD_LETTER_CHANNEL, sendToChannel, type ServiceSchemaWithChannels } from "../../platform/channels";
+import { DEAD_LETTER_CHANNEL, sendToChannel } from "../../platform/channels";
 import type { SqlClient } from "../../platform/sql";
 import { loadSigningKeys } from "../../platform/identity/key-store";
 import { generateSigningKey, publicKeysOf, signAccessToken, type KeyRing } from "../../platform/identity/tokens";
@@ -29,7 +29,7 @@ import { eventually, freePort, prepareDataDir } from "../support/node";
 import { rejectionOf } from "../support/async";
 
 const shortId = () => randomUUID().replace(/-/g, "").slice(0, 8);
-/** Facts are signed as one of the services allowed to record them (contracts/channel-publishers.ts). */
+/** Facts are signed as one of the services allowed to record them (the channel contracts in contracts/). */
 const AS_PRODUCER = "partners";
 
 /** A fact sent straight on the channel, signed as `sender`, the way a producer's outbox relay sends it. */
@@ -64,7 +64,7 @@ async function startAuditNode(env: Record<string, string> = {}, opts: { gateway?
 		name: "auth",
 		actions: { publicKeys: { access: "public", handler: () => ({ keys: publicKeysOf(ring) }) } as never },
 	});
-	const morgue: ServiceSchemaWithChannels = {
+	const morgue: ServiceSchema = {
 		name: "morgue",
 		channels: {
 			[DEAD_LETTER_CHANNEL]: {

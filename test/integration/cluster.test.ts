@@ -6,7 +6,6 @@
 import fs from "node:fs";
 import { randomUUID } from "node:crypto";
 import { ServiceBroker } from "moleculer";
-import { defineService } from "../../platform/moleculer/define-service";
 import { gatherClusterReport, RegistryNode } from "../../platform/runtime/cluster-report";
 import type { HealthReport } from "../../platform/runtime/node-backends";
 import { describeWithBackend } from "../support/backends";
@@ -43,21 +42,19 @@ describeWithBackend("nats", "cluster over NATS", nats => {
 		const ring: KeyRing = { current: await generateSigningKey(), previous: [] };
 		observer.createService({ name: "auth", actions: { publicKeys: () => ({ keys: publicKeysOf(ring) }) } });
 		operatorMeta = { accessToken: await signMachineToken(ring, "operator:cluster-test", "operator", { issuer: "lootopia", audience: "lootopia-api", accessTtlSeconds: 900 }, 600) };
-		observer.createService(
-			defineService({
-				name: "greeter",
-				settings: { rest: "/greeter" },
-				actions: {
-					hello: {
-						rest: "GET /hello",
-						params: { name: "string|min:1" },
-						handler(this: { broker: ServiceBroker }, ctx) {
-							return { greeting: `hello ${ctx.params.name}`, servedBy: this.broker.nodeID };
-						},
+		observer.createService({
+			name: "greeter",
+			settings: { rest: "/greeter" },
+			actions: {
+				hello: {
+					rest: "GET /hello",
+					params: { name: "string|min:1" },
+					handler(this: { broker: ServiceBroker }, ctx) {
+						return { greeting: `hello ${ctx.params.name}`, servedBy: this.broker.nodeID };
 					},
 				},
-			}),
-		);
+			},
+		});
 		await observer.start();
 		await eventually(
 			async () => {

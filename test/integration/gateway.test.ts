@@ -2,15 +2,15 @@
  * The gateway through real HTTP on the node `npm start` builds: every failure gets the documented
  * envelope and status, nothing leaks, and the health and documentation endpoints work.
  */
+import type { ServiceSchema } from "moleculer";
 import { createConfig, lintFromString } from "@redocly/openapi-core";
 import { AppError } from "../../platform/errors/app-error";
-import { defineService } from "../../platform/moleculer/define-service";
 import { eventually, startTestNode, TestNode } from "../support/node";
 
 /** How often the echo handler ran: OPTIONS, 405s and 415s must never reach it. */
 let echoCalls = 0;
 
-const echoService = defineService({
+const echoService: ServiceSchema = {
 	name: "echo",
 	settings: { rest: "/echo" },
 	actions: {
@@ -37,7 +37,7 @@ const echoService = defineService({
 			},
 		},
 	},
-});
+};
 
 let node: TestNode;
 

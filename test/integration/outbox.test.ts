@@ -11,7 +11,7 @@
 import { randomUUID } from "node:crypto";
 import type { Service, ServiceBroker } from "moleculer";
 import { sendToChannel } from "../../platform/channels";
-import { SESSIONS_REVOKED_CHANNEL, USER_DELETED_CHANNEL } from "../../contracts/identity";
+import { SESSIONS_REVOKED_CHANNEL, USER_DELETED_CHANNEL } from "../../contracts/auth";
 import { sessionRevocations } from "../../platform/moleculer/authorization";
 import { Outbox } from "../../platform/outbox/outbox";
 import { embeddedDatabaseDir } from "../../platform/sql";
@@ -67,7 +67,7 @@ const databases: Array<{ name: string; backend?: "postgres"; open(): Promise<Dat
 	},
 ];
 
-const outboxOf = (broker: ServiceBroker, service: string) => (broker.getLocalService(service) as Service & { outbox: Outbox }).outbox;
+const outboxOf = (broker: ServiceBroker, service: string) => (broker.getLocalService(service) as Service & { database: { outbox: Outbox } }).database.outbox;
 
 async function signIn(http: HttpClient, email: string, password: string): Promise<string> {
 	const res = await http.post("/api/auth/login", { email, password });
@@ -285,7 +285,7 @@ function outboxSuite(channels: ChannelsUnderTest, database: (typeof databases)[n
 				timeoutMs: 30_000,
 			});
 			await eventually(async () => expect(deletions).toEqual([memberId]), { timeoutMs: 30_000 });
-			const partners = node.broker.getLocalService("partners") as Service & { db: { query(text: string, params: unknown[]): Promise<{ rows: Array<{ n: number }> }> } };
+			const partners = (node.broker.getLocalService("partners") as Service & { database: { db: { query(text: string, params: unknown[]): Promise<{ rows: Array<{ n: number }> }> } } }).database;
 			await eventually(async () => expect((await partners.db.query(`select count(*)::int as n from "partners".inbox where message_id = $1`, [id])).rows[0].n).toBe(1));
 			// Both copies are handled (acknowledged) by now; the second changed nothing.
 			await new Promise(resolve => setTimeout(resolve, 1000));

@@ -2,27 +2,24 @@
  * Graceful shutdown: a request in flight when the node is told to stop still gets its answer,
  * because the broker's context tracking waits for it before closing the services.
  */
-import { defineService } from "../../platform/moleculer/define-service";
 import { eventually, startTestNode } from "../support/node";
 
 it("finishes in-flight requests before the node stops", async () => {
 	const node = await startTestNode({ SHUTDOWN_TIMEOUT_MS: "5000" });
 	try {
-		node.broker.createService(
-			defineService({
-				name: "slow",
-				settings: { rest: "/slow" },
-				actions: {
-					work: {
-						rest: "GET /",
-						async handler() {
-							await new Promise(resolve => setTimeout(resolve, 700));
-							return { done: true };
-						},
+		node.broker.createService({
+			name: "slow",
+			settings: { rest: "/slow" },
+			actions: {
+				work: {
+					rest: "GET /",
+					async handler() {
+						await new Promise(resolve => setTimeout(resolve, 700));
+						return { done: true };
 					},
 				},
-			}),
-		);
+			},
+		});
 		await eventually(async () => {
 			const res = await fetch(`${node.baseUrl}/api/slow`);
 			if (res.status !== 200) throw new Error(`not routed yet: ${res.status}`);
