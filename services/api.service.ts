@@ -16,6 +16,9 @@ import { apiSecurityHeaders, DOCS_PAGE_CSP } from "../platform/http/security-hea
 import { buildOpenApiDocument, DOCS_INITIALIZER_FILE, OpenApiActionInfo, OpenApiRoute, renderDocsInitializer, renderDocsPage, swaggerUiAssetsDir } from "../platform/http/openapi";
 import { healthPaths } from "../platform/http/health-openapi";
 import type { ServiceDeps } from "./deps";
+import { CONTRACTS } from "../contracts";
+import { redactUrl } from "../platform/config/env";
+import { buildAsyncApiDocument, renderEventCataloguePage } from "../platform/http/asyncapi";
 import pkg from "../package.json";
 import type { Caller } from "../contracts/identity";
 import { AppError, isAppError } from "../platform/errors/app-error";
@@ -93,6 +96,17 @@ export function createApiService({ config, backends }: ServiceDeps): ServiceSche
 	let rateLimitStore: SharedRateLimitStore | undefined;
 	const corsOrigins = config.http.corsOrigins;
 	let openApiCache: unknown;
+	let asyncApiCache: Record<string, unknown> | undefined;
+	/** From the contracts and this cluster's settings: the same until the node restarts. */
+	const eventCatalogue = () =>
+		(asyncApiCache ??= buildAsyncApiDocument({
+			contracts: CONTRACTS,
+			version: pkg.version,
+			namespace: config.namespace,
+			serializer: config.serializer,
+			...(config.transporter ? { transporter: redactUrl(config.transporter) } : {}),
+			channelsBackend: redactUrl(config.channelsUrl),
+		}));
 	let aliasesReady = false;
 	let brokerStarted = false;
 
@@ -165,6 +179,14 @@ export function createApiService({ config, backends }: ServiceDeps): ServiceSche
 							res.setHeader("Content-Security-Policy", DOCS_PAGE_CSP);
 							res.setHeader("Content-Type", "text/html; charset=utf-8");
 							res.end(renderDocsPage({ specUrl: "/api/openapi.json", assetsBase: "/api/docs/assets", title: "Lootopia API" }));
+						},
+						"GET asyncapi.json"(_req: Req, res: Res) {
+							sendJson(res, 200, eventCatalogue());
+						},
+						"GET docs/events"(_req: Req, res: Res) {
+							res.setHeader("Content-Security-Policy", DOCS_PAGE_CSP);
+							res.setHeader("Content-Type", "text/html; charset=utf-8");
+							res.end(renderEventCataloguePage(eventCatalogue(), "/api/asyncapi.json"));
 						},
 						"GET docs/assets/:file"(this: any, req: Req & { $params?: { file?: string } }, res: Res) {
 							this.sendDocsAsset(req.$params?.file ?? "", res);
@@ -326,6 +348,7 @@ export function createApiService({ config, backends }: ServiceDeps): ServiceSche
 						version: pkg.version,
 						description:
 							"Location-based treasure hunts. Every error is `{ error: { code, message, details? } }`. " +
+							"The events the services announce are catalogued at /api/asyncapi.json (AsyncAPI 3), rendered at /api/docs/events. " +
 							`Prometheus metrics are served by each node on its metrics port (METRICS_PORT, default ${config.metrics.port}) at /metrics when METRICS_ENABLED=true, not through this gateway.`,
 						// package.json says UNLICENSED: all rights reserved.
 						license: { name: "Proprietary (UNLICENSED)", identifier: "LicenseRef-Proprietary" },

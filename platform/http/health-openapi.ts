@@ -69,5 +69,23 @@ export function healthPaths(): Record<string, unknown> {
 				responses: { "200": { description: "HTML page", content: { "text/html": { schema: { type: "string" } } } } },
 			},
 		},
+		"/api/asyncapi.json": {
+			get: {
+				operationId: "docs.asyncapi",
+				tags: ["docs"],
+				summary: "The event catalogue: an AsyncAPI 3 document of every broker event and durable channel",
+				security: [],
+				responses: { "200": { description: "The document", content: { "application/json": { schema: { type: "object" } } } } },
+			},
+		},
+		"/api/docs/events": {
+			get: {
+				operationId: "docs.events",
+				tags: ["docs"],
+				summary: "A page rendering the event catalogue",
+				security: [],
+				responses: { "200": { description: "HTML page", content: { "text/html": { schema: { type: "string" } } } } },
+			},
+		},
 	};
 }

@@ -116,3 +116,16 @@ it("admits a partner's current members to partner-scoped actions, by role, and n
 	expect((await http.delete(`/api/partners/${partnerId}/members/${member.userId}`, { token: owner.accessToken })).status).toBe(204);
 	expect(await rejectionOf(as(member.accessToken, "edit"))).toMatchObject({ code: 403 });
 }, 60_000);
+
+it("serves the event catalogue generated from the same contracts, and a page rendering it", async () => {
+	const doc = await http.get("/api/asyncapi.json");
+	expect(doc.status).toBe(200);
+	expect(doc.body).toMatchObject({ asyncapi: "3.1.0", info: { title: "Lootopia events" } });
+	const names = Object.values(doc.body.components.messages as Record<string, { name: string }>).map(message => message.name);
+	expect(names).toEqual(expect.arrayContaining([...declaredEvents.keys(), "audit.facts", "users.deleted"]));
+	const page = await http.get("/api/docs/events");
+	expect(page.status).toBe(200);
+	expect(page.headers.get("content-type")).toMatch(/^text\/html/);
+	expect(page.headers.get("content-security-policy")).toContain("default-src 'none'");
+	expect(page.text).toContain("<code>user.registered</code>");
+});
