@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import fs from "node:fs";
 import path from "node:path";
-import type { Context, ServiceSchema } from "moleculer";
+import type { Context, Service, ServiceSchema } from "moleculer";
 import { acceptIdempotencyKey, IDEMPOTENCY_KEY_HEADER, type IdempotencyMeta } from "../platform/moleculer/idempotency";
 import type { LootopiaSettings } from "../platform/moleculer/define-service";
 import ApiGateway from "moleculer-web";
@@ -25,12 +25,21 @@ import { AppError, isAppError } from "../platform/errors/app-error";
 import { verifiedCaller, type CallMeta } from "../platform/moleculer/authorization";
 import { clientAddressResolver, limitKeyOf } from "../platform/http/client-address";
 import { SharedRateLimitStore } from "../platform/http/rate-limit-store";
-import { allowedMethods, hasNonJsonBody, pathOf, URL_MAX_LENGTH } from "../platform/http/http-semantics";
+import { allowedMethods, hasNonJsonBody, pathOf, URL_MAX_LENGTH, type RoutedAlias } from "../platform/http/http-semantics";
 import { inspectInput } from "../platform/http/input-guard";
 import { inputError } from "../platform/moleculer/input-guard";
 
 type Req = IncomingMessage & { $ctx?: unknown; query?: Record<string, unknown> };
 type Res = ServerResponse;
+
+/** What moleculer-web adds to the service it is mixed into; its typings declare none of it. */
+interface MoleculerWebMembers {
+	server: import("node:http").Server;
+	routes: Array<{ path: string }>;
+	aliases: Array<RoutedAlias & { fullPath: string; action?: string }>;
+	regenerateAllAutoAliases(): void;
+}
+type GatewayService = Service<LootopiaSettings & Record<string, unknown>> & MoleculerWebMembers;
 
 const DOCS_ASSETS = new Map<string, string>([
 	["swagger-ui-bundle.js", "application/javascript; charset=utf-8"],
@@ -110,7 +119,76 @@ export function createApiService({ config, backends }: ServiceDeps): ServiceSche
 	let aliasesReady = false;
 	let brokerStarted = false;
 
-	const schema: ServiceSchema<LootopiaSettings & Record<string, unknown>> = {
+	/** The service as moleculer-web makes it (set when it is created): its server, routes and aliases. */
+	let gateway!: GatewayService;
+	const adopt = (service: GatewayService) => {
+		gateway = service;
+	};
+
+	/**
+	 * What readiness needs and the gateway lacks: the /health and /api routes, and an alias for
+	 * every action with a `rest` declaration in a service started on this node.
+	 */
+	const missingRoutes = (): string[] => {
+		const paths = new Set(gateway.routes.map(route => route.path));
+		const missing = ["/health", "/api"].filter(path => !paths.has(path));
+		const aliased = new Set(gateway.aliases.map(alias => alias.action).filter(Boolean));
+		for (const item of gateway.broker.registry.getActionList({ onlyLocal: true, skipInternal: true, withEndpoints: false }) as Array<{ name: string; action?: { rest?: unknown } }>) {
+			if (item.action?.rest && !aliased.has(item.name)) missing.push(item.name);
+		}
+		return missing;
+	};
+
+	const buildOpenApi = () => {
+		const routes: OpenApiRoute[] = [];
+		for (const alias of gateway.aliases) {
+			if (!alias.action || alias.method === "*") continue;
+			routes.push({ method: alias.method as OpenApiRoute["method"], path: alias.fullPath, action: alias.action });
+		}
+		const actions = new Map<string, OpenApiActionInfo>();
+		for (const item of gateway.broker.registry.getActionList({ skipInternal: true, withEndpoints: false }) as Array<{
+			name: string;
+			action?: { params?: Record<string, unknown>; openapi?: OpenApiActionInfo["openapi"]; access?: string; idempotencyKey?: boolean };
+		}>) {
+			actions.set(item.name, { name: item.name, params: item.action?.params, openapi: item.action?.openapi, access: item.action?.access, idempotencyKey: item.action?.idempotencyKey === true });
+		}
+		return buildOpenApiDocument({
+			info: {
+				title: "Lootopia API",
+				version: pkg.version,
+				description:
+					"Location-based treasure hunts. Every error is `{ error: { code, message, details? } }`. " +
+					"The events the services announce are catalogued at /api/asyncapi.json (AsyncAPI 3), rendered at /api/docs/events. " +
+					`Prometheus metrics are served by each node on its metrics port (METRICS_PORT, default ${config.metrics.port}) at /metrics when METRICS_ENABLED=true, not through this gateway.`,
+				// package.json says UNLICENSED: all rights reserved.
+				license: { name: "Proprietary (UNLICENSED)", identifier: "LicenseRef-Proprietary" },
+			},
+			// Relative: generated clients call whichever host served them the document.
+			servers: [{ url: "/" }],
+			tagDescriptions: OPENAPI_TAGS,
+			routes,
+			actions,
+			extraPaths: healthPaths(),
+		});
+	};
+
+	const sendDocsAsset = (file: string, res: Res) => {
+		if (file === DOCS_INITIALIZER_FILE) {
+			res.setHeader("Content-Type", "application/javascript; charset=utf-8");
+			res.end(renderDocsInitializer("/api/openapi.json"));
+			return;
+		}
+		const type = DOCS_ASSETS.get(file);
+		if (!type) {
+			sendJson(res, 404, renderError({ name: "NotFoundError" }).body);
+			return;
+		}
+		res.setHeader("Content-Type", type);
+		res.setHeader("Cache-Control", "public, max-age=86400");
+		fs.createReadStream(path.join(swaggerUiAssetsDir, file)).pipe(res);
+	};
+
+	const schema: ServiceSchema<LootopiaSettings & Record<string, unknown>, Record<string, never>, MoleculerWebMembers> = {
 		name: "api",
 		mixins: [ApiGateway as unknown as ServiceSchema],
 
@@ -154,12 +232,12 @@ export function createApiService({ config, backends }: ServiceDeps): ServiceSche
 					autoAliases: false,
 					mappingPolicy: "restrict",
 					aliases: {
-						"GET live"(this: any, _req: Req, res: Res) {
-							sendJson(res, 200, { status: "up", nodeID: this.broker.nodeID, uptimeSeconds: Math.round(process.uptime()) });
+						"GET live"(_req: Req, res: Res) {
+							sendJson(res, 200, { status: "up", nodeID: gateway.broker.nodeID, uptimeSeconds: Math.round(process.uptime()) });
 						},
-						async "GET ready"(this: any, _req: Req, res: Res) {
+						async "GET ready"(_req: Req, res: Res) {
 							const report = await backends.health();
-							const missing = aliasesReady ? this.missingRoutes() : ["(routes not generated yet)"];
+							const missing = aliasesReady ? missingRoutes() : ["(routes not generated yet)"];
 							const gateway = missing.length ? "down" : "up";
 							const status = report.status === "up" && gateway === "up" ? "up" : "down";
 							sendJson(res, status === "up" ? 200 : 503, { ...report, status, gateway, ...(missing.length ? { missingRoutes: missing } : {}) }, { "Cache-Control": "no-store" });
@@ -171,8 +249,8 @@ export function createApiService({ config, backends }: ServiceDeps): ServiceSche
 					// moleculer-web keeps one route per path, so the documentation endpoints live here
 					// beside the aliases generated from the services' `rest` declarations.
 					aliases: {
-						"GET openapi.json"(this: any, _req: Req, res: Res) {
-							openApiCache ??= this.buildOpenApi();
+						"GET openapi.json"(_req: Req, res: Res) {
+							openApiCache ??= buildOpenApi();
 							sendJson(res, 200, openApiCache);
 						},
 						"GET docs"(_req: Req, res: Res) {
@@ -188,14 +266,14 @@ export function createApiService({ config, backends }: ServiceDeps): ServiceSche
 							res.setHeader("Content-Type", "text/html; charset=utf-8");
 							res.end(renderEventCataloguePage(eventCatalogue(), "/api/asyncapi.json"));
 						},
-						"GET docs/assets/:file"(this: any, req: Req & { $params?: { file?: string } }, res: Res) {
-							this.sendDocsAsset(req.$params?.file ?? "", res);
+						"GET docs/assets/:file"(req: Req & { $params?: { file?: string } }, res: Res) {
+							sendDocsAsset(req.$params?.file ?? "", res);
 						},
 					},
 					autoAliases: true,
 					// Establishes the caller for every request; each service checks again on its own.
 					authentication: true,
-					onBeforeCall(this: any, _ctx: Context, _route: unknown, req: Req & { $action?: { secrets?: readonly string[] }; $endpoint?: { local?: boolean }; body?: unknown; $params?: unknown }) {
+					onBeforeCall(_ctx: Context, _route: unknown, req: Req & { $action?: { secrets?: readonly string[] }; $endpoint?: { local?: boolean }; body?: unknown; $params?: unknown }) {
 						// A local action gets the input guard middleware's check; one on another node does too,
 						// but only after the call was serialized for the transporter, which overflows on deep nesting.
 						if (!req.$endpoint?.local) {
@@ -233,11 +311,11 @@ export function createApiService({ config, backends }: ServiceDeps): ServiceSche
 				},
 			],
 
-			onError(this: any, req: Req, res: Res, err: unknown) {
+			onError(req: Req, res: Res, err: unknown) {
 				// No alias for this method: a path served with other methods answers 405 with Allow, and
 				// OPTIONS (without a CORS preflight, which moleculer-web answers itself) 204 with Allow.
 				if ((err as { name?: string })?.name === "NotFoundError" && !res.headersSent) {
-					const allow = allowedMethods(this.aliases, pathOf((req as { originalUrl?: string }).originalUrl ?? req.url));
+					const allow = allowedMethods(gateway.aliases, pathOf((req as { originalUrl?: string }).originalUrl ?? req.url));
 					if (allow.length) {
 						if (!res.hasHeader("Content-Security-Policy")) securityHeaders(req, res, () => undefined);
 						if (req.method === "OPTIONS") {
@@ -270,7 +348,8 @@ export function createApiService({ config, backends }: ServiceDeps): ServiceSche
 			removeRoute: false,
 		},
 
-		created(this: any) {
+		created() {
+			adopt(this);
 			answerParserErrors(this.server);
 		},
 
@@ -278,7 +357,7 @@ export function createApiService({ config, backends }: ServiceDeps): ServiceSche
 			// Ready only once the routes of every service started on this node are in: aliases are
 			// regenerated as services register, and a probe that passed on the first regeneration
 			// would send traffic to routes that answer 404 for a moment.
-			"$broker.started"(this: any) {
+			"$broker.started"() {
 				brokerStarted = true;
 				this.regenerateAllAutoAliases();
 			},
@@ -289,22 +368,8 @@ export function createApiService({ config, backends }: ServiceDeps): ServiceSche
 		},
 
 		methods: {
-			/**
-			 * What readiness needs and the gateway lacks: the /health and /api routes, and an alias for
-			 * every action with a `rest` declaration in a service started on this node.
-			 */
-			missingRoutes(this: any): string[] {
-				const paths = new Set((this.routes as Array<{ path: string }>).map(route => route.path));
-				const missing = ["/health", "/api"].filter(path => !paths.has(path));
-				const aliased = new Set((this.aliases as Array<{ action?: string }>).map(alias => alias.action).filter(Boolean));
-				for (const item of this.broker.registry.getActionList({ onlyLocal: true, skipInternal: true, withEndpoints: false }) as Array<{ name: string; action?: { rest?: unknown } }>) {
-					if (item.action?.rest && !aliased.has(item.name)) missing.push(item.name);
-				}
-				return missing;
-			},
-
 			/** moleculer-web's hook: the token and client address travel in meta to every service called. */
-			async authenticate(this: any, ctx: Context, _route: unknown, req: Req & { $action?: { name?: string; access?: string; idempotencyKey?: boolean } }): Promise<Caller | null> {
+			async authenticate(ctx: Context, _route: unknown, req: Req & { $action?: { name?: string; access?: string; idempotencyKey?: boolean } }): Promise<Caller | null> {
 				const meta = ctx.meta as CallMeta & IdempotencyMeta & { user?: Caller };
 				meta.clientIp = clientAddress(req);
 				if (req.$action?.idempotencyKey && req.$action.name) {
@@ -320,62 +385,13 @@ export function createApiService({ config, backends }: ServiceDeps): ServiceSche
 					if (!token) return null;
 					// Forged, expired and foreign tokens stop here. Whether the session was revoked is a store
 					// lookup that every guarded action makes anyway, so it is not made twice per request.
-					const caller = await verifiedCaller(this.broker, token, { checkRevocation: false });
+					const caller = await verifiedCaller(gateway.broker, token, { checkRevocation: false });
 					meta.accessToken = token;
 					return caller;
 				} catch (err) {
 					if (isPublic && (isAppError(err, "INVALID_TOKEN") || isAppError(err, "TOKEN_EXPIRED"))) return null;
 					throw err;
 				}
-			},
-
-			buildOpenApi(this: any) {
-				const routes: OpenApiRoute[] = [];
-				for (const alias of this.aliases as Array<{ method: string; fullPath: string; action?: string }>) {
-					if (!alias.action || alias.method === "*") continue;
-					routes.push({ method: alias.method as OpenApiRoute["method"], path: alias.fullPath, action: alias.action });
-				}
-				const actions = new Map<string, OpenApiActionInfo>();
-				for (const item of this.broker.registry.getActionList({ skipInternal: true, withEndpoints: false }) as Array<{
-					name: string;
-					action?: { params?: Record<string, unknown>; openapi?: OpenApiActionInfo["openapi"]; access?: string; idempotencyKey?: boolean };
-				}>) {
-					actions.set(item.name, { name: item.name, params: item.action?.params, openapi: item.action?.openapi, access: item.action?.access, idempotencyKey: item.action?.idempotencyKey === true });
-				}
-				return buildOpenApiDocument({
-					info: {
-						title: "Lootopia API",
-						version: pkg.version,
-						description:
-							"Location-based treasure hunts. Every error is `{ error: { code, message, details? } }`. " +
-							"The events the services announce are catalogued at /api/asyncapi.json (AsyncAPI 3), rendered at /api/docs/events. " +
-							`Prometheus metrics are served by each node on its metrics port (METRICS_PORT, default ${config.metrics.port}) at /metrics when METRICS_ENABLED=true, not through this gateway.`,
-						// package.json says UNLICENSED: all rights reserved.
-						license: { name: "Proprietary (UNLICENSED)", identifier: "LicenseRef-Proprietary" },
-					},
-					// Relative: generated clients call whichever host served them the document.
-					servers: [{ url: "/" }],
-					tagDescriptions: OPENAPI_TAGS,
-					routes,
-					actions,
-					extraPaths: healthPaths(),
-				});
-			},
-
-			sendDocsAsset(this: any, file: string, res: Res) {
-				if (file === DOCS_INITIALIZER_FILE) {
-					res.setHeader("Content-Type", "application/javascript; charset=utf-8");
-					res.end(renderDocsInitializer("/api/openapi.json"));
-					return;
-				}
-				const type = DOCS_ASSETS.get(file);
-				if (!type) {
-					sendJson(res, 404, renderError({ name: "NotFoundError" }).body);
-					return;
-				}
-				res.setHeader("Content-Type", type);
-				res.setHeader("Cache-Control", "public, max-age=86400");
-				fs.createReadStream(path.join(swaggerUiAssetsDir, file)).pipe(res);
 			},
 		},
 	};

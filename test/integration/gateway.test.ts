@@ -253,7 +253,9 @@ describe("documentation", () => {
 		expect(described.filter(line => line.startsWith("error"))).toEqual([]);
 		// Liveness, readiness and the documentation itself answer nothing a client could get wrong.
 		expect(described.filter(line => line.startsWith("warn"))).toEqual(
-			["/api~1asyncapi.json", "/api~1docs", "/api~1docs~1events", "/api~1openapi.json", "/health~1live", "/health~1ready"].map(path => `warn operation-4xx-response #/paths/~1${path.slice(1)}/get/responses`),
+			["/api~1asyncapi.json", "/api~1docs", "/api~1docs~1events", "/api~1openapi.json", "/health~1live", "/health~1ready"].map(
+				path => `warn operation-4xx-response #/paths/~1${path.slice(1)}/get/responses`,
+			),
 		);
 	});
 
