@@ -148,7 +148,7 @@ export function createApiService({ config, backends }: ServiceDeps): ServiceSche
 		const actions = new Map<string, OpenApiActionInfo>();
 		for (const item of gateway.broker.registry.getActionList({ skipInternal: true, withEndpoints: false }) as Array<{
 			name: string;
-			action?: { params?: Record<string, unknown>; openapi?: OpenApiActionInfo["openapi"]; access?: string; idempotencyKey?: boolean };
+			action?: { params?: Record<string, unknown>; openapi?: OpenApiActionInfo["openapi"]; access?: OpenApiActionInfo["access"]; idempotencyKey?: boolean };
 		}>) {
 			actions.set(item.name, { name: item.name, params: item.action?.params, openapi: item.action?.openapi, access: item.action?.access, idempotencyKey: item.action?.idempotencyKey === true });
 		}
@@ -369,7 +369,7 @@ export function createApiService({ config, backends }: ServiceDeps): ServiceSche
 
 		methods: {
 			/** moleculer-web's hook: the token and client address travel in meta to every service called. */
-			async authenticate(ctx: Context, _route: unknown, req: Req & { $action?: { name?: string; access?: string; idempotencyKey?: boolean } }): Promise<Caller | null> {
+			async authenticate(ctx: Context, _route: unknown, req: Req & { $action?: { name?: string; access?: unknown; idempotencyKey?: boolean } }): Promise<Caller | null> {
 				const meta = ctx.meta as CallMeta & IdempotencyMeta & { user?: Caller };
 				meta.clientIp = clientAddress(req);
 				if (req.$action?.idempotencyKey && req.$action.name) {

@@ -60,7 +60,7 @@ export interface OpenApiActionInfo {
 	params?: Record<string, unknown>;
 	openapi?: ActionOpenApiMeta;
 	/** The action's `access`; anything but "public" needs a bearer token unless `openapi.security` says otherwise. */
-	access?: string;
+	access?: string | { partner: string };
 	/** The action honours an Idempotency-Key header. */
 	idempotencyKey?: boolean;
 }
