@@ -37,6 +37,9 @@ export const AUDIT_ACTIONS = [
 	"partners.member.role_changed",
 	"partners.verified",
 	"partners.suspended",
+	"hunts.published",
+	"hunts.archived",
+	"hunts.unpublished",
 ] as const;
 
 export type KnownAuditAction = (typeof AUDIT_ACTIONS)[number];
@@ -144,7 +147,7 @@ export const auditContract = defineContract({
 		[AUDIT_CHANNEL]: {
 			description: "Audit-worthy facts (logins, failed logins, role and membership changes, partner verification, account deletion, …), appended to the audit log once each.",
 			payload: AuditFact,
-			publishers: ["auth", "users", "partners"],
+			publishers: ["auth", "users", "partners", "hunts"],
 		},
 	},
 });

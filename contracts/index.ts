@@ -6,6 +6,7 @@
  */
 import type { Static, TSchema } from "./kit";
 import { auditContract } from "./audit";
+import { huntsContract } from "./hunts";
 import { authContract } from "./auth";
 import { partnersContract } from "./partners";
 import { systemContract } from "./system";
@@ -16,6 +17,7 @@ export const CONTRACTS = {
 	users: usersContract,
 	partners: partnersContract,
 	audit: auditContract,
+	hunts: huntsContract,
 	system: systemContract,
 } as const;
 

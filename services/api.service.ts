@@ -69,6 +69,7 @@ const OPENAPI_TAGS: Record<string, string> = {
 	auth: "Accounts, sign-in and sessions: tokens for everything else.",
 	users: "Profiles: what players see of each other, and account deletion.",
 	partners: "Organisations that design hunts and sponsor rewards, and their members.",
+	hunts: "Hunts partners design (drafts, clues, paths, publishing) and players find.",
 	admin: "Operations reserved to platform admins.",
 	audit: "The append-only, hash-chained audit log.",
 	system: "Reachability and the server clock.",

@@ -16,6 +16,7 @@ import { createAuthService } from "./auth.service";
 import { createUsersService } from "./users.service";
 import { createPartnersService } from "./partners.service";
 import { createAuditService } from "./audit.service";
+import { createHuntsService } from "./hunts.service";
 
 interface ServiceEntry {
 	create(deps: ServiceDeps): ServiceSchema;
@@ -30,6 +31,7 @@ export const SERVICES: Record<string, ServiceEntry> = {
 	users: { create: createUsersService },
 	partners: { create: createPartnersService },
 	audit: { create: createAuditService, replCommands: auditReplCommands },
+	hunts: { create: createHuntsService },
 };
 
 /** Every service's operator commands, for moleculer-repl (broker option `replOptions.customCommands`). */

@@ -3,6 +3,7 @@
  * (ordering of ties, range arithmetic, TTL rules, errors), so a service tested here behaves the same
  * once STORE_URL points at Redis.
  */
+import { redisGeoCell } from "./geohash";
 import {
 	checkGeoPoint,
 	checkGeoSearch,
@@ -118,11 +119,17 @@ export const EARTH_RADIUS_M = 6372797.560856;
 
 const RAD = Math.PI / 180;
 
-/** Great-circle distance, with the same formula Redis uses. */
+/** Great-circle distance, with the same formula and operation order Redis uses (geohashGetDistance). */
 export function haversineM(a: GeoPoint, b: GeoPoint): number {
-	const u = Math.sin(((b.lat - a.lat) * RAD) / 2);
-	const v = Math.sin(((b.lon - a.lon) * RAD) / 2);
-	return 2 * EARTH_RADIUS_M * Math.asin(Math.min(1, Math.sqrt(u * u + Math.cos(a.lat * RAD) * Math.cos(b.lat * RAD) * v * v)));
+	const lon1r = a.lon * RAD;
+	const lon2r = b.lon * RAD;
+	const v = Math.sin((lon2r - lon1r) / 2);
+	// Redis's shortcut for one meridian.
+	if (v === 0) return EARTH_RADIUS_M * Math.abs(b.lat * RAD - a.lat * RAD);
+	const lat1r = a.lat * RAD;
+	const lat2r = b.lat * RAD;
+	const u = Math.sin((lat2r - lat1r) / 2);
+	return 2 * EARTH_RADIUS_M * Math.asin(Math.sqrt(u * u + Math.cos(lat1r) * Math.cos(lat2r) * v * v));
 }
 
 /**
@@ -164,8 +171,9 @@ class GeoIndex {
 		return this.placed.size;
 	}
 
-	put(member: string, { lat, lon }: GeoPoint): boolean {
+	put(member: string, position: GeoPoint): boolean {
 		const isNew = this.remove(member) === false;
+		const { lat, lon } = redisGeoCell(position);
 		const cell = cellId(latCell(lat), wrapLonCell(lonCellUnwrapped(lon)));
 		this.placed.set(member, { lat, lon, cell });
 		let bucket = this.cells.get(cell);

@@ -195,8 +195,9 @@ describe("audit service", () => {
 		const foreignKey = forged("users.deleted");
 		await rawSend(foreignKey, { [SIGNATURE_HEADER]: await signMessage(rogueRing, AUDIT_CHANNEL, "auth", foreignKey) });
 		await rawSend({ ...genuine, actor: { type: "operator", id: "mallory" }, action: "partners.suspended" }, { [SIGNATURE_HEADER]: await signMessage(node.ring, AUDIT_CHANNEL, "partners", genuine) });
+		// The system service runs on every node but records no facts.
 		const notAllowed = forged("hunts.published");
-		await rawSend(notAllowed, { [SIGNATURE_HEADER]: await signMessage(node.ring, AUDIT_CHANNEL, "hunts", notAllowed) });
+		await rawSend(notAllowed, { [SIGNATURE_HEADER]: await signMessage(node.ring, AUDIT_CHANNEL, "system", notAllowed) });
 		// A genuine fact sent last is recorded: everything before it has been handled.
 		const next = await record(`after_forgeries_${shortId()}.ok`);
 		await eventually(async () => {

@@ -67,6 +67,26 @@ it("emits every declared domain event, each with a payload of its declared shape
 	const partnerId = partner.body.id;
 	expect((await http.post(`/api/partners/${partnerId}/members`, { userId: editor.userId, role: "editor" }, { token: ownerToken })).status).toBe(200);
 	expect((await http.post(`/api/partners/${partnerId}/verify`, {}, { token: adminToken })).status).toBe(200);
+	const hunt = await http.post(
+		"/api/hunts",
+		{
+			partnerId,
+			title: "Events",
+			description: "A hunt",
+			tags: [],
+			area: { lat: 48.85, lon: 2.35, radiusM: 1000 },
+			startsAt: "2026-01-01T00:00:00Z",
+			endsAt: "2099-01-01T00:00:00Z",
+			visibility: "public",
+		},
+		{ token: ownerToken },
+	);
+	expect(hunt.status).toBe(201);
+	const huntId = hunt.body.id;
+	expect((await http.post(`/api/hunts/${huntId}/clues`, { title: "Only", position: { lat: 48.85, lon: 2.35 }, radiusM: 20, content: "Here", points: 1 }, { token: ownerToken })).status).toBe(201);
+	expect((await http.post(`/api/hunts/${huntId}/publish`, {}, { token: ownerToken })).status).toBe(200);
+	expect((await http.post(`/api/admin/hunts/${huntId}/unpublish`, { reason: "testing" }, { token: adminToken })).status).toBe(200);
+	expect((await http.post(`/api/hunts/${huntId}/archive`, {}, { token: ownerToken })).status).toBe(200);
 	expect((await http.post(`/api/partners/${partnerId}/suspend`, { reason: "testing" }, { token: adminToken })).status).toBe(200);
 	expect((await http.post(`/api/admin/users/${editor.userId}/roles`, { role: "admin" }, { token: adminToken })).status).toBe(200);
 	expect((await http.delete(`/api/admin/users/${editor.userId}/roles/admin`, { token: adminToken })).status).toBe(200);

@@ -1,0 +1,293 @@
+/**
+ * What partners do with their hunts and what players see of them, over the hunt store, the clue
+ * graph and the outbox. No Moleculer here: the hunts service maps actions onto these methods.
+ *
+ * Publishing, step by step:
+ * 1. a snapshot of the draft (details, clues, paths) is validated whole: the clue graph engine
+ *    answers the graph's problems, huntProblems the rest; any problem is 422 HUNT_INVALID with all of them;
+ * 2. each clue gets its search zone, drawn once;
+ * 3. in one transaction: the draft must be unchanged since the snapshot (else 409 CONFLICT, try
+ *    again), it becomes published with its zones, and the announcement (hunts.changed) and the
+ *    audit fact are written with it.
+ */
+import type { AuditActor } from "../../contracts/audit";
+import { HUNTS_CHANNEL, type ClueView, type HuntView, type NewClue, type NewHunt, type PublicHuntView } from "../../contracts/hunts";
+import { writeAuditFact } from "../audit/facts";
+import { AppError, notFound } from "../../platform/errors/app-error";
+import type { MessageWriter, Outbox } from "../../platform/outbox/outbox";
+import type { SqlClient } from "../../platform/sql";
+import { hashAnswer } from "./answers";
+import type { ClueGraph, CluePath } from "./clue-graph/clue-graph";
+import { assertEditable, nextStatus } from "./hunt-lifecycle";
+import { HuntStore, newJoinCode, type ClueDetails, type ClueRecord, type HuntDetails, type HuntRecord } from "./hunt-store";
+import { huntProblems, splitPaths } from "./hunt-validation";
+import { searchZoneFor, ZONE_RADIUS_DEFAULT_M, type SearchZone } from "./search-zones";
+
+export interface HuntOrigin {
+	actor: AuditActor;
+	requestId?: string;
+}
+
+export interface PartnerInfo {
+	id: string;
+	name: string;
+	status: "pending" | "verified" | "suspended";
+}
+
+type HuntChanges = Partial<Omit<NewHunt, "partnerId">>;
+type ClueChanges = Partial<Omit<NewClue, "id">>;
+
+const huntSubject = (id: string) => ({ type: "hunt", id });
+
+export class HuntFlows {
+	constructor(
+		private readonly hunts: HuntStore,
+		private readonly outbox: Outbox,
+		private readonly graph: ClueGraph,
+		private readonly clock: () => Date = () => new Date(),
+		private readonly zoneFor: (place: { lat: number; lon: number }, radiusM: number) => SearchZone = searchZoneFor,
+	) {}
+
+	/** Only members of a verified partner create hunts (membership is the access rule's; the status is checked here). */
+	async create(partner: PartnerInfo, input: NewHunt, createdBy: string): Promise<HuntView> {
+		if (partner.status !== "verified") throw new AppError("PARTNER_NOT_ACTIVE", "Only a verified partner's members create hunts", { partnerId: partner.id, status: partner.status });
+		const { partnerId: _partnerId, ...fields } = input;
+		const hunt = await this.hunts.create(partner, detailsOf(fields), createdBy);
+		return this.membersView(hunt);
+	}
+
+	/** The members' view for the partner's members and admins; the public view of a published hunt for anyone else. */
+	async view(id: string, isMember: (partnerId: string) => Promise<boolean>): Promise<HuntView | PublicHuntView> {
+		const hunt = await this.hunts.get(id);
+		if (!hunt) throw notFound("Hunt");
+		if (await isMember(hunt.partnerId)) return this.membersView(hunt);
+		if (hunt.status !== "published" || hunt.partnerSuspended) throw notFound("Hunt");
+		return this.publicView(hunt);
+	}
+
+	async ofPartner(partnerId: string, status: HuntRecord["status"] | undefined, limit: number): Promise<HuntView[]> {
+		return Promise.all((await this.hunts.ofPartner(partnerId, status, limit)).map(hunt => this.membersView(hunt)));
+	}
+
+	partnerOf(huntId: string): Promise<string | undefined> {
+		return this.hunts.partnerOf(huntId);
+	}
+
+	update(id: string, changes: HuntChanges): Promise<HuntView> {
+		return this.editing(id, async (hunts, hunt) => {
+			const { joinCode: _code, ...current } = hunt;
+			await hunts.updateDetails(id, detailsOf({ ...current, ...dropUndefined(changes) }));
+		});
+	}
+
+	async addClue(id: string, input: Omit<NewClue, "id">): Promise<ClueView> {
+		const details = await clueDetailsOf(input);
+		let added!: ClueRecord;
+		await this.editing(id, async hunts => {
+			added = await hunts.addClue(id, details);
+			await hunts.touch(id);
+		});
+		return clueView(added);
+	}
+
+	async updateClue(id: string, clueId: string, changes: ClueChanges): Promise<ClueView> {
+		const existing = await this.hunts.clue(id, clueId);
+		if (!existing) throw notFound("Clue");
+		// A new answer is hashed; an unchanged one keeps its hash (it cannot be read back to hash again).
+		const { challenge, ...rest } = changes;
+		const base = { title: existing.title, position: existing.position, radiusM: existing.radiusM, content: existing.content, hints: existing.hints, points: existing.points };
+		const details = await clueDetailsOf({ ...base, ...dropUndefined(rest) }, challenge === undefined ? { question: existing.challenge?.question ?? null, answerHash: existing.answerHash } : challenge);
+		let updated: ClueRecord | undefined;
+		await this.editing(id, async hunts => {
+			updated = await hunts.updateClue(id, clueId, details);
+			if (!updated) throw notFound("Clue");
+			await hunts.touch(id);
+		});
+		return clueView(updated!);
+	}
+
+	async removeClue(id: string, clueId: string): Promise<void> {
+		await this.editing(id, async hunts => {
+			if (!(await hunts.removeClue(id, clueId))) throw notFound("Clue");
+			await hunts.touch(id);
+		});
+	}
+
+	setPaths(id: string, paths: readonly CluePath[]): Promise<HuntView> {
+		return this.editing(id, async hunts => {
+			await hunts.replacePaths(id, paths);
+			await hunts.touch(id);
+		});
+	}
+
+	async publish(id: string, partner: PartnerInfo, origin: HuntOrigin): Promise<HuntView> {
+		const hunt = await this.hunts.get(id);
+		if (!hunt) throw notFound("Hunt");
+		nextStatus(hunt.status, "publish");
+		if (partner.status !== "verified") throw new AppError("PARTNER_NOT_ACTIVE", "Only a verified partner's hunts are published", { partnerId: partner.id, status: partner.status });
+		const [clues, paths] = await Promise.all([this.hunts.clues(id), this.hunts.paths(id)]);
+		const { known, unknown } = splitPaths(new Set(clues.map(clue => clue.id)), paths);
+		await this.graph.replace(
+			id,
+			clues.map(clue => clue.id),
+			known,
+		);
+		const problems = huntProblems({ ...hunt, clues }, unknown, await this.graph.problems(id), this.clock());
+		if (problems.length) throw new AppError("HUNT_INVALID", `${problems.length} problem${problems.length > 1 ? "s" : ""} to fix before publishing`, { problems });
+		const zones = new Map<string, SearchZone>(clues.map(clue => [clue.id, this.zoneFor(clue.position, hunt.zoneRadiusM)]));
+		const publishedAt = this.clock();
+		return this.changing(id, hunt.revision, async (hunts, messages) => {
+			await hunts.setZones(id, zones);
+			await hunts.setStatus(id, "published", { publishedAt, moderationReason: null });
+			await messages.add(HUNTS_CHANNEL, { huntId: id, partnerId: hunt.partnerId, kind: "published", at: publishedAt.toISOString() }, { partitionKey: id });
+			await writeAuditFact(messages, {
+				action: "hunts.published",
+				actor: origin.actor,
+				subject: huntSubject(id),
+				data: { clues: clues.length },
+				...(origin.requestId ? { requestId: origin.requestId } : {}),
+			});
+		});
+	}
+
+	archive(id: string, origin: HuntOrigin): Promise<HuntView> {
+		return this.changing(id, undefined, async (hunts, messages, hunt) => {
+			await hunts.setStatus(id, nextStatus(hunt.status, "archive"));
+			const at = this.clock().toISOString();
+			await messages.add(HUNTS_CHANNEL, { huntId: id, partnerId: hunt.partnerId, kind: "archived", at }, { partitionKey: id });
+			await writeAuditFact(messages, { action: "hunts.archived", actor: origin.actor, subject: huntSubject(id), ...(origin.requestId ? { requestId: origin.requestId } : {}) });
+		});
+	}
+
+	/** An admin takes a published hunt down, back to a draft its partner may fix and publish again. */
+	unpublish(id: string, reason: string, origin: HuntOrigin): Promise<HuntView> {
+		return this.changing(id, undefined, async (hunts, messages, hunt) => {
+			await hunts.setStatus(id, nextStatus(hunt.status, "unpublish"), { publishedAt: null, moderationReason: reason });
+			const at = this.clock().toISOString();
+			await messages.add(HUNTS_CHANNEL, { huntId: id, partnerId: hunt.partnerId, kind: "unpublished", reason, at }, { partitionKey: id });
+			await writeAuditFact(messages, { action: "hunts.unpublished", actor: origin.actor, subject: huntSubject(id), data: { reason }, ...(origin.requestId ? { requestId: origin.requestId } : {}) });
+		});
+	}
+
+	async rotateJoinCode(id: string): Promise<{ joinCode: string }> {
+		const joinCode = newJoinCode();
+		await this.outbox.transaction(async (_messages, db) => {
+			const hunts = this.hunts.joined(db);
+			const hunt = await hunts.get(id, { forUpdate: true });
+			if (!hunt) throw notFound("Hunt");
+			if (hunt.visibility !== "private") throw new AppError("CONFLICT", "Only a private hunt has a join code");
+			if (hunt.status === "archived") throw new AppError("HUNT_STATE", "An archived hunt's join code cannot change", { status: hunt.status, allowed: [] });
+			await hunts.setJoinCode(id, joinCode);
+		});
+		return { joinCode };
+	}
+
+	/** A draft's change, under the hunt's row lock: refused once the hunt is published. */
+	private async editing(id: string, change: (hunts: HuntStore, hunt: HuntRecord) => Promise<void>): Promise<HuntView> {
+		await this.outbox.transaction(async (_messages, db) => {
+			const hunts = this.hunts.joined(db);
+			const hunt = await hunts.get(id, { forUpdate: true });
+			if (!hunt) throw notFound("Hunt");
+			assertEditable(hunt.status);
+			await change(hunts, hunt);
+		});
+		return this.membersViewOf(id);
+	}
+
+	/** A status change with its messages, under the row lock; `revision`, when given, must not have moved. */
+	private async changing(id: string, revision: number | undefined, change: (hunts: HuntStore, messages: MessageWriter, hunt: HuntRecord) => Promise<void>): Promise<HuntView> {
+		await this.outbox.transaction(async (messages, db: SqlClient) => {
+			const hunts = this.hunts.joined(db);
+			const hunt = await hunts.get(id, { forUpdate: true });
+			if (!hunt) throw notFound("Hunt");
+			if (revision !== undefined && hunt.revision !== revision) throw new AppError("CONFLICT", "The hunt changed while it was being published; publish again");
+			await change(hunts, messages, hunt);
+		});
+		return this.membersViewOf(id);
+	}
+
+	private async membersViewOf(id: string): Promise<HuntView> {
+		const hunt = await this.hunts.get(id);
+		if (!hunt) throw notFound("Hunt");
+		return this.membersView(hunt);
+	}
+
+	private async membersView(hunt: HuntRecord): Promise<HuntView> {
+		const [clues, paths] = await Promise.all([this.hunts.clues(hunt.id), this.hunts.paths(hunt.id)]);
+		const { partnerName: _name, revision: _revision, partnerSuspended: _suspended, createdBy: _by, joinCode, ...fields } = hunt;
+		return { ...fields, ...(joinCode ? { joinCode } : {}), clues: clues.map(clueView), paths };
+	}
+
+	/** What a player may see: never a clue's place, content, answer or hints; the start clues' zones only. */
+	private async publicView(hunt: HuntRecord): Promise<PublicHuntView> {
+		const [clues, starts] = await Promise.all([this.hunts.clues(hunt.id), this.graph.starts(hunt.id)]);
+		const startSet = new Set(starts);
+		return {
+			id: hunt.id,
+			partner: { id: hunt.partnerId, name: hunt.partnerName },
+			title: hunt.title,
+			description: hunt.description,
+			tags: hunt.tags,
+			area: hunt.area,
+			startsAt: hunt.startsAt,
+			endsAt: hunt.endsAt,
+			visibility: hunt.visibility,
+			capacity: hunt.capacity,
+			difficulty: hunt.difficulty,
+			timeLimitMinutes: hunt.timeLimitMinutes,
+			status: hunt.status,
+			clueCount: clues.length,
+			startZones: clues.filter(clue => startSet.has(clue.id) && clue.zone).map(clue => ({ clueId: clue.id, zone: clue.zone! })),
+		};
+	}
+}
+
+function dropUndefined<T extends object>(value: T): Partial<T> {
+	return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function detailsOf(fields: Omit<NewHunt, "partnerId"> | HuntDetails): HuntDetails {
+	return {
+		title: fields.title,
+		description: fields.description,
+		tags: [...new Set(fields.tags.map(tag => tag.toLowerCase()))],
+		area: fields.area,
+		startsAt: new Date(fields.startsAt).toISOString(),
+		endsAt: new Date(fields.endsAt).toISOString(),
+		visibility: fields.visibility,
+		capacity: fields.capacity ?? null,
+		difficulty: fields.difficulty ?? null,
+		timeLimitMinutes: fields.timeLimitMinutes ?? null,
+		zoneRadiusM: fields.zoneRadiusM ?? ZONE_RADIUS_DEFAULT_M,
+	};
+}
+
+async function clueDetailsOf(
+	input: Omit<NewClue, "id" | "challenge"> & { challenge?: NewClue["challenge"] },
+	challenge: { question: string; answer: string } | { question: string | null; answerHash: string | null } | null | undefined = input.challenge,
+): Promise<ClueDetails> {
+	let question: string | null = null;
+	let answerHash: string | null = null;
+	if (challenge && "answer" in challenge) {
+		question = challenge.question;
+		answerHash = await hashAnswer(challenge.answer);
+	} else if (challenge) {
+		question = challenge.question;
+		answerHash = challenge.answerHash;
+	}
+	return { title: input.title, position: input.position, radiusM: input.radiusM, content: input.content, question, answerHash, hints: input.hints ?? [], points: input.points };
+}
+
+/** A clue as members see it: the challenge's question, never its answer. */
+function clueView(clue: ClueRecord): ClueView {
+	return {
+		id: clue.id,
+		title: clue.title,
+		position: clue.position,
+		radiusM: clue.radiusM,
+		content: clue.content,
+		...(clue.challenge ? { challenge: { question: clue.challenge.question } } : {}),
+		hints: clue.hints,
+		points: clue.points,
+	};
+}

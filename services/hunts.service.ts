@@ -1,0 +1,213 @@
+/**
+ * Hunts: partners' members design drafts (details, clues, paths) and publish them; anyone sees a
+ * published hunt's public view. The rules are domain/hunts (lifecycle, validation, zones, the clue
+ * graph); this file maps them to actions and REST routes, with partner-scoped access.
+ */
+import type { Context } from "moleculer";
+import { huntsContract } from "../contracts/hunts";
+import type { Caller } from "../contracts/identity";
+import { isAppError } from "../platform/errors/app-error";
+import { actorOf, requestContext } from "../platform/moleculer/audit";
+import { callerOf, userOf } from "../platform/moleculer/authorization";
+import { emit } from "../platform/moleculer/contract-calls";
+import { defineService } from "../platform/moleculer/define-service";
+import { created, noContent } from "../platform/moleculer/responses";
+import { callAsService } from "../platform/moleculer/service-identity";
+import { isAdmin } from "../platform/identity/access";
+import type { ClueGraph } from "../domain/hunts/clue-graph/clue-graph";
+import { Neo4jClueGraph } from "../domain/hunts/clue-graph/neo4j-clue-graph";
+import { SqlClueGraph } from "../domain/hunts/clue-graph/sql-clue-graph";
+import { HuntFlows, type HuntOrigin, type PartnerInfo } from "../domain/hunts/hunt-flows";
+import { HuntStore, HUNTS_MIGRATIONS } from "../domain/hunts/hunt-store";
+import { AccessControlMixin } from "../mixins/access-control.mixin";
+import { ServiceDatabase } from "../mixins/database.mixin";
+import type { ServiceDeps } from "./deps";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function originOf(ctx: Context): HuntOrigin {
+	const { clientIp, requestId } = requestContext(ctx);
+	return { actor: actorOf(callerOf(ctx), clientIp), ...(requestId ? { requestId } : {}) };
+}
+
+export function createHuntsService({ config, backends }: ServiceDeps) {
+	const database = new ServiceDatabase(backends, "hunts", HUNTS_MIGRATIONS);
+	let flows!: HuntFlows;
+	let graph!: ClueGraph;
+
+	/** The hunt's partner, for partner-scoped access: none for an id that is not a hunt's. */
+	const partnerOfHunt = (params: Record<string, unknown>) => (typeof params.id === "string" && UUID.test(params.id) ? flows.partnerOf(params.id) : undefined);
+	const editor = { access: { partner: "editor" as const }, partnerOf: partnerOfHunt };
+
+	/** The partner as the partners service sees it now; one that is not verified answers no public view. */
+	const partnerInfo = async (ctx: Context, partnerId: string): Promise<PartnerInfo> => {
+		try {
+			const partner = await callAsService(ctx.broker, "hunts", "partners.get", { id: partnerId }, ctx);
+			return { id: partner.id, name: partner.name, status: partner.status };
+		} catch (err) {
+			if (isAppError(err, "NOT_FOUND")) return { id: partnerId, name: "", status: "pending" };
+			throw err;
+		}
+	};
+
+	/**
+	 * Members and admins see drafts and clues. Membership as it is now, asked of the partners
+	 * service: the token's copy may predate the partner (or a removal).
+	 */
+	const membership =
+		(ctx: Context, caller: Caller) =>
+		async (partnerId: string): Promise<boolean> => {
+			if (isAdmin(caller)) return true;
+			if (caller.kind !== "user") return false;
+			const memberships = await callAsService(ctx.broker, "hunts", "partners.membershipsOf", { userId: caller.userId }, ctx);
+			return Object.hasOwn(memberships, partnerId);
+		};
+
+	return defineService(huntsContract, {
+		mixins: [database.mixin(), AccessControlMixin()],
+		settings: { rest: "/" },
+
+		actions: {
+			create: {
+				rest: "POST /hunts",
+				access: { partner: "editor", param: "partnerId" },
+				openapi: {
+					summary: "Create a draft hunt for a verified partner you are a member of",
+					tags: ["hunts"],
+					successStatus: 201,
+					responses: { "409": { description: "PARTNER_NOT_ACTIVE: the partner is not verified" } },
+				},
+				async handler(ctx) {
+					const hunt = await flows.create(await partnerInfo(ctx, ctx.params.partnerId), ctx.params, userOf(ctx).userId);
+					return created(ctx, `/api/hunts/${hunt.id}`, hunt);
+				},
+			},
+
+			get: {
+				rest: "GET /hunts/:id",
+				access: "public",
+				openapi: { summary: "A hunt: the members' view for its partner's members and admins, the public view of a published hunt for anyone", tags: ["hunts"] },
+				async handler(ctx) {
+					return flows.view(ctx.params.id, membership(ctx, callerOf(ctx)));
+				},
+			},
+
+			update: {
+				rest: "PATCH /hunts/:id",
+				...editor,
+				openapi: { summary: "Change a draft's details", tags: ["hunts"], responses: { "409": { description: "HUNT_FROZEN: only a draft changes" } } },
+				handler(ctx) {
+					const { id, ...changes } = ctx.params;
+					return flows.update(id, changes);
+				},
+			},
+
+			ofPartner: {
+				rest: "GET /partners/:partnerId/hunts",
+				access: { partner: "member", param: "partnerId" },
+				openapi: { summary: "A partner's hunts, drafts included, newest first (its members)", tags: ["hunts", "partners"] },
+				async handler(ctx) {
+					return { items: await flows.ofPartner(ctx.params.partnerId, ctx.params.status, ctx.params.limit) };
+				},
+			},
+
+			addClue: {
+				rest: "POST /hunts/:id/clues",
+				...editor,
+				openapi: { summary: "Add a clue to a draft", tags: ["hunts"], successStatus: 201, responses: { "409": { description: "HUNT_FROZEN" } } },
+				async handler(ctx) {
+					const { id, ...clue } = ctx.params;
+					return created(ctx, `/api/hunts/${id}/clues`, await flows.addClue(id, clue));
+				},
+			},
+
+			updateClue: {
+				rest: "PATCH /hunts/:id/clues/:clueId",
+				...editor,
+				openapi: { summary: "Change a draft's clue (a new challenge answer replaces the old one, which is never shown)", tags: ["hunts"], responses: { "409": { description: "HUNT_FROZEN" } } },
+				handler(ctx) {
+					const { id, clueId, ...changes } = ctx.params;
+					return flows.updateClue(id, clueId, changes);
+				},
+			},
+
+			removeClue: {
+				rest: "DELETE /hunts/:id/clues/:clueId",
+				...editor,
+				openapi: { summary: "Remove a draft's clue and the paths touching it", tags: ["hunts"], successStatus: 204, responses: { "409": { description: "HUNT_FROZEN" } } },
+				async handler(ctx) {
+					await flows.removeClue(ctx.params.id, ctx.params.clueId);
+					noContent(ctx);
+				},
+			},
+
+			setPaths: {
+				rest: "PUT /hunts/:id/paths",
+				...editor,
+				openapi: { summary: "Set a draft's clue graph: the paths between its clues", tags: ["hunts"], responses: { "409": { description: "HUNT_FROZEN" } } },
+				handler(ctx) {
+					return flows.setPaths(ctx.params.id, ctx.params.paths);
+				},
+			},
+
+			publish: {
+				rest: "POST /hunts/:id/publish",
+				...editor,
+				openapi: {
+					summary: "Validate the whole hunt and publish it",
+					tags: ["hunts"],
+					responses: {
+						"409": { description: "HUNT_STATE (not a draft), PARTNER_NOT_ACTIVE, or CONFLICT (changed meanwhile: publish again)" },
+						"422": { description: "HUNT_INVALID: details.problems lists every problem ({ code, clueId?, message })" },
+					},
+				},
+				async handler(ctx) {
+					const partnerId = await flows.partnerOf(ctx.params.id);
+					const hunt = await flows.publish(ctx.params.id, await partnerInfo(ctx, partnerId ?? ""), originOf(ctx));
+					void emit(ctx, "hunt.published", { huntId: hunt.id, partnerId: hunt.partnerId, at: hunt.publishedAt ?? new Date().toISOString() });
+					return hunt;
+				},
+			},
+
+			archive: {
+				rest: "POST /hunts/:id/archive",
+				...editor,
+				openapi: { summary: "Archive a hunt: players no longer find or join it", tags: ["hunts"], responses: { "409": { description: "HUNT_STATE" } } },
+				async handler(ctx) {
+					const hunt = await flows.archive(ctx.params.id, originOf(ctx));
+					void emit(ctx, "hunt.archived", { huntId: hunt.id, partnerId: hunt.partnerId, at: hunt.updatedAt });
+					return hunt;
+				},
+			},
+
+			unpublish: {
+				rest: "POST /admin/hunts/:id/unpublish",
+				access: "admin",
+				openapi: { summary: "Take a published hunt down, back to a draft, with the reason (audited)", tags: ["admin", "hunts"], responses: { "409": { description: "HUNT_STATE" } } },
+				async handler(ctx) {
+					const hunt = await flows.unpublish(ctx.params.id, ctx.params.reason, originOf(ctx));
+					void emit(ctx, "hunt.unpublished", { huntId: hunt.id, partnerId: hunt.partnerId, reason: ctx.params.reason, at: hunt.updatedAt });
+					return hunt;
+				},
+			},
+
+			rotateJoinCode: {
+				rest: "POST /hunts/:id/join-code",
+				...editor,
+				openapi: { summary: "Give a private hunt a new join code (the old one stops working)", tags: ["hunts"], responses: { "409": { description: "CONFLICT: a public hunt has no code" } } },
+				handler(ctx) {
+					return flows.rotateJoinCode(ctx.params.id);
+				},
+			},
+		},
+
+		started() {
+			graph = config.neo4jUrl ? new Neo4jClueGraph({ url: config.neo4jUrl }) : new SqlClueGraph(database.db, "hunts");
+			flows = new HuntFlows(new HuntStore(database.db, "hunts"), database.outbox, graph);
+		},
+
+		async stopped() {
+			await graph?.close();
+		},
+	});
+}

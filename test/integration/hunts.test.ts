@@ -1,0 +1,191 @@
+/**
+ * Hunts through HTTP on a real node: a verified partner's members design and publish; publishing
+ * names every problem at once; a published hunt is frozen; players see the public view, in which
+ * no clue's place, content, answer or hint ever appears; admins unpublish, on the record.
+ */
+import { randomUUID } from "node:crypto";
+import { httpClient, expectError, type HttpClient } from "../support/http";
+import { eventually, startTestNode, type TestNode } from "../support/node";
+
+const ADMIN = { email: "ops@lootopia.example", password: "operator passphrase 42" };
+const PASSWORD = "a perfectly fine passphrase";
+
+let node: TestNode;
+let http: HttpClient;
+let adminToken: string;
+
+beforeAll(async () => {
+	node = await startTestNode({ ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password, RATE_LIMIT_PER_MINUTE: "0", REGISTRATIONS_PER_HOUR: "0" });
+	http = httpClient(node.baseUrl);
+	adminToken = await eventually(async () => {
+		const res = await http.post("/api/auth/login", ADMIN);
+		if (res.status !== 200) throw new Error(`admin not ready: ${res.status}`);
+		return res.body.accessToken as string;
+	});
+}, 60_000);
+afterAll(() => node?.stop());
+
+async function register(name: string): Promise<{ userId: string; token: string }> {
+	const res = await http.post("/api/auth/register", { email: `${randomUUID()}@example.com`, password: PASSWORD, displayName: name });
+	expect(res.status).toBe(201);
+	return { userId: res.body.user.id, token: res.body.accessToken };
+}
+
+async function verifiedPartner(owner: { token: string }): Promise<string> {
+	const partner = await http.post("/api/partners", { name: `Museum ${randomUUID().slice(0, 6)}` }, { token: owner.token });
+	expect(partner.status).toBe(201);
+	expect((await http.post(`/api/partners/${partner.body.id}/verify`, {}, { token: adminToken })).status).toBe(200);
+	return partner.body.id;
+}
+
+const PARIS = { lat: 48.8566, lon: 2.3522 };
+const draft = (partnerId: string, extra: Record<string, unknown> = {}) => ({
+	partnerId,
+	title: "Secrets of the Marais",
+	description: "Five places, one story.",
+	tags: ["History", "walk"],
+	area: { ...PARIS, radiusM: 2000 },
+	startsAt: "2026-01-01T00:00:00Z",
+	endsAt: "2099-01-01T00:00:00Z",
+	visibility: "public",
+	difficulty: 3,
+	...extra,
+});
+const clue = (n: number, extra: Record<string, unknown> = {}) => ({
+	title: `Clue ${n}`,
+	position: { lat: PARIS.lat + n * 0.001, lon: PARIS.lon + n * 0.0013 },
+	radiusM: 25,
+	content: `Secret content number ${n}: look under the ${n}th bench`,
+	challenge: { question: `Question ${n}?`, answer: `Answer-${n}-${randomUUID().slice(0, 4)}` },
+	hints: [{ text: `Hint text ${n}`, cost: 5 }],
+	points: 10 * n,
+	...extra,
+});
+
+it("lets a verified partner's editor design and publish a hunt, then freezes it; players see no secret", async () => {
+	const owner = await register("Owner");
+	const partnerId = await verifiedPartner(owner);
+	const created = await http.post("/api/hunts", draft(partnerId), { token: owner.token });
+	expect(created.status).toBe(201);
+	expect(created.headers.get("location")).toBe(`/api/hunts/${created.body.id}`);
+	expect(created.body).toMatchObject({ partnerId, status: "draft", tags: ["history", "walk"], clues: [], paths: [], capacity: null, difficulty: 3 });
+	const huntId = created.body.id;
+
+	const clues = [clue(1), clue(2), clue(3)];
+	const ids: string[] = [];
+	for (const body of clues) {
+		const res = await http.post(`/api/hunts/${huntId}/clues`, body, { token: owner.token });
+		expect(res.status).toBe(201);
+		expect(res.body).toMatchObject({ title: body.title, challenge: { question: body.challenge.question } });
+		expect(JSON.stringify(res.body)).not.toContain(body.challenge.answer);
+		ids.push(res.body.id);
+	}
+	// A cycle, a path to a clue of no hunt, a clue outside the area: every problem at once.
+	const outside = await http.post(`/api/hunts/${huntId}/clues`, clue(4, { position: { lat: 49.5, lon: 2.35 } }), { token: owner.token });
+	const unknown = randomUUID();
+	expect(
+		(
+			await http.put(
+				`/api/hunts/${huntId}/paths`,
+				{
+					paths: [
+						{ from: ids[0], to: ids[1] },
+						{ from: ids[1], to: ids[0] },
+						{ from: ids[1], to: unknown },
+					],
+				},
+				{ token: owner.token },
+			)
+		).status,
+	).toBe(200);
+	const refused = await http.post(`/api/hunts/${huntId}/publish`, {}, { token: owner.token });
+	expectError(refused, 422, "HUNT_INVALID");
+	const codes = (refused.body.error.details.problems as Array<{ code: string; clueId?: string }>).map(p => (p.clueId ? `${p.code}:${p.clueId}` : p.code));
+	expect(codes).toEqual(expect.arrayContaining([`CLUE_OUTSIDE_AREA:${outside.body.id}`, `PATH_UNKNOWN_CLUE:${unknown}`, `CYCLE:${ids[0]}`, `CYCLE:${ids[1]}`]));
+
+	expect((await http.delete(`/api/hunts/${huntId}/clues/${outside.body.id}`, { token: owner.token })).status).toBe(204);
+	const paths = [
+		{ from: ids[0], to: ids[1] },
+		{ from: ids[1], to: ids[2] },
+	];
+	expect((await http.put(`/api/hunts/${huntId}/paths`, { paths }, { token: owner.token })).body.paths).toEqual(expect.arrayContaining(paths));
+	const published = await http.post(`/api/hunts/${huntId}/publish`, {}, { token: owner.token });
+	expect(published.status).toBe(200);
+	expect(published.body.status).toBe("published");
+
+	expectError(await http.post(`/api/hunts/${huntId}/clues`, clue(5), { token: owner.token }), 409, "HUNT_FROZEN");
+	expectError(await http.put(`/api/hunts/${huntId}/paths`, { paths: [] }, { token: owner.token }), 409, "HUNT_FROZEN");
+	expectError(await http.patch(`/api/hunts/${huntId}`, { title: "New" }, { token: owner.token }), 409, "HUNT_FROZEN");
+	expectError(await http.post(`/api/hunts/${huntId}/publish`, {}, { token: owner.token }), 409, "HUNT_STATE");
+
+	// What anyone sees: the public view, the start clue's zone, and nothing of any clue's secrets.
+	const player = await register("Player");
+	for (const token of [undefined, player.token]) {
+		const view = await http.get(`/api/hunts/${huntId}`, token ? { token } : {});
+		expect(view.status).toBe(200);
+		expect(view.body).toMatchObject({ id: huntId, partner: { id: partnerId }, clueCount: 3, status: "published" });
+		expect(view.body.startZones).toEqual([{ clueId: ids[0], zone: { lat: expect.any(Number), lon: expect.any(Number), radiusM: 150 } }]);
+		const text = view.text;
+		for (const secret of clues) {
+			expect(text).not.toContain(String(secret.position.lat));
+			expect(text).not.toContain(String(secret.position.lon));
+			expect(text).not.toContain(secret.content);
+			expect(text).not.toContain(secret.challenge.answer);
+			expect(text).not.toContain(secret.hints[0].text);
+		}
+		expect(view.body.clues).toBeUndefined();
+	}
+	// Members see everything but answers.
+	const members = await http.get(`/api/hunts/${huntId}`, { token: owner.token });
+	expect(members.body.clues).toHaveLength(3);
+	for (const secret of clues) expect(members.text).not.toContain(secret.challenge.answer);
+});
+
+it("keeps drafts to the partner's members, and hunts to verified partners", async () => {
+	const owner = await register("Owner");
+	const outsider = await register("Outsider");
+	const partnerId = await verifiedPartner(owner);
+	const huntId = (await http.post("/api/hunts", draft(partnerId), { token: owner.token })).body.id;
+	expectError(await http.get(`/api/hunts/${huntId}`, { token: outsider.token }), 404, "NOT_FOUND");
+	expectError(await http.get(`/api/hunts/${huntId}`), 404, "NOT_FOUND");
+	expectError(await http.post(`/api/hunts/${huntId}/clues`, clue(1), { token: outsider.token }), 403, "FORBIDDEN");
+	expectError(await http.post("/api/hunts", draft(partnerId), { token: outsider.token }), 403, "FORBIDDEN");
+	expectError(await http.post(`/api/hunts/not-a-uuid/clues`, clue(1), { token: owner.token }), 403, "FORBIDDEN");
+	expect((await http.get(`/api/partners/${partnerId}/hunts`, { token: owner.token })).body.items.map((h: { id: string }) => h.id)).toEqual([huntId]);
+	expectError(await http.get(`/api/partners/${partnerId}/hunts`, { token: outsider.token }), 403, "FORBIDDEN");
+
+	const pending = await http.post("/api/partners", { name: "Not yet verified" }, { token: outsider.token });
+	expectError(await http.post("/api/hunts", draft(pending.body.id), { token: outsider.token }), 409, "PARTNER_NOT_ACTIVE");
+	expectError(await http.post("/api/hunts", draft(partnerId, { endsAt: "not a date" }), { token: owner.token }), 422, "VALIDATION_FAILED");
+	expectError(await http.post("/api/hunts", draft(partnerId, { area: { lat: 91, lon: 0, radiusM: 100 } }), { token: owner.token }), 422, "VALIDATION_FAILED");
+	expectError(await http.post(`/api/hunts/${huntId}/clues`, clue(1, { radiusM: 501 }), { token: owner.token }), 422, "VALIDATION_FAILED");
+});
+
+it("lets admins take a hunt down with a reason, on the record, back to a draft", async () => {
+	const owner = await register("Owner");
+	const partnerId = await verifiedPartner(owner);
+	const huntId = (await http.post("/api/hunts", draft(partnerId, { visibility: "private" }), { token: owner.token })).body.id;
+	const only = await http.post(`/api/hunts/${huntId}/clues`, clue(1), { token: owner.token });
+	const published = await http.post(`/api/hunts/${huntId}/publish`, {}, { token: owner.token });
+	expect(published.body).toMatchObject({ status: "published", joinCode: expect.stringMatching(/^[A-Z2-9]{8}$/) });
+	const rotated = await http.post(`/api/hunts/${huntId}/join-code`, {}, { token: owner.token });
+	expect(rotated.body.joinCode).not.toBe(published.body.joinCode);
+
+	expectError(await http.post(`/api/admin/hunts/${huntId}/unpublish`, { reason: "Misleading" }, { token: owner.token }), 403, "FORBIDDEN");
+	const taken = await http.post(`/api/admin/hunts/${huntId}/unpublish`, { reason: "Misleading description" }, { token: adminToken });
+	expect(taken.status).toBe(200);
+	expect(taken.body).toMatchObject({ status: "draft", moderation: { reason: "Misleading description" }, publishedAt: null });
+	expectError(await http.get(`/api/hunts/${huntId}`), 404, "NOT_FOUND");
+	// Back to a draft: it can be fixed, and published again.
+	expect((await http.patch(`/api/hunts/${huntId}/clues/${only.body.id}`, { content: "Better" }, { token: owner.token })).body.content).toBe("Better");
+	expect((await http.post(`/api/hunts/${huntId}/publish`, {}, { token: owner.token })).body).toMatchObject({ status: "published", moderation: null });
+	expect((await http.post(`/api/hunts/${huntId}/archive`, {}, { token: owner.token })).body.status).toBe("archived");
+
+	await eventually(
+		async () => {
+			const audit = await http.get(`/api/admin/audit?subject=${huntId}`, { token: adminToken });
+			expect(audit.body.entries.map((entry: { action: string }) => entry.action)).toEqual(["hunts.archived", "hunts.published", "hunts.unpublished", "hunts.published"]);
+		},
+		{ timeoutMs: 20_000 },
+	);
+});
