@@ -113,6 +113,8 @@ const PublicHunt = T.Object(
 
 const HuntId = () => T.Object({ id: Uuid() });
 const huntChangeFields = () => ({ huntId: Uuid(), partnerId: Uuid(), at: IsoDateTime() });
+/** Where a visible hunt is, for the geo index: its area's centre, and whether it may be listed. */
+const placement = () => ({ area: T.Object({ lat: T.Number(), lon: T.Number(), radiusM: T.Integer() }), visibility: Visibility() });
 
 /** Durable: every change of a hunt that players can see; the geo index and search follow it. */
 export const HUNTS_CHANNEL = "hunts.changed";
@@ -155,8 +157,46 @@ export const huntsContract = defineContract({
 		archive: { params: HuntId(), result: Hunt },
 		unpublish: { params: T.Object({ id: Uuid(), reason: Text(1, 500) }), result: Hunt },
 		rotateJoinCode: { params: HuntId(), result: T.Object({ joinCode: T.String() }) },
+		search: {
+			params: T.Object({
+				lat: T.Optional(withValidation(T.Number({ minimum: -85.05112878, maximum: 85.05112878 }), { convert: true })),
+				lon: T.Optional(withValidation(T.Number({ minimum: -180, maximum: 180 }), { convert: true })),
+				radius: T.Optional(withValidation(T.Number({ exclusiveMinimum: 0, maximum: 50_000, description: "Metres around lat/lon (default 10 km, at most 50 km)" }), { convert: true })),
+				q: T.Optional(Text(1, 200)),
+				tags: T.Optional(withValidation(T.String({ minLength: 1, maxLength: 400, description: "Comma-separated; every one must match" }), { trim: true })),
+				cursor: T.Optional(T.String({ minLength: 1, maxLength: 200 })),
+				limit: Defaulted(withValidation(T.Integer({ minimum: 1, maximum: 50 }), { convert: true }), 20),
+			}),
+			result: T.Object({ items: T.Array(T.Composite([PublicHunt, T.Object({ distanceM: T.Optional(T.Number()) })])), next: T.Optional(T.String()) }),
+		},
+		adminList: {
+			params: T.Object({
+				status: T.Optional(Status()),
+				partnerId: T.Optional(Uuid()),
+				limit: Defaulted(withValidation(T.Integer({ minimum: 1, maximum: 500 }), { convert: true }), 50),
+			}),
+			result: T.Object({ items: T.Array(Hunt) }),
+		},
+		inspect: {
+			params: HuntId(),
+			result: T.Object({
+				hunt: Hunt,
+				problems: T.Array(T.Object({ code: T.String(), clueId: T.Optional(Uuid()), message: T.String() })),
+				starts: T.Array(Uuid()),
+				finishes: T.Array(Uuid()),
+				zones: T.Array(T.Object({ clueId: Uuid(), zone: T.Union([Zone(), T.Null()]) })),
+			}),
+		},
+		listed: {
+			params: T.Object({ after: T.Optional(Uuid()), limit: Defaulted(withValidation(T.Integer({ minimum: 1, maximum: 1000 }), { convert: true }), 500) }),
+			result: T.Object({ items: T.Array(T.Object({ huntId: Uuid(), area: T.Object({ lat: T.Number(), lon: T.Number() }) })), next: T.Optional(Uuid()) }),
+		},
 	},
 	events: {
+		"hunt.visibility.changed": {
+			description: "What players see of a hunt changed (published, archived, taken down, hidden or shown with its partner). Broadcast: every node's copies of its views go.",
+			payload: T.Object({ huntId: Uuid(), at: IsoDateTime() }),
+		},
 		"hunt.published": { description: "A hunt was published: players can find it (a public one) and join it.", payload: T.Object({ huntId: Uuid(), partnerId: Uuid(), at: IsoDateTime() }) },
 		"hunt.archived": { description: "A hunt was archived: players no longer find or join it.", payload: T.Object({ huntId: Uuid(), partnerId: Uuid(), at: IsoDateTime() }) },
 		"hunt.unpublished": {
@@ -166,11 +206,14 @@ export const huntsContract = defineContract({
 	},
 	channels: {
 		[HUNTS_CHANNEL]: {
-			description: "A hunt became visible to players or stopped being so: published, archived, unpublished by an admin.",
+			description:
+				"A hunt became visible to players or stopped being so: published, archived, unpublished by an admin, hidden while its partner is suspended, shown again once the partner is verified.",
 			payload: T.Union([
-				T.Object({ ...huntChangeFields(), kind: T.Literal("published") }),
+				T.Object({ ...huntChangeFields(), kind: T.Literal("published"), ...placement() }),
+				T.Object({ ...huntChangeFields(), kind: T.Literal("shown"), ...placement() }),
 				T.Object({ ...huntChangeFields(), kind: T.Literal("archived") }),
 				T.Object({ ...huntChangeFields(), kind: T.Literal("unpublished"), reason: T.String() }),
+				T.Object({ ...huntChangeFields(), kind: T.Literal("hidden") }),
 			]),
 			partitionKey: "huntId",
 		},

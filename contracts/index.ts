@@ -7,6 +7,7 @@
 import type { Static, TSchema } from "./kit";
 import { auditContract } from "./audit";
 import { huntsContract } from "./hunts";
+import { geoContract } from "./geo";
 import { authContract } from "./auth";
 import { partnersContract } from "./partners";
 import { systemContract } from "./system";
@@ -18,6 +19,7 @@ export const CONTRACTS = {
 	partners: partnersContract,
 	audit: auditContract,
 	hunts: huntsContract,
+	geo: geoContract,
 	system: systemContract,
 } as const;
 

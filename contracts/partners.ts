@@ -31,6 +31,9 @@ const Partner = T.Object(
 	},
 	{ title: "Partner" },
 );
+/** Durable: a partner's status changed (verified or suspended). */
+export const PARTNER_STATUS_CHANNEL = "partners.status";
+
 const Membership = T.Object({ id: Uuid(), userId: Uuid() });
 const At = () => IsoDateTime();
 
@@ -72,7 +75,13 @@ export const partnersContract = defineContract({
 			payload: T.Object({ partnerId: Uuid(), userId: Uuid(), role: T.Union([PartnerRoleSchema(), T.Null()]), at: At() }),
 		},
 	},
-	channels: {},
+	channels: {
+		[PARTNER_STATUS_CHANNEL]: {
+			description: "A partner was verified or suspended: services holding its content show or hide it (hunts of a suspended partner are hidden from players).",
+			payload: T.Object({ partnerId: Uuid(), name: T.String(), status: T.Union([T.Literal("verified"), T.Literal("suspended")]), reason: T.Union([T.String(), T.Null()]), at: At() }),
+			partitionKey: "partnerId",
+		},
+	},
 });
 
 export type PartnerStatus = Static<ReturnType<typeof PartnerStatusSchema>>;

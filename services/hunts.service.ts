@@ -4,12 +4,15 @@
  * graph); this file maps them to actions and REST routes, with partner-scoped access.
  */
 import type { Context } from "moleculer";
-import { huntsContract } from "../contracts/hunts";
+import { huntsContract, type PublicHuntView } from "../contracts/hunts";
+import { PARTNER_STATUS_CHANNEL } from "../contracts/partners";
 import type { Caller } from "../contracts/identity";
 import { isAppError } from "../platform/errors/app-error";
 import { actorOf, requestContext } from "../platform/moleculer/audit";
 import { callerOf, userOf } from "../platform/moleculer/authorization";
-import { emit } from "../platform/moleculer/contract-calls";
+import { broadcast, emit } from "../platform/moleculer/contract-calls";
+import { ViewCache } from "../platform/cache/view-cache";
+import { createHash } from "node:crypto";
 import { defineService } from "../platform/moleculer/define-service";
 import { created, noContent } from "../platform/moleculer/responses";
 import { callAsService } from "../platform/moleculer/service-identity";
@@ -30,10 +33,18 @@ function originOf(ctx: Context): HuntOrigin {
 	return { actor: actorOf(callerOf(ctx), clientIp), ...(requestId ? { requestId } : {}) };
 }
 
+/** How long a cached public view or search may outlive a change whose broadcast it missed. */
+const PUBLIC_VIEW_TTL_SECONDS = 60;
+const SEARCH_TTL_SECONDS = 15;
+
 export function createHuntsService({ config, backends }: ServiceDeps) {
 	const database = new ServiceDatabase(backends, "hunts", HUNTS_MIGRATIONS);
 	let flows!: HuntFlows;
 	let graph!: ClueGraph;
+	let cache!: ViewCache;
+
+	/** After a change players see: every node drops its copies (its own handler below included). */
+	const visibilityChanged = (ctx: Context, huntId: string) => broadcast(ctx.broker, "hunt.visibility.changed", { huntId, at: new Date().toISOString() });
 
 	/** The hunt's partner, for partner-scoped access: none for an id that is not a hunt's. */
 	const partnerOfHunt = (params: Record<string, unknown>) => (typeof params.id === "string" && UUID.test(params.id) ? flows.partnerOf(params.id) : undefined);
@@ -88,7 +99,13 @@ export function createHuntsService({ config, backends }: ServiceDeps) {
 				access: "public",
 				openapi: { summary: "A hunt: the members' view for its partner's members and admins, the public view of a published hunt for anyone", tags: ["hunts"] },
 				async handler(ctx) {
-					return flows.view(ctx.params.id, membership(ctx, callerOf(ctx)));
+					const isMember = membership(ctx, callerOf(ctx));
+					// A cached public view serves everyone but the hunt's partner's members (and admins).
+					const cached = await cache.get<PublicHuntView>(`public:${ctx.params.id}`);
+					if (cached && !(await isMember(cached.partner.id))) return cached;
+					const view = await flows.view(ctx.params.id, isMember);
+					if (!("clues" in view)) await cache.set(`public:${ctx.params.id}`, view, PUBLIC_VIEW_TTL_SECONDS);
+					return view;
 				},
 			},
 
@@ -164,6 +181,7 @@ export function createHuntsService({ config, backends }: ServiceDeps) {
 				async handler(ctx) {
 					const partnerId = await flows.partnerOf(ctx.params.id);
 					const hunt = await flows.publish(ctx.params.id, await partnerInfo(ctx, partnerId ?? ""), originOf(ctx));
+					await visibilityChanged(ctx, hunt.id);
 					void emit(ctx, "hunt.published", { huntId: hunt.id, partnerId: hunt.partnerId, at: hunt.publishedAt ?? new Date().toISOString() });
 					return hunt;
 				},
@@ -175,6 +193,7 @@ export function createHuntsService({ config, backends }: ServiceDeps) {
 				openapi: { summary: "Archive a hunt: players no longer find or join it", tags: ["hunts"], responses: { "409": { description: "HUNT_STATE" } } },
 				async handler(ctx) {
 					const hunt = await flows.archive(ctx.params.id, originOf(ctx));
+					await visibilityChanged(ctx, hunt.id);
 					void emit(ctx, "hunt.archived", { huntId: hunt.id, partnerId: hunt.partnerId, at: hunt.updatedAt });
 					return hunt;
 				},
@@ -186,8 +205,56 @@ export function createHuntsService({ config, backends }: ServiceDeps) {
 				openapi: { summary: "Take a published hunt down, back to a draft, with the reason (audited)", tags: ["admin", "hunts"], responses: { "409": { description: "HUNT_STATE" } } },
 				async handler(ctx) {
 					const hunt = await flows.unpublish(ctx.params.id, ctx.params.reason, originOf(ctx));
+					await visibilityChanged(ctx, hunt.id);
 					void emit(ctx, "hunt.unpublished", { huntId: hunt.id, partnerId: hunt.partnerId, reason: ctx.params.reason, at: hunt.updatedAt });
 					return hunt;
+				},
+			},
+
+			search: {
+				rest: "GET /hunts",
+				access: "public",
+				openapi: {
+					summary: "Find published public hunts: near a point (nearest first, with distanceM), by text and tags (best match first), or both",
+					description:
+						'`lat` and `lon` go together; `radius` is in metres (default 10 km, at most 50 km). `q` takes words, "phrases" and -exclusions. `tags` is comma-separated; a hunt must carry every one. Pass `next` as `cursor` for the following page.',
+					tags: ["hunts"],
+				},
+				async handler(ctx) {
+					const key = `search:${createHash("sha256")
+						.update(JSON.stringify(Object.entries(ctx.params).sort()))
+						.digest("base64url")}`;
+					const cached = await cache.get<Awaited<ReturnType<HuntFlows["search"]>>>(key);
+					if (cached) return cached;
+					const found = await flows.search(ctx.params, async ({ lat, lon, radiusM }) => (await callAsService(ctx.broker, "hunts", "geo.nearby", { lat, lon, radiusM, limit: 100_000 }, ctx)).items);
+					await cache.set(key, found, SEARCH_TTL_SECONDS);
+					return found;
+				},
+			},
+
+			adminList: {
+				rest: "GET /admin/hunts",
+				access: "admin",
+				openapi: { summary: "Every partner's hunts, by status and partner, newest first", tags: ["admin", "hunts"] },
+				async handler(ctx) {
+					const { status, partnerId, limit } = ctx.params;
+					return { items: await flows.list({ ...(status ? { status } : {}), ...(partnerId ? { partnerId } : {}) }, limit) };
+				},
+			},
+
+			inspect: {
+				// The REPL's `hunt <id>`.
+				access: "admin",
+				handler(ctx) {
+					return flows.inspect(ctx.params.id);
+				},
+			},
+
+			listed: {
+				// The geo index (and search indexes) rebuild themselves from this.
+				access: "service",
+				handler(ctx) {
+					return flows.listed(ctx.params.after, ctx.params.limit);
 				},
 			},
 
@@ -201,7 +268,29 @@ export function createHuntsService({ config, backends }: ServiceDeps) {
 			},
 		},
 
+		channels: {
+			[PARTNER_STATUS_CHANNEL]: {
+				group: "hunts",
+				async handler(ctx) {
+					let affected: string[] = [];
+					await database.consumeOnce(ctx, async (messages, db) => {
+						affected = await flows.partnerStatusChanged(ctx.params, messages, db);
+					});
+					for (const huntId of affected) await visibilityChanged(ctx, huntId);
+				},
+			},
+		},
+
+		events: {
+			async "hunt.visibility.changed"(ctx) {
+				await Promise.all([cache.clean(`public:${(ctx.params as { huntId: string }).huntId}`), cache.clean("search:*")]);
+			},
+		},
+
 		started() {
+			cache = new ViewCache(this.broker, "hunts");
+			// Published on the service for the bench and operators (hit rates).
+			Object.assign(this, { viewCache: cache });
 			graph = config.neo4jUrl ? new Neo4jClueGraph({ url: config.neo4jUrl }) : new SqlClueGraph(database.db, "hunts");
 			flows = new HuntFlows(new HuntStore(database.db, "hunts"), database.outbox, graph);
 		},

@@ -10,6 +10,7 @@ import type { ReplCommand } from "../platform/runtime/repl-kit";
 import { auditReplCommands } from "./audit.repl";
 import { authReplCommands } from "./auth.repl";
 import { systemReplCommands } from "./system.repl";
+import { huntsReplCommands } from "./hunts.repl";
 import { createApiService } from "./api.service";
 import { createSystemService } from "./system.service";
 import { createAuthService } from "./auth.service";
@@ -17,6 +18,7 @@ import { createUsersService } from "./users.service";
 import { createPartnersService } from "./partners.service";
 import { createAuditService } from "./audit.service";
 import { createHuntsService } from "./hunts.service";
+import { createGeoService } from "./geo.service";
 
 interface ServiceEntry {
 	create(deps: ServiceDeps): ServiceSchema;
@@ -31,7 +33,8 @@ export const SERVICES: Record<string, ServiceEntry> = {
 	users: { create: createUsersService },
 	partners: { create: createPartnersService },
 	audit: { create: createAuditService, replCommands: auditReplCommands },
-	hunts: { create: createHuntsService },
+	hunts: { create: createHuntsService, replCommands: huntsReplCommands },
+	geo: { create: createGeoService },
 };
 
 /** Every service's operator commands, for moleculer-repl (broker option `replOptions.customCommands`). */

@@ -69,6 +69,31 @@ export class HuntFlows {
 		return Promise.all((await this.hunts.ofPartner(partnerId, status, limit)).map(hunt => this.membersView(hunt)));
 	}
 
+	async list(filter: { status?: HuntRecord["status"]; partnerId?: string }, limit: number): Promise<HuntView[]> {
+		return Promise.all((await this.hunts.list(filter, limit)).map(hunt => this.membersView(hunt)));
+	}
+
+	/** For operators: the hunt, what stands between it and publication, its graph's ends and its zones. */
+	async inspect(id: string) {
+		const hunt = await this.hunts.get(id);
+		if (!hunt) throw notFound("Hunt");
+		const [clues, paths] = await Promise.all([this.hunts.clues(id), this.hunts.paths(id)]);
+		const { known, unknown } = splitPaths(new Set(clues.map(clue => clue.id)), paths);
+		await this.graph.replace(
+			id,
+			clues.map(clue => clue.id),
+			known,
+		);
+		const [graphProblems, starts, finishes] = await Promise.all([this.graph.problems(id), this.graph.starts(id), this.graph.finishes(id)]);
+		return {
+			hunt: await this.membersView(hunt),
+			problems: huntProblems({ ...hunt, clues }, unknown, graphProblems, this.clock()),
+			starts,
+			finishes,
+			zones: clues.map(clue => ({ clueId: clue.id, zone: clue.zone })),
+		};
+	}
+
 	partnerOf(huntId: string): Promise<string | undefined> {
 		return this.hunts.partnerOf(huntId);
 	}
@@ -139,7 +164,11 @@ export class HuntFlows {
 		return this.changing(id, hunt.revision, async (hunts, messages) => {
 			await hunts.setZones(id, zones);
 			await hunts.setStatus(id, "published", { publishedAt, moderationReason: null });
-			await messages.add(HUNTS_CHANNEL, { huntId: id, partnerId: hunt.partnerId, kind: "published", at: publishedAt.toISOString() }, { partitionKey: id });
+			await messages.add(
+				HUNTS_CHANNEL,
+				{ huntId: id, partnerId: hunt.partnerId, kind: "published", area: hunt.area, visibility: hunt.visibility, at: publishedAt.toISOString() },
+				{ partitionKey: id },
+			);
 			await writeAuditFact(messages, {
 				action: "hunts.published",
 				actor: origin.actor,
@@ -167,6 +196,59 @@ export class HuntFlows {
 			await messages.add(HUNTS_CHANNEL, { huntId: id, partnerId: hunt.partnerId, kind: "unpublished", reason, at }, { partitionKey: id });
 			await writeAuditFact(messages, { action: "hunts.unpublished", actor: origin.actor, subject: huntSubject(id), data: { reason }, ...(origin.requestId ? { requestId: origin.requestId } : {}) });
 		});
+	}
+
+	/**
+	 * Finding hunts: near a point (nearest first, each with its distance), by text and tags (best
+	 * match first), or both. Only listed hunts (published, public, partner not suspended), each as its
+	 * public view. `cursor` is the opaque position the previous page returned.
+	 */
+	async search(
+		query: HuntSearch,
+		nearby: (point: { lat: number; lon: number; radiusM: number }) => Promise<Array<{ huntId: string; distanceM: number }>>,
+	): Promise<{ items: Array<PublicHuntView & { distanceM?: number }>; next?: string }> {
+		if ((query.lat === undefined) !== (query.lon === undefined)) {
+			throw new AppError("VALIDATION_FAILED", undefined, [{ field: query.lat === undefined ? "lat" : "lon", message: "lat and lon go together", rule: "required" }]);
+		}
+		const offset = decodeCursor(query.cursor);
+		const tags = parseTags(query.tags);
+		let hunts: HuntRecord[];
+		let distances: Map<string, number> | undefined;
+		if (query.lat !== undefined && query.lon !== undefined) {
+			const hits = await nearby({ lat: query.lat, lon: query.lon, radiusM: query.radius ?? DEFAULT_SEARCH_RADIUS_M });
+			distances = new Map(hits.map(hit => [hit.huntId, hit.distanceM]));
+			if (!hits.length) return { items: [] };
+			const matching = await this.hunts.searchListed({ ...(query.q ? { q: query.q } : {}), tags, ids: hits.map(hit => hit.huntId) }, 0, hits.length);
+			const byId = new Map(matching.map(hunt => [hunt.id, hunt]));
+			hunts = hits.flatMap(hit => byId.get(hit.huntId) ?? []).slice(offset, offset + query.limit + 1);
+		} else {
+			hunts = await this.hunts.searchListed({ ...(query.q ? { q: query.q } : {}), tags }, offset, query.limit + 1);
+		}
+		const page = hunts.slice(0, query.limit);
+		const items = await Promise.all(page.map(async hunt => ({ ...(await this.publicView(hunt)), ...(distances ? { distanceM: distances.get(hunt.id)! } : {}) })));
+		return { items, ...(hunts.length > query.limit ? { next: encodeCursor(offset + query.limit) } : {}) };
+	}
+
+	/** Listed hunts in id order, for the indexes that rebuild themselves from this service. */
+	async listed(after: string | undefined, limit: number): Promise<{ items: Array<{ huntId: string; area: { lat: number; lon: number } }>; next?: string }> {
+		const hunts = await this.hunts.listed(after, limit);
+		const items = hunts.map(hunt => ({ huntId: hunt.id, area: { lat: hunt.area.lat, lon: hunt.area.lon } }));
+		return { items, ...(hunts.length === limit ? { next: hunts[hunts.length - 1].id } : {}) };
+	}
+
+	/**
+	 * The partners.status announcement: a suspended partner's hunts are hidden from players until it
+	 * is verified again; each published hunt whose visibility changed is announced.
+	 */
+	async partnerStatusChanged(change: { partnerId: string; name: string; status: "verified" | "suspended"; at: string }, messages: MessageWriter, db: SqlClient): Promise<string[]> {
+		const affected = await this.hunts.joined(db).setPartnerSuspended(change.partnerId, change.status === "suspended", change.name);
+		for (const hunt of affected) {
+			const base = { huntId: hunt.id, partnerId: hunt.partnerId, at: change.at };
+			await messages.add(HUNTS_CHANNEL, change.status === "suspended" ? { ...base, kind: "hidden" } : { ...base, kind: "shown", area: hunt.area, visibility: hunt.visibility }, {
+				partitionKey: hunt.id,
+			});
+		}
+		return affected.map(hunt => hunt.id);
 	}
 
 	async rotateJoinCode(id: string): Promise<{ joinCode: string }> {
@@ -240,6 +322,51 @@ export class HuntFlows {
 			startZones: clues.filter(clue => startSet.has(clue.id) && clue.zone).map(clue => ({ clueId: clue.id, zone: clue.zone! })),
 		};
 	}
+}
+
+export interface HuntSearch {
+	lat?: number;
+	lon?: number;
+	radius?: number;
+	q?: string;
+	tags?: string;
+	cursor?: string;
+	limit: number;
+}
+
+export const DEFAULT_SEARCH_RADIUS_M = 10_000;
+const TAG = /^[\p{L}\p{N}][\p{L}\p{N} _-]{0,39}$/u;
+
+/** "History, walk" → ["history", "walk"]; an unusable tag is a 422 naming it. */
+function parseTags(tags: string | undefined): string[] {
+	if (!tags) return [];
+	const parsed = [
+		...new Set(
+			tags
+				.split(",")
+				.map(tag => tag.trim().toLowerCase())
+				.filter(Boolean),
+		),
+	];
+	const bad = parsed.find(tag => !TAG.test(tag));
+	if (bad !== undefined || parsed.length > 10)
+		throw new AppError("VALIDATION_FAILED", undefined, [{ field: "tags", message: bad !== undefined ? `Not a tag: ${bad.slice(0, 40)}` : "At most 10 tags", rule: "tags" }]);
+	return parsed;
+}
+
+function encodeCursor(offset: number): string {
+	return Buffer.from(JSON.stringify({ o: offset })).toString("base64url");
+}
+
+function decodeCursor(cursor: string | undefined): number {
+	if (cursor === undefined) return 0;
+	try {
+		const { o } = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as { o?: unknown };
+		if (typeof o === "number" && Number.isInteger(o) && o >= 0 && o <= 100_000) return o;
+	} catch {
+		// not ours: answered below
+	}
+	throw new AppError("VALIDATION_FAILED", undefined, [{ field: "cursor", message: "Not a cursor this search returned", rule: "cursor" }]);
 }
 
 function dropUndefined<T extends object>(value: T): Partial<T> {

@@ -76,7 +76,20 @@ export const HUNTS_MIGRATIONS: readonly Migration[] = [
 			${CLUE_GRAPH_MIGRATION_SQL}
 		`,
 	},
+	{
+		version: 2,
+		name: "text search over title, description and tags",
+		up: `
+			alter table hunts add column search tsvector generated always as (to_tsvector('simple', title || ' ' || description || ' ' || tags::text)) stored;
+			create index hunts_search on hunts using gin (search);
+			create index hunts_tags on hunts using gin (tags);
+			create index hunts_listed on hunts (id) where status = 'published' and visibility = 'public' and not partner_suspended;
+		`,
+	},
 ];
+
+/** Hunts players may find: published, public, their partner not suspended. */
+const LISTED = "status = 'published' and visibility = 'public' and not partner_suspended";
 
 export interface HuntRecord extends Omit<HuntView, "clues" | "paths" | "joinCode"> {
 	partnerName: string;
@@ -317,6 +330,54 @@ export class HuntStore {
 			where id = $1`,
 			[id, status, changes.publishedAt !== undefined, changes.publishedAt ?? null, changes.moderationReason !== undefined, changes.moderationReason ?? null],
 		);
+	}
+
+	/** Marks a partner's hunts hidden (suspended) or not; returns the published ones, whose visibility changed. */
+	async setPartnerSuspended(partnerId: string, suspended: boolean, partnerName: string): Promise<HuntRecord[]> {
+		const { rows } = await this.db.query<HuntRow>(`update ${this.huntsTable} set partner_suspended = $2, partner_name = $3 where partner_id = $1 and partner_suspended <> $2 returning *`, [
+			partnerId,
+			suspended,
+			partnerName,
+		]);
+		return rows.map(huntOf).filter(hunt => hunt.status === "published");
+	}
+
+	/** For operators and admins: any partner's hunts, newest first. */
+	async list(filter: { status?: HuntStatus; partnerId?: string }, limit: number): Promise<HuntRecord[]> {
+		const { rows } = await this.db.query<HuntRow>(
+			`select * from ${this.huntsTable} where ($1::text is null or status = $1) and ($2::uuid is null or partner_id = $2::uuid) order by created_at desc, id limit $3`,
+			[filter.status ?? null, filter.partnerId ?? null, limit],
+		);
+		return rows.map(huntOf);
+	}
+
+	/** Listed hunts in id order after `after`: for rebuilding indexes. */
+	async listed(after: string | undefined, limit: number): Promise<HuntRecord[]> {
+		const { rows } = await this.db.query<HuntRow>(`select * from ${this.huntsTable} where ${LISTED} and ($1::uuid is null or id > $1::uuid) order by id limit $2`, [after ?? null, limit]);
+		return rows.map(huntOf);
+	}
+
+	/**
+	 * Listed hunts matching the text (websearch syntax: words, "phrases", -excluded) and carrying
+	 * every tag, best match first, then newest; restricted to `ids` when given (a geo search's hits).
+	 */
+	async searchListed(filter: { q?: string; tags: readonly string[]; ids?: readonly string[] }, offset: number, limit: number): Promise<HuntRecord[]> {
+		const conditions = [LISTED];
+		const params: unknown[] = [];
+		const param = (value: unknown) => (params.push(value), `$${params.length}`);
+		let rank = "";
+		if (filter.q) {
+			const query = `websearch_to_tsquery('simple', ${param(filter.q)})`;
+			conditions.push(`search @@ ${query}`);
+			rank = `ts_rank(search, ${query}) desc, `;
+		}
+		if (filter.tags.length) conditions.push(`tags @> ${param(JSON.stringify(filter.tags))}::text::jsonb`);
+		if (filter.ids) conditions.push(`id in (select value::uuid from jsonb_array_elements_text(${param(JSON.stringify(filter.ids))}::text::jsonb))`);
+		const { rows } = await this.db.query<HuntRow>(
+			`select * from ${this.huntsTable} where ${conditions.join(" and ")} order by ${rank}published_at desc, id offset ${param(offset)} limit ${param(limit)}`,
+			params,
+		);
+		return rows.map(huntOf);
 	}
 
 	async setJoinCode(id: string, code: string): Promise<void> {

@@ -10,7 +10,7 @@
  */
 import type { AuditActor } from "../../contracts/audit";
 import type { Caller, PartnerRole } from "../../contracts/identity";
-import type { PartnerPublicView, PartnerStatus, PartnerView } from "../../contracts/partners";
+import { PARTNER_STATUS_CHANNEL, type PartnerPublicView, type PartnerStatus, type PartnerView } from "../../contracts/partners";
 import { writeAuditFact, type NewAuditFact } from "../audit/facts";
 import { AppError, notFound, forbidden } from "../../platform/errors/app-error";
 import { isAdmin } from "../../platform/identity/access";
@@ -126,6 +126,8 @@ export class PartnerFlows {
 			const partner = await partners.setStatus(partnerId, status, reason);
 			if (!partner) throw notFound("Partner");
 			await this.audit(messages, origin, { action: status === "verified" ? "partners.verified" : "partners.suspended", subject: partnerSubject(partnerId), ...(reason ? { data: { reason } } : {}) });
+			// With the change, so services hiding a suspended partner's content never miss it.
+			await messages.add(PARTNER_STATUS_CHANNEL, { partnerId, name: partner.name, status, reason, at: new Date().toISOString() }, { partitionKey: partnerId });
 			return partner;
 		});
 	}

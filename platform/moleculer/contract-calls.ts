@@ -19,3 +19,8 @@ export function emit<E extends EventName>(source: Context | ServiceBroker, event
 	// Context.emit and broker.emit differ only in their typings' overloads.
 	return Promise.resolve((source as ServiceBroker).emit(event, payload)).then(() => undefined);
 }
+
+/** A broker event to every node's subscribers (each node's copy of something must change), not one per service. */
+export function broadcast<E extends EventName>(broker: ServiceBroker, event: E, payload: EventPayload<E>): Promise<void> {
+	return Promise.resolve(broker.broadcast(event, payload)).then(() => undefined);
+}

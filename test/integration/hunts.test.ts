@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { httpClient, expectError, type HttpClient } from "../support/http";
 import { eventually, startTestNode, type TestNode } from "../support/node";
+import { huntReport, huntRows } from "../../services/hunts.repl";
 
 const ADMIN = { email: "ops@lootopia.example", password: "operator passphrase 42" };
 const PASSWORD = "a perfectly fine passphrase";
@@ -188,4 +189,123 @@ it("lets admins take a hunt down with a reason, on the record, back to a draft",
 		},
 		{ timeoutMs: 20_000 },
 	);
+});
+
+describe("finding hunts", () => {
+	let owner: { userId: string; token: string };
+	let partnerId: string;
+	const run = randomUUID().slice(0, 6);
+	const near = { lat: 43.6047, lon: 1.4442 }; // Toulouse: away from the other tests' hunts
+	const publishedHunt = async (title: string, at: { lat: number; lon: number }, extra: Record<string, unknown> = {}) => {
+		const hunt = await http.post("/api/hunts", draft(partnerId, { title, area: { ...at, radiusM: 1000 }, ...extra }), { token: owner.token });
+		expect(hunt.status).toBe(201);
+		expect((await http.post(`/api/hunts/${hunt.body.id}/clues`, clue(0, { position: at }), { token: owner.token })).status).toBe(201);
+		expect((await http.post(`/api/hunts/${hunt.body.id}/publish`, {}, { token: owner.token })).status).toBe(200);
+		return hunt.body.id as string;
+	};
+	let close: string;
+	let far: string;
+	let tagged: string;
+
+	beforeAll(async () => {
+		owner = await register("Finder");
+		partnerId = await verifiedPartner(owner);
+		close = await publishedHunt(`Capitole ${run} mysteries`, { lat: near.lat + 0.001, lon: near.lon });
+		far = await publishedHunt(`Garonne ${run} walk`, { lat: near.lat + 0.05, lon: near.lon });
+		tagged = await publishedHunt(`Canal ${run} trail`, { lat: near.lat + 0.02, lon: near.lon }, { tags: ["water", `run${run}`] });
+		await publishedHunt(`Hidden ${run} private`, { lat: near.lat, lon: near.lon + 0.001 }, { visibility: "private" });
+	}, 60_000);
+
+	const search = (query: string) => http.get(`/api/hunts?${query}`);
+
+	it("finds the public ones near a point, nearest first, with their distance, and pages", async () => {
+		const res = await eventually(async () => {
+			const found = await search(`lat=${near.lat}&lon=${near.lon}&radius=8000&q=${run}`);
+			expect(found.body.items.map((h: { id: string }) => h.id)).toEqual([close, tagged, far]);
+			return found;
+		});
+		expect(res.body.items[0].distanceM).toBeGreaterThan(100);
+		expect(res.body.items[0].distanceM).toBeLessThan(120);
+		expect(res.body.items[0]).toMatchObject({ partner: { id: partnerId }, clueCount: 1, startZones: [expect.objectContaining({ zone: expect.any(Object) })] });
+		expect(res.body.items[0].clues).toBeUndefined();
+		const first = await search(`lat=${near.lat}&lon=${near.lon}&radius=8000&q=${run}&limit=2`);
+		expect(first.body.items).toHaveLength(2);
+		const second = await search(`lat=${near.lat}&lon=${near.lon}&radius=8000&q=${run}&limit=2&cursor=${first.body.next}`);
+		expect(second.body.items.map((h: { id: string }) => h.id)).toEqual([far]);
+		expect(second.body.next).toBeUndefined();
+		expect((await search(`lat=${near.lat}&lon=${near.lon}&radius=3000&q=${run}`)).body.items.map((h: { id: string }) => h.id)).toEqual([close, tagged]);
+	});
+
+	it("finds by text and tags without a point, and never lists private hunts", async () => {
+		expect((await search(`q=Capitole%20${run}`)).body.items.map((h: { id: string }) => h.id)).toEqual([close]);
+		expect((await search(`tags=Water,run${run}`)).body.items.map((h: { id: string }) => h.id)).toEqual([tagged]);
+		expect((await search(`q=private%20${run}`)).body.items).toEqual([]);
+	});
+
+	it("hides a suspended partner's hunts until it is verified again", async () => {
+		expect((await http.post(`/api/partners/${partnerId}/suspend`, { reason: "checking" }, { token: adminToken })).status).toBe(200);
+		await eventually(async () => expect((await search(`lat=${near.lat}&lon=${near.lon}&radius=8000&q=${run}`)).body.items).toEqual([]), { timeoutMs: 20_000 });
+		expectError(await http.get(`/api/hunts/${close}`), 404, "NOT_FOUND");
+		expect((await http.post(`/api/partners/${partnerId}/verify`, {}, { token: adminToken })).status).toBe(200);
+		await eventually(async () => expect((await search(`lat=${near.lat}&lon=${near.lon}&radius=8000&q=${run}`)).body.items).toHaveLength(3), { timeoutMs: 20_000 });
+	});
+
+	it("refuses what it cannot answer with a 422 naming the field", async () => {
+		for (const query of [`lat=${near.lat}`, `lat=91&lon=0`, `lat=0&lon=0&radius=50001`, `lat=0&lon=0&radius=0`, "cursor=nonsense", "tags=%3Cscript%3E", "limit=51", "lat=abc&lon=0"]) {
+			expectError(await search(query), 422, "VALIDATION_FAILED");
+		}
+	});
+});
+
+it("shows operators a hunt's graph, what blocks its publication and its zones, and lists hunts by status", async () => {
+	const owner = await register("Designer");
+	const partnerId = await verifiedPartner(owner);
+	const huntId = (await http.post("/api/hunts", draft(partnerId, { title: "Inspected" }), { token: owner.token })).body.id;
+	const a = (await http.post(`/api/hunts/${huntId}/clues`, clue(1), { token: owner.token })).body.id;
+	const b = (await http.post(`/api/hunts/${huntId}/clues`, clue(2), { token: owner.token })).body.id;
+	await http.put(
+		`/api/hunts/${huntId}/paths`,
+		{
+			paths: [
+				{ from: a, to: b },
+				{ from: b, to: a },
+			],
+		},
+		{ token: owner.token },
+	);
+	const blocked = await huntReport(node.broker, huntId);
+	expect(blocked).toContain("Inspected [draft]");
+	expect(blocked).toContain("starts: none");
+	expect(blocked).toMatch(/CYCLE: Clue "Clue 1" is on a cycle/);
+	expect(blocked).toContain("not drawn yet");
+	await http.put(`/api/hunts/${huntId}/paths`, { paths: [{ from: a, to: b }] }, { token: owner.token });
+	await http.post(`/api/hunts/${huntId}/publish`, {}, { token: owner.token });
+	const ready = await huntReport(node.broker, huntId);
+	expect(ready).toContain(`starts: Clue 1 (${a})`);
+	expect(ready).toContain(`finishes: Clue 2 (${b})`);
+	expect(ready).toContain("problems: none");
+	expect(ready).toMatch(/Clue 1 \(-?\d+\.\d{5}, -?\d+\.\d{5}\) r=150 m/);
+	const rows = await huntRows(node.broker, { status: "published", partnerId });
+	expect(rows[0]).toEqual(["id", "status", "title", "partner", "clues", "window"]);
+	expect(rows.slice(1).map(row => row[0])).toEqual([huntId]);
+	expect((await http.get(`/api/admin/hunts?status=draft&partnerId=${partnerId}`, { token: adminToken })).body.items).toEqual([]);
+	expectError(await http.get("/api/admin/hunts", { token: owner.token }), 403, "FORBIDDEN");
+});
+
+it("serves public views and searches from the cache, and drops them the moment the hunt changes", async () => {
+	const owner = await register("Cached");
+	const partnerId = await verifiedPartner(owner);
+	const huntId = (await http.post("/api/hunts", draft(partnerId, { title: `Cached ${randomUUID().slice(0, 6)}` }), { token: owner.token })).body.id;
+	await http.post(`/api/hunts/${huntId}/clues`, clue(1), { token: owner.token });
+	await http.post(`/api/hunts/${huntId}/publish`, {}, { token: owner.token });
+	const cache = (node.broker.getLocalService("hunts") as unknown as { viewCache: { stats(): { hits: number; misses: number } } }).viewCache;
+	const before = cache.stats();
+	const first = await http.get(`/api/hunts/${huntId}`);
+	const second = await http.get(`/api/hunts/${huntId}`);
+	expect(second.body).toEqual(first.body);
+	expect(cache.stats().hits).toBeGreaterThan(before.hits);
+	// Members still get their own view, never the cached public one.
+	expect((await http.get(`/api/hunts/${huntId}`, { token: owner.token })).body.clues).toHaveLength(1);
+	expect((await http.post(`/api/admin/hunts/${huntId}/unpublish`, { reason: "Cache test" }, { token: adminToken })).status).toBe(200);
+	expectError(await http.get(`/api/hunts/${huntId}`), 404, "NOT_FOUND");
 });

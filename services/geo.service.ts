@@ -1,0 +1,63 @@
+/**
+ * Hunts near a point: the spatial index (domain/geo) over the key-value store, kept by the
+ * hunts.changed channel and rebuilt from the hunts service's published hunts at start.
+ */
+import { geoContract } from "../contracts/geo";
+import { HUNTS_CHANNEL } from "../contracts/hunts";
+import { HuntGeoIndex } from "../domain/geo/hunt-geo-index";
+import { defineService } from "../platform/moleculer/define-service";
+import { callAsService } from "../platform/moleculer/service-identity";
+import { AccessControlMixin } from "../mixins/access-control.mixin";
+import type { ServiceDeps } from "./deps";
+
+export function createGeoService({ backends }: ServiceDeps) {
+	let index!: HuntGeoIndex;
+
+	return defineService(geoContract, {
+		mixins: [AccessControlMixin()],
+
+		actions: {
+			nearby: {
+				// The hunts service's search asks; players go through GET /api/hunts.
+				access: "service",
+				async handler(ctx) {
+					return { items: await index.nearby(ctx.params) };
+				},
+			},
+		},
+
+		channels: {
+			[HUNTS_CHANNEL]: {
+				group: "geo",
+				// Applying a change twice is harmless, and an older one after a newer is ignored: no inbox needed.
+				async handler(ctx) {
+					await index.apply(ctx.params);
+				},
+			},
+		},
+
+		started() {
+			index = new HuntGeoIndex(backends.keyValueStore());
+		},
+
+		events: {
+			// After the whole start: the hunts service may be on this node, started after us.
+			async "$broker.started"() {
+				try {
+					await this.broker.waitForServices(["hunts"], 60_000);
+					let cursor: string | undefined;
+					let placed = 0;
+					do {
+						const page = await callAsService(this.broker, "geo", "hunts.listed", { ...(cursor ? { after: cursor } : {}), limit: 1000 });
+						for (const hunt of page.items) await index.place(hunt.huntId, hunt.area);
+						placed += page.items.length;
+						cursor = page.next;
+					} while (cursor);
+					this.logger.info(`Geo index rebuilt: ${placed} published public hunts`);
+				} catch (err) {
+					this.logger.error(`Could not rebuild the geo index from the hunts service: ${(err as Error).message}`);
+				}
+			},
+		},
+	});
+}
