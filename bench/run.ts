@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: runs every benchmark and prints the numbers (also written to
- * bench/results/latest.json). BENCH_ONLY=gateway|startup|identity|channels|outbox runs one; BENCH_DURATION and
+ * bench/results/latest.json). BENCH_ONLY=gateway|startup|identity|channels|outbox|hunts runs one; BENCH_DURATION and
  * BENCH_ROUNDS shorten or lengthen the gateway and identity runs.
  */
 import fs from "node:fs";
@@ -11,6 +11,7 @@ import { benchStartup } from "./startup.bench";
 import { benchIdentity } from "./identity.bench";
 import { benchChannels } from "./channels.bench";
 import { benchOutbox } from "./outbox.bench";
+import { benchHunts } from "./hunts.bench";
 import { ROOT } from "./support";
 
 async function main(): Promise<void> {
@@ -71,6 +72,24 @@ async function main(): Promise<void> {
 						`${o.messages} messages: direct sends ${o.directSendsPerSecond}/s, relayed ${o.relayedPerSecond}/s (ratio ${o.ratioRelayToDirect})`,
 				);
 		}
+	}
+	if (!only || only === "hunts") {
+		const hunts = await benchHunts({ durationSeconds: Number(process.env.BENCH_DURATION ?? 5) });
+		results.hunts = hunts;
+		const line = (t: { perSecond: number; p50Ms: number; p99Ms: number }) => `${t.perSecond}/s (p50 ${t.p50Ms} ms, p99 ${t.p99Ms} ms)`;
+		for (const s of hunts.stores) {
+			if (s.skipped) {
+				console.log(`hunts near a point, ${s.store}: skipped, ${s.skipped}`);
+				continue;
+			}
+			console.log(`hunts near a point, ${hunts.hunts} hunts on ${s.store}: geo.nearby ${line(s.nearbyAction!)}; hunts.search ${line(s.searchAction!)}`);
+			console.log(
+				`  through the gateway (${s.gateway!.connections} connections): GET /api/hunts ${line(s.gateway!.search)} vs GET /api/ping ${line(s.gateway!.ping)}: ratio ${s.gateway!.ratio} (aim ≥ 0.7); public-view cache hit rate ${s.cacheHitRate}`,
+			);
+		}
+		const pg = hunts.textAndGeoOnPostgres!;
+		console.log(pg.skipped ? `text + geo on PostgreSQL: skipped, ${pg.skipped}` : `text + geo on PostgreSQL: ${line(pg)} (aim p99 < 25 ms)`);
+		for (const p of hunts.publish200Clues) console.log(p.skipped ? `publishing 200 clues, ${p.engine}: skipped, ${p.skipped}` : `publishing 200 clues, ${p.engine}: median ${p.medianMs} ms`);
 	}
 	const dir = path.join(ROOT, "bench", "results");
 	fs.mkdirSync(dir, { recursive: true });
