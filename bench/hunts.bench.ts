@@ -25,7 +25,6 @@ import { SqlClueGraph } from "../domain/hunts/clue-graph/sql-clue-graph";
 import { Neo4jClueGraph } from "../domain/hunts/clue-graph/neo4j-clue-graph";
 import type { ClueGraph } from "../domain/hunts/clue-graph/clue-graph";
 import { probeBackend } from "../test/backends/probes";
-import { scratchDatabase } from "../test/support/sql";
 import { freePort, median, tempDataDir } from "./support";
 
 const HUNTS = Number(process.env.BENCH_HUNTS ?? 100_000);
@@ -87,6 +86,8 @@ async function seed(broker: ServiceBroker, count: number): Promise<void> {
 		[partner, AREA.lat, AREA.latSpan, AREA.lon, AREA.lonSpan, count],
 	);
 	const { rows } = await db.query<{ id: string; area_lat: number; area_lon: number }>(`select id, area_lat, area_lon from hunts.hunts where partner_id = $1`, [partner]);
+	// As autovacuum would on PostgreSQL; PGlite never analyzes by itself (the hourly housekeeping does).
+	await db.query("analyze hunts.hunts");
 	const store = nodeBackends(broker).keyValueStore();
 	for (let i = 0; i < rows.length; i += 1000) {
 		await Promise.all(rows.slice(i, i + 1000).map(row => store.geoAdd("geo:hunts", row.id, { lat: row.area_lat, lon: row.area_lon })));
@@ -168,7 +169,7 @@ async function textAndGeoOnPostgres(): Promise<HuntsBenchResult["textAndGeoOnPos
 	const unreachable = await probeBackend("postgres", PG_URL);
 	if (unreachable) return { perSecond: 0, p50Ms: 0, p99Ms: 0, skipped: `PostgreSQL ${unreachable}` };
 	// A database of its own, dropped afterwards: the run leaves the server as it found it.
-	const scratch = await scratchDatabase(PG_URL, "lootopia_bench");
+	const scratch = await scratchDatabase(PG_URL);
 	const port = await freePort();
 	const dataDir = tempDataDir();
 	const config = loadConfig({ NODE_ENV: "test", LOG_LEVEL: "warn", HOST: "127.0.0.1", PORT: String(port), DATA_DIR: dataDir, DATABASE_URL: scratch.url, RATE_LIMIT_PER_MINUTE: "0" });
@@ -176,13 +177,27 @@ async function textAndGeoOnPostgres(): Promise<HuntsBenchResult["textAndGeoOnPos
 	try {
 		await broker.start();
 		await seed(broker, HUNTS);
-		await (broker.getLocalService("hunts") as unknown as { database: { db: SqlClient } }).database.db.query("analyze hunts.hunts");
 		return await timed(500, () => broker.call("hunts.search", { ...point(), radius: 5000, q: WORDS[Math.floor(Math.random() * WORDS.length)], limit: 20 }));
 	} finally {
 		await broker.stop();
 		fs.rmSync(dataDir, { recursive: true, force: true });
 		await scratch.drop();
 	}
+}
+
+async function scratchDatabase(serverUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
+	const name = `lootopia_bench_${randomUUID().replace(/-/g, "").slice(0, 12)}`;
+	const admin = await acquireDatabase({ url: serverUrl, poolSize: 1 });
+	await admin.client.query(`create database "${name}"`);
+	const url = new URL(serverUrl);
+	url.pathname = `/${name}`;
+	return {
+		url: url.toString(),
+		drop: async () => {
+			await admin.client.query(`drop database if exists "${name}" with (force)`);
+			await admin.release();
+		},
+	};
 }
 
 /** Validation (graph and the rest), zones and the publish transaction for a hunt of 200 clues. */

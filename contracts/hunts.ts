@@ -63,20 +63,25 @@ const Clue = T.Object(
 	{ title: "Clue" },
 );
 
+/** What both views show of a hunt. */
+const describedFields = () => ({
+	title: T.String(),
+	description: T.String(),
+	tags: T.Array(T.String()),
+	area: T.Object({ lat: T.Number(), lon: T.Number(), radiusM: T.Integer() }),
+	startsAt: IsoDateTime(),
+	endsAt: IsoDateTime(),
+	visibility: Visibility(),
+	capacity: T.Union([T.Integer(), T.Null()]),
+	difficulty: T.Union([T.Integer(), T.Null()]),
+	timeLimitMinutes: T.Union([T.Integer(), T.Null()]),
+});
+
 const Hunt = T.Object(
 	{
 		id: Uuid(),
 		partnerId: Uuid(),
-		title: T.String(),
-		description: T.String(),
-		tags: T.Array(T.String()),
-		area: T.Object({ lat: T.Number(), lon: T.Number(), radiusM: T.Integer() }),
-		startsAt: IsoDateTime(),
-		endsAt: IsoDateTime(),
-		visibility: Visibility(),
-		capacity: T.Union([T.Integer(), T.Null()]),
-		difficulty: T.Union([T.Integer(), T.Null()]),
-		timeLimitMinutes: T.Union([T.Integer(), T.Null()]),
+		...describedFields(),
 		zoneRadiusM: T.Integer(),
 		status: Status(),
 		joinCode: T.Optional(T.String({ description: "Private hunts only; members only" })),
@@ -94,16 +99,7 @@ const PublicHunt = T.Object(
 	{
 		id: Uuid(),
 		partner: T.Object({ id: Uuid(), name: T.String() }),
-		title: T.String(),
-		description: T.String(),
-		tags: T.Array(T.String()),
-		area: T.Object({ lat: T.Number(), lon: T.Number(), radiusM: T.Integer() }),
-		startsAt: IsoDateTime(),
-		endsAt: IsoDateTime(),
-		visibility: Visibility(),
-		capacity: T.Union([T.Integer(), T.Null()]),
-		difficulty: T.Union([T.Integer(), T.Null()]),
-		timeLimitMinutes: T.Union([T.Integer(), T.Null()]),
+		...describedFields(),
 		status: Status(),
 		clueCount: T.Integer(),
 		startZones: T.Array(T.Object({ clueId: Uuid(), zone: Zone() })),

@@ -73,7 +73,8 @@ export class ServiceDatabase {
 		void this.backends.started.then(() => relay.start());
 		this.housekeeping = every(
 			HOUSEKEEPING_INTERVAL_MS,
-			() => Promise.all([this.inbox.purge(), this.idempotency.purge()]),
+			// PGlite runs no autovacuum: without fresh statistics its planner scans tables it could index.
+			() => Promise.all([this.inbox.purge(), this.idempotency.purge(), this.db.engine === "pglite" ? this.db.exec(`analyze`) : undefined]),
 			err => service.logger.warn(`Inbox and idempotency key purge failed: ${err.message}`),
 		);
 	}

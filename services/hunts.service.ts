@@ -226,7 +226,10 @@ export function createHuntsService({ config, backends }: ServiceDeps) {
 						.digest("base64url")}`;
 					const cached = await cache.get<Awaited<ReturnType<HuntFlows["search"]>>>(key);
 					if (cached) return cached;
-					const found = await flows.search(ctx.params, async ({ lat, lon, radiusM }) => (await callAsService(ctx.broker, "hunts", "geo.nearby", { lat, lon, radiusM, limit: 100_000 }, ctx)).items);
+					const found = await flows.search(
+						ctx.params,
+						async ({ lat, lon, radiusM, limit }) => (await callAsService(ctx.broker, "hunts", "geo.nearby", { lat, lon, radiusM, limit: limit ?? 100_000 }, ctx)).items,
+					);
 					await cache.set(key, found, SEARCH_TTL_SECONDS);
 					return found;
 				},

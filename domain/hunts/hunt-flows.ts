@@ -20,7 +20,7 @@ import { hashAnswer } from "./answers";
 import type { ClueGraph, CluePath } from "./clue-graph/clue-graph";
 import { assertEditable, nextStatus } from "./hunt-lifecycle";
 import { HuntStore, newJoinCode, type ClueDetails, type ClueRecord, type HuntDetails, type HuntRecord } from "./hunt-store";
-import { huntProblems, splitPaths } from "./hunt-validation";
+import { huntProblems, splitPaths, type HuntProblem } from "./hunt-validation";
 import { searchZoneFor, ZONE_RADIUS_DEFAULT_M, type SearchZone } from "./search-zones";
 
 export interface HuntOrigin {
@@ -77,21 +77,27 @@ export class HuntFlows {
 	async inspect(id: string) {
 		const hunt = await this.hunts.get(id);
 		if (!hunt) throw notFound("Hunt");
-		const [clues, paths] = await Promise.all([this.hunts.clues(id), this.hunts.paths(id)]);
+		const { clues, problems, starts } = await this.validate(hunt);
+		return {
+			hunt: await this.membersView(hunt),
+			problems,
+			starts,
+			finishes: await this.graph.finishes(id),
+			zones: clues.map(clue => ({ clueId: clue.id, zone: clue.zone })),
+		};
+	}
+
+	/** The hunt as it stands, checked whole: its clues, every problem, and its start clues. */
+	private async validate(hunt: HuntRecord): Promise<{ clues: ClueRecord[]; problems: HuntProblem[]; starts: string[] }> {
+		const [clues, paths] = await Promise.all([this.hunts.clues(hunt.id), this.hunts.paths(hunt.id)]);
 		const { known, unknown } = splitPaths(new Set(clues.map(clue => clue.id)), paths);
 		await this.graph.replace(
-			id,
+			hunt.id,
 			clues.map(clue => clue.id),
 			known,
 		);
-		const [graphProblems, starts, finishes] = await Promise.all([this.graph.problems(id), this.graph.starts(id), this.graph.finishes(id)]);
-		return {
-			hunt: await this.membersView(hunt),
-			problems: huntProblems({ ...hunt, clues }, unknown, graphProblems, this.clock()),
-			starts,
-			finishes,
-			zones: clues.map(clue => ({ clueId: clue.id, zone: clue.zone })),
-		};
+		const [graphProblems, starts] = await Promise.all([this.graph.problems(hunt.id), this.graph.starts(hunt.id)]);
+		return { clues, problems: huntProblems({ ...hunt, clues }, unknown, graphProblems, this.clock()), starts };
 	}
 
 	partnerOf(huntId: string): Promise<string | undefined> {
@@ -150,19 +156,17 @@ export class HuntFlows {
 		if (!hunt) throw notFound("Hunt");
 		nextStatus(hunt.status, "publish");
 		if (partner.status !== "verified") throw new AppError("PARTNER_NOT_ACTIVE", "Only a verified partner's hunts are published", { partnerId: partner.id, status: partner.status });
-		const [clues, paths] = await Promise.all([this.hunts.clues(id), this.hunts.paths(id)]);
-		const { known, unknown } = splitPaths(new Set(clues.map(clue => clue.id)), paths);
-		await this.graph.replace(
-			id,
-			clues.map(clue => clue.id),
-			known,
-		);
-		const problems = huntProblems({ ...hunt, clues }, unknown, await this.graph.problems(id), this.clock());
+		const { clues, problems, starts } = await this.validate(hunt);
 		if (problems.length) throw new AppError("HUNT_INVALID", `${problems.length} problem${problems.length > 1 ? "s" : ""} to fix before publishing`, { problems });
 		const zones = new Map<string, SearchZone>(clues.map(clue => [clue.id, this.zoneFor(clue.position, hunt.zoneRadiusM)]));
 		const publishedAt = this.clock();
 		return this.changing(id, hunt.revision, async (hunts, messages) => {
 			await hunts.setZones(id, zones);
+			await hunts.setPublicFacts(
+				id,
+				clues.length,
+				starts.map(clueId => ({ clueId, zone: zones.get(clueId)! })),
+			);
 			await hunts.setStatus(id, "published", { publishedAt, moderationReason: null });
 			await messages.add(
 				HUNTS_CHANNEL,
@@ -205,7 +209,7 @@ export class HuntFlows {
 	 */
 	async search(
 		query: HuntSearch,
-		nearby: (point: { lat: number; lon: number; radiusM: number }) => Promise<Array<{ huntId: string; distanceM: number }>>,
+		nearby: (point: { lat: number; lon: number; radiusM: number; limit?: number }) => Promise<Array<{ huntId: string; distanceM: number }>>,
 	): Promise<{ items: Array<PublicHuntView & { distanceM?: number }>; next?: string }> {
 		if ((query.lat === undefined) !== (query.lon === undefined)) {
 			throw new AppError("VALIDATION_FAILED", undefined, [{ field: query.lat === undefined ? "lat" : "lon", message: "lat and lon go together", rule: "required" }]);
@@ -215,17 +219,22 @@ export class HuntFlows {
 		let hunts: HuntRecord[];
 		let distances: Map<string, number> | undefined;
 		if (query.lat !== undefined && query.lon !== undefined) {
-			const hits = await nearby({ lat: query.lat, lon: query.lon, radiusM: query.radius ?? DEFAULT_SEARCH_RADIUS_M });
+			const filtered = Boolean(query.q) || tags.length > 0;
+			// Without text or tags, the index's order is the answer: only the page's hunts are read.
+			const hits = await nearby({ lat: query.lat, lon: query.lon, radiusM: query.radius ?? DEFAULT_SEARCH_RADIUS_M, ...(filtered ? {} : { limit: offset + query.limit + 1 }) });
 			distances = new Map(hits.map(hit => [hit.huntId, hit.distanceM]));
-			if (!hits.length) return { items: [] };
-			const matching = await this.hunts.searchListed({ ...(query.q ? { q: query.q } : {}), tags, ids: hits.map(hit => hit.huntId) }, 0, hits.length);
+			const candidates = filtered ? hits : hits.slice(offset);
+			const matching = filtered
+				? await this.hunts.searchListed({ ...(query.q ? { q: query.q } : {}), tags, ids: candidates.map(hit => hit.huntId) }, 0, candidates.length)
+				: await this.hunts.listedByIds(candidates.map(hit => hit.huntId));
 			const byId = new Map(matching.map(hunt => [hunt.id, hunt]));
-			hunts = hits.flatMap(hit => byId.get(hit.huntId) ?? []).slice(offset, offset + query.limit + 1);
+			const ordered = candidates.flatMap(hit => byId.get(hit.huntId) ?? []);
+			hunts = filtered ? ordered.slice(offset, offset + query.limit + 1) : ordered;
 		} else {
 			hunts = await this.hunts.searchListed({ ...(query.q ? { q: query.q } : {}), tags }, offset, query.limit + 1);
 		}
 		const page = hunts.slice(0, query.limit);
-		const items = await Promise.all(page.map(async hunt => ({ ...(await this.publicView(hunt)), ...(distances ? { distanceM: distances.get(hunt.id)! } : {}) })));
+		const items = page.map(hunt => ({ ...this.publicView(hunt), ...(distances ? { distanceM: distances.get(hunt.id)! } : {}) }));
 		return { items, ...(hunts.length > query.limit ? { next: encodeCursor(offset + query.limit) } : {}) };
 	}
 
@@ -296,14 +305,12 @@ export class HuntFlows {
 
 	private async membersView(hunt: HuntRecord): Promise<HuntView> {
 		const [clues, paths] = await Promise.all([this.hunts.clues(hunt.id), this.hunts.paths(hunt.id)]);
-		const { partnerName: _name, revision: _revision, partnerSuspended: _suspended, createdBy: _by, joinCode, ...fields } = hunt;
+		const { partnerName: _name, revision: _revision, partnerSuspended: _suspended, createdBy: _by, clueCount: _count, startZones: _zones, joinCode, ...fields } = hunt;
 		return { ...fields, ...(joinCode ? { joinCode } : {}), clues: clues.map(clueView), paths };
 	}
 
 	/** What a player may see: never a clue's place, content, answer or hints; the start clues' zones only. */
-	private async publicView(hunt: HuntRecord): Promise<PublicHuntView> {
-		const [clues, starts] = await Promise.all([this.hunts.clues(hunt.id), this.graph.starts(hunt.id)]);
-		const startSet = new Set(starts);
+	private publicView(hunt: HuntRecord): PublicHuntView {
 		return {
 			id: hunt.id,
 			partner: { id: hunt.partnerId, name: hunt.partnerName },
@@ -318,8 +325,8 @@ export class HuntFlows {
 			difficulty: hunt.difficulty,
 			timeLimitMinutes: hunt.timeLimitMinutes,
 			status: hunt.status,
-			clueCount: clues.length,
-			startZones: clues.filter(clue => startSet.has(clue.id) && clue.zone).map(clue => ({ clueId: clue.id, zone: clue.zone! })),
+			clueCount: hunt.clueCount,
+			startZones: hunt.startZones,
 		};
 	}
 }

@@ -86,6 +86,34 @@ export const HUNTS_MIGRATIONS: readonly Migration[] = [
 			create index hunts_listed on hunts (id) where status = 'published' and visibility = 'public' and not partner_suspended;
 		`,
 	},
+	{
+		version: 3,
+		name: "text search weighs the title first, then the description, then the tags",
+		up: `
+			drop index hunts_search;
+			alter table hunts drop column search;
+			alter table hunts add column search tsvector generated always as (
+				setweight(to_tsvector('simple', title), 'A') || setweight(to_tsvector('simple', description), 'B') || setweight(to_tsvector('simple', tags::text), 'C')
+			) stored;
+			create index hunts_search on hunts using gin (search);
+		`,
+	},
+	{
+		version: 4,
+		name: "a published hunt keeps what its public view shows: clue count and start zones",
+		up: `
+			alter table hunts add column clue_count integer not null default 0;
+			alter table hunts add column start_zones jsonb not null default '[]';
+			update hunts h set
+				clue_count = (select count(*) from clues c where c.hunt_id = h.id),
+				start_zones = coalesce((
+					select jsonb_agg(jsonb_build_object('clueId', c.id, 'zone', jsonb_build_object('lat', c.zone_lat, 'lon', c.zone_lon, 'radiusM', c.zone_radius_m)) order by c.seq)
+					from clues c
+					where c.hunt_id = h.id and c.zone_lat is not null and not exists (select 1 from paths p where p.hunt_id = h.id and p.to_id = c.id)
+				), '[]')
+			where status = 'published';
+		`,
+	},
 ];
 
 /** Hunts players may find: published, public, their partner not suspended. */
@@ -93,6 +121,9 @@ const LISTED = "status = 'published' and visibility = 'public' and not partner_s
 
 export interface HuntRecord extends Omit<HuntView, "clues" | "paths" | "joinCode"> {
 	partnerName: string;
+	/** Fixed at publication, for the public view. */
+	clueCount: number;
+	startZones: Array<{ clueId: string; zone: SearchZone }>;
 	joinCode: string | null;
 	revision: number;
 	partnerSuspended: boolean;
@@ -157,6 +188,8 @@ type HuntRow = {
 	created_at: Date;
 	updated_at: Date;
 	published_at: Date | null;
+	clue_count: number;
+	start_zones: Array<{ clueId: string; zone: SearchZone }>;
 };
 
 type ClueRow = {
@@ -180,6 +213,8 @@ const huntOf = (row: HuntRow): HuntRecord => ({
 	id: row.id,
 	partnerId: row.partner_id,
 	partnerName: row.partner_name,
+	clueCount: row.clue_count,
+	startZones: row.start_zones,
 	title: row.title,
 	description: row.description,
 	tags: row.tags,
@@ -216,6 +251,32 @@ const clueOf = (row: ClueRow): ClueRecord => ({
 	zone: row.zone_lat !== null && row.zone_lon !== null && row.zone_radius_m !== null ? { lat: row.zone_lat, lon: row.zone_lon, radiusM: row.zone_radius_m } : null,
 });
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Ids as a Postgres array literal bound as text: `id = any(...)` lets the planner look each up by
+ * primary key, where a set-returning function leaves it guessing (and scanning). Anything not a
+ * UUID is left out, so nothing else can reach the literal.
+ */
+const uuidArray = (ids: readonly string[]): string => `{${ids.filter(id => UUID.test(id)).join(",")}}`;
+
+/** A hunt's details as bound parameters, in the order of the columns they fill. */
+const detailValues = (details: HuntDetails): unknown[] => [
+	details.title,
+	details.description,
+	JSON.stringify(details.tags),
+	details.area.lat,
+	details.area.lon,
+	details.area.radiusM,
+	details.startsAt,
+	details.endsAt,
+	details.visibility,
+	details.capacity,
+	details.difficulty,
+	details.timeLimitMinutes,
+	details.zoneRadiusM,
+];
+
 /** Eight characters from an alphabet without look-alikes (no 0/O, 1/I/L). */
 export function newJoinCode(): string {
 	const alphabet = "ABCDEFGHJKMNPQRSTUVWXYZ23456789";
@@ -246,26 +307,7 @@ export class HuntStore {
 			`insert into ${this.huntsTable} (id, partner_id, partner_name, title, description, tags, area_lat, area_lon, area_radius_m, starts_at, ends_at, visibility, capacity, difficulty,
 				time_limit_minutes, zone_radius_m, join_code, created_by)
 			values ($1, $2, $3, $4, $5, $6::text::jsonb, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) returning *`,
-			[
-				randomUUID(),
-				partner.id,
-				partner.name,
-				details.title,
-				details.description,
-				JSON.stringify(details.tags),
-				details.area.lat,
-				details.area.lon,
-				details.area.radiusM,
-				details.startsAt,
-				details.endsAt,
-				details.visibility,
-				details.capacity,
-				details.difficulty,
-				details.timeLimitMinutes,
-				details.zoneRadiusM,
-				details.visibility === "private" ? newJoinCode() : null,
-				createdBy,
-			],
+			[randomUUID(), partner.id, partner.name, ...detailValues(details), details.visibility === "private" ? newJoinCode() : null, createdBy],
 		);
 		return huntOf(rows[0]);
 	}
@@ -296,23 +338,7 @@ export class HuntStore {
 				join_code = case when $10 = 'private' then coalesce(join_code, $15) else null end,
 				revision = revision + 1, updated_at = now()
 			where id = $1`,
-			[
-				id,
-				details.title,
-				details.description,
-				JSON.stringify(details.tags),
-				details.area.lat,
-				details.area.lon,
-				details.area.radiusM,
-				details.startsAt,
-				details.endsAt,
-				details.visibility,
-				details.capacity,
-				details.difficulty,
-				details.timeLimitMinutes,
-				details.zoneRadiusM,
-				newJoinCode(),
-			],
+			[id, ...detailValues(details), newJoinCode()],
 		);
 	}
 
@@ -372,7 +398,7 @@ export class HuntStore {
 			rank = `ts_rank(search, ${query}) desc, `;
 		}
 		if (filter.tags.length) conditions.push(`tags @> ${param(JSON.stringify(filter.tags))}::text::jsonb`);
-		if (filter.ids) conditions.push(`id in (select value::uuid from jsonb_array_elements_text(${param(JSON.stringify(filter.ids))}::text::jsonb))`);
+		if (filter.ids) conditions.push(`id = any(${param(uuidArray(filter.ids))}::text::uuid[])`);
 		const { rows } = await this.db.query<HuntRow>(
 			`select * from ${this.huntsTable} where ${conditions.join(" and ")} order by ${rank}published_at desc, id offset ${param(offset)} limit ${param(limit)}`,
 			params,
@@ -446,6 +472,20 @@ export class HuntStore {
 		await this.db.query(`delete from ${this.pathsTable} where hunt_id = $1 and (from_id = $2 or to_id = $2)`, [huntId, clueId]);
 		const { rowCount } = await this.db.query(`delete from ${this.cluesTable} where hunt_id = $1 and id = $2`, [huntId, clueId]);
 		return rowCount > 0;
+	}
+
+	/** What the public view shows of a hunt being published. */
+	async setPublicFacts(huntId: string, clueCount: number, startZones: Array<{ clueId: string; zone: SearchZone }>): Promise<void> {
+		await this.db.query(`update ${this.huntsTable} set clue_count = $2, start_zones = $3::text::jsonb where id = $1`, [huntId, clueCount, JSON.stringify(startZones)]);
+	}
+
+	/** Listed hunts by id, in no set order (a geo search's page). */
+	async listedByIds(ids: readonly string[]): Promise<HuntRecord[]> {
+		if (!ids.length) return [];
+		const { rows } = await this.db.query<HuntRow>(`select * from ${this.huntsTable} where ${LISTED} and id in (select value::uuid from jsonb_array_elements_text($1::text::jsonb))`, [
+			JSON.stringify(ids),
+		]);
+		return rows.map(huntOf);
 	}
 
 	async setZones(huntId: string, zones: ReadonlyMap<string, SearchZone>): Promise<void> {
