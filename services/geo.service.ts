@@ -49,7 +49,7 @@ export function createGeoService({ backends }: ServiceDeps) {
 					let placed = 0;
 					do {
 						const page = await callAsService(this.broker, "geo", "hunts.listed", { ...(cursor ? { after: cursor } : {}), limit: 1000 });
-						for (const hunt of page.items) await index.place(hunt.huntId, hunt.area);
+						await Promise.all(page.items.map(hunt => index.place(hunt.huntId, hunt.area)));
 						placed += page.items.length;
 						cursor = page.next;
 					} while (cursor);

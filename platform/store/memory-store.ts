@@ -165,7 +165,8 @@ interface Placed extends GeoPoint {
 
 class GeoIndex {
 	private readonly placed = new Map<string, Placed>();
-	private readonly cells = new Map<number, Set<string>>();
+	/** Each cell's members with their places, read in one pass by a search. */
+	private readonly cells = new Map<number, Map<string, Placed>>();
 
 	get size(): number {
 		return this.placed.size;
@@ -175,10 +176,11 @@ class GeoIndex {
 		const isNew = this.remove(member) === false;
 		const { lat, lon } = redisGeoCell(position);
 		const cell = cellId(latCell(lat), wrapLonCell(lonCellUnwrapped(lon)));
-		this.placed.set(member, { lat, lon, cell });
+		const placed = { lat, lon, cell };
+		this.placed.set(member, placed);
 		let bucket = this.cells.get(cell);
-		if (!bucket) this.cells.set(cell, (bucket = new Set()));
-		bucket.add(member);
+		if (!bucket) this.cells.set(cell, (bucket = new Map()));
+		bucket.set(member, placed);
 		return isNew;
 	}
 
@@ -199,18 +201,15 @@ class GeoIndex {
 
 	search(query: GeoSearchQuery): GeoHit[] {
 		const hits: GeoHit[] = [];
-		const consider = (member: string, at: Placed) => {
-			const distanceM = haversineM(query, at);
-			if (distanceM <= query.radiusM) hits.push({ member, distanceM, lat: at.lat, lon: at.lon });
+		const consider = (entries: Iterable<[string, Placed]>) => {
+			for (const [member, at] of entries) {
+				const distanceM = haversineM(query, at);
+				if (distanceM <= query.radiusM) hits.push({ member, distanceM, lat: at.lat, lon: at.lon });
+			}
 		};
 		const cells = this.cellsCovering(query);
-		if (cells === "all") {
-			for (const [member, at] of this.placed) consider(member, at);
-		} else {
-			for (const cell of cells) {
-				for (const member of this.cells.get(cell) ?? []) consider(member, this.placed.get(member)!);
-			}
-		}
+		if (cells === "all") consider(this.placed);
+		else for (const cell of cells) consider(this.cells.get(cell) ?? []);
 		hits.sort((a, b) => a.distanceM - b.distanceM || compareUtf8(a.member, b.member));
 		return query.limit === undefined ? hits : hits.slice(0, query.limit);
 	}
