@@ -44,6 +44,8 @@ export const DISPLAY_NAME_MAX_LENGTH = 50;
 export const PRINTABLE_TEXT = /^(?:[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]|\u200D)*$/u;
 const NOT_PRINTABLE = "The '{field}' field may not contain control, invisible formatting or direction-override characters";
 
+/** A UUID as text (any version): ids in paths and params are checked against it before they reach SQL. */
+export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const Uuid = () => T.String({ format: "uuid" });
 export const IsoDateTime = () => T.String({ format: "date-time" });
 export const PlatformRoleSchema = () => T.Union([T.Literal("player"), T.Literal("admin")]);

@@ -12,6 +12,8 @@ import type { ServiceDeps } from "./deps";
 
 export function createGeoService({ backends }: ServiceDeps) {
 	let index!: HuntGeoIndex;
+	/** A node stopping while its rebuild still pages: the rebuild ends, it does not fail. */
+	let stopping = false;
 
 	return defineService(geoContract, {
 		mixins: [AccessControlMixin()],
@@ -37,7 +39,12 @@ export function createGeoService({ backends }: ServiceDeps) {
 		},
 
 		started() {
+			stopping = false;
 			index = new HuntGeoIndex(backends.keyValueStore());
+		},
+
+		stopped() {
+			stopping = true;
 		},
 
 		events: {
@@ -52,9 +59,11 @@ export function createGeoService({ backends }: ServiceDeps) {
 						await Promise.all(page.items.map(hunt => index.place(hunt.huntId, hunt.area)));
 						placed += page.items.length;
 						cursor = page.next;
-					} while (cursor);
+					} while (cursor && !stopping);
+					if (stopping) return;
 					this.logger.info(`Geo index rebuilt: ${placed} published public hunts`);
 				} catch (err) {
+					if (stopping) return;
 					this.logger.error(`Could not rebuild the geo index from the hunts service: ${(err as Error).message}`);
 				}
 			},

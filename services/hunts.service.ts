@@ -3,12 +3,13 @@
  * published hunt's public view. The rules are domain/hunts (lifecycle, validation, zones, the clue
  * graph); this file maps them to actions and REST routes, with partner-scoped access.
  */
+import { UUID_PATTERN } from "../contracts/identity";
 import type { Context } from "moleculer";
 import { huntsContract, type PublicHuntView } from "../contracts/hunts";
 import { PARTNER_STATUS_CHANNEL } from "../contracts/partners";
 import type { Caller } from "../contracts/identity";
 import { isAppError } from "../platform/errors/app-error";
-import { actorOf, requestContext } from "../platform/moleculer/audit";
+import { changeOriginOf } from "../platform/moleculer/audit";
 import { callerOf, userOf } from "../platform/moleculer/authorization";
 import { broadcast, emit } from "../platform/moleculer/contract-calls";
 import { ViewCache } from "../platform/cache/view-cache";
@@ -20,18 +21,11 @@ import { isAdmin } from "../platform/identity/access";
 import type { ClueGraph } from "../domain/hunts/clue-graph/clue-graph";
 import { Neo4jClueGraph } from "../domain/hunts/clue-graph/neo4j-clue-graph";
 import { SqlClueGraph } from "../domain/hunts/clue-graph/sql-clue-graph";
-import { HuntFlows, type HuntOrigin, type PartnerInfo } from "../domain/hunts/hunt-flows";
+import { HuntFlows, type PartnerInfo } from "../domain/hunts/hunt-flows";
 import { HuntStore, HUNTS_MIGRATIONS } from "../domain/hunts/hunt-store";
 import { AccessControlMixin } from "../mixins/access-control.mixin";
 import { ServiceDatabase } from "../mixins/database.mixin";
 import type { ServiceDeps } from "./deps";
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-function originOf(ctx: Context): HuntOrigin {
-	const { clientIp, requestId } = requestContext(ctx);
-	return { actor: actorOf(callerOf(ctx), clientIp), ...(requestId ? { requestId } : {}) };
-}
 
 /** How long a cached public view or search may outlive a change whose broadcast it missed. */
 const PUBLIC_VIEW_TTL_SECONDS = 60;
@@ -47,7 +41,7 @@ export function createHuntsService({ config, backends }: ServiceDeps) {
 	const visibilityChanged = (ctx: Context, huntId: string) => broadcast(ctx.broker, "hunt.visibility.changed", { huntId, at: new Date().toISOString() });
 
 	/** The hunt's partner, for partner-scoped access: none for an id that is not a hunt's. */
-	const partnerOfHunt = (params: Record<string, unknown>) => (typeof params.id === "string" && UUID.test(params.id) ? flows.partnerOf(params.id) : undefined);
+	const partnerOfHunt = (params: Record<string, unknown>) => (typeof params.id === "string" && UUID_PATTERN.test(params.id) ? flows.partnerOf(params.id) : undefined);
 	const editor = { access: { partner: "editor" as const }, partnerOf: partnerOfHunt };
 
 	/** The partner as the partners service sees it now; one that is not verified answers no public view. */
@@ -180,7 +174,7 @@ export function createHuntsService({ config, backends }: ServiceDeps) {
 				},
 				async handler(ctx) {
 					const partnerId = await flows.partnerOf(ctx.params.id);
-					const hunt = await flows.publish(ctx.params.id, await partnerInfo(ctx, partnerId ?? ""), originOf(ctx));
+					const hunt = await flows.publish(ctx.params.id, await partnerInfo(ctx, partnerId ?? ""), changeOriginOf(ctx));
 					await visibilityChanged(ctx, hunt.id);
 					void emit(ctx, "hunt.published", { huntId: hunt.id, partnerId: hunt.partnerId, at: hunt.publishedAt ?? new Date().toISOString() });
 					return hunt;
@@ -192,7 +186,7 @@ export function createHuntsService({ config, backends }: ServiceDeps) {
 				...editor,
 				openapi: { summary: "Archive a hunt: players no longer find or join it", tags: ["hunts"], responses: { "409": { description: "HUNT_STATE" } } },
 				async handler(ctx) {
-					const hunt = await flows.archive(ctx.params.id, originOf(ctx));
+					const hunt = await flows.archive(ctx.params.id, changeOriginOf(ctx));
 					await visibilityChanged(ctx, hunt.id);
 					void emit(ctx, "hunt.archived", { huntId: hunt.id, partnerId: hunt.partnerId, at: hunt.updatedAt });
 					return hunt;
@@ -204,7 +198,7 @@ export function createHuntsService({ config, backends }: ServiceDeps) {
 				access: "admin",
 				openapi: { summary: "Take a published hunt down, back to a draft, with the reason (audited)", tags: ["admin", "hunts"], responses: { "409": { description: "HUNT_STATE" } } },
 				async handler(ctx) {
-					const hunt = await flows.unpublish(ctx.params.id, ctx.params.reason, originOf(ctx));
+					const hunt = await flows.unpublish(ctx.params.id, ctx.params.reason, changeOriginOf(ctx));
 					await visibilityChanged(ctx, hunt.id);
 					void emit(ctx, "hunt.unpublished", { huntId: hunt.id, partnerId: hunt.partnerId, reason: ctx.params.reason, at: hunt.updatedAt });
 					return hunt;

@@ -8,23 +8,17 @@ import type { Context } from "moleculer";
 import { partnersContract } from "../contracts/partners";
 import { USER_DELETED_CHANNEL } from "../contracts/auth";
 import { isAppError } from "../platform/errors/app-error";
-import { actorOf, requestContext } from "../platform/moleculer/audit";
+import { changeOriginOf } from "../platform/moleculer/audit";
 import { callerOf, userOf } from "../platform/moleculer/authorization";
 import { defineService } from "../platform/moleculer/define-service";
 import { emit } from "../platform/moleculer/contract-calls";
 import { created, noContent } from "../platform/moleculer/responses";
 import { runIdempotent } from "../platform/moleculer/idempotency";
-import { PartnerFlows, type ChangeOrigin, type MembershipChange } from "../domain/partners/partner-flows";
+import { PartnerFlows, type MembershipChange } from "../domain/partners/partner-flows";
 import { PartnerStore, PARTNERS_MIGRATIONS } from "../domain/partners/partner-store";
 import { AccessControlMixin } from "../mixins/access-control.mixin";
 import { ServiceDatabase } from "../mixins/database.mixin";
 import type { ServiceDeps } from "./deps";
-
-/** The caller and request a change is recorded against. */
-function originOf(ctx: Context): ChangeOrigin {
-	const { clientIp, requestId } = requestContext(ctx);
-	return { actor: actorOf(callerOf(ctx), clientIp), ...(requestId ? { requestId } : {}) };
-}
 
 export function createPartnersService({ backends }: ServiceDeps) {
 	const database = new ServiceDatabase(backends, "partners", PARTNERS_MIGRATIONS);
@@ -55,7 +49,7 @@ export function createPartnersService({ backends }: ServiceDeps) {
 				async handler(ctx) {
 					const ownerId = userOf(ctx).userId;
 					let isNew = false;
-					const partner = await flows.create(ctx.params, ownerId, originOf(ctx), (db, work) =>
+					const partner = await flows.create(ctx.params, ownerId, changeOriginOf(ctx), (db, work) =>
 						runIdempotent(database.idempotency, db, ctx, async () => ((isNew = true), { status: 201, body: await work() })).then(response => response.body),
 					);
 					if (isNew) void emit(ctx, "partner.created", { partnerId: partner.id, ownerId, at: partner.createdAt });
@@ -100,7 +94,7 @@ export function createPartnersService({ backends }: ServiceDeps) {
 					responses: { "404": { description: "No such partner or user" }, "409": { description: "LAST_OWNER: the partner would have no owner left" } },
 				},
 				async handler(ctx) {
-					return announce(ctx, await flows.setMember(ctx.params.id, ctx.params.userId, ctx.params.role, callerOf(ctx), originOf(ctx)));
+					return announce(ctx, await flows.setMember(ctx.params.id, ctx.params.userId, ctx.params.role, callerOf(ctx), changeOriginOf(ctx)));
 				},
 			},
 
@@ -109,7 +103,7 @@ export function createPartnersService({ backends }: ServiceDeps) {
 				access: "user",
 				openapi: { summary: "Remove a member (owners), or leave a partner yourself", tags: ["partners"], successStatus: 204, responses: { "409": { description: "LAST_OWNER" } } },
 				async handler(ctx) {
-					announce(ctx, await flows.removeMember(ctx.params.id, ctx.params.userId, callerOf(ctx), originOf(ctx)));
+					announce(ctx, await flows.removeMember(ctx.params.id, ctx.params.userId, callerOf(ctx), changeOriginOf(ctx)));
 					noContent(ctx);
 				},
 			},
@@ -119,7 +113,7 @@ export function createPartnersService({ backends }: ServiceDeps) {
 				access: "admin",
 				openapi: { summary: "Verify a partner: its members may then publish hunts", tags: ["admin", "partners"] },
 				async handler(ctx) {
-					const partner = await flows.setStatus(ctx.params.id, "verified", null, originOf(ctx));
+					const partner = await flows.setStatus(ctx.params.id, "verified", null, changeOriginOf(ctx));
 					void emit(ctx, "partner.verified", { partnerId: partner.id, at: new Date().toISOString() });
 					return partner;
 				},
@@ -130,7 +124,7 @@ export function createPartnersService({ backends }: ServiceDeps) {
 				access: "admin",
 				openapi: { summary: "Suspend a partner", tags: ["admin", "partners"] },
 				async handler(ctx) {
-					const partner = await flows.setStatus(ctx.params.id, "suspended", ctx.params.reason, originOf(ctx));
+					const partner = await flows.setStatus(ctx.params.id, "suspended", ctx.params.reason, changeOriginOf(ctx));
 					void emit(ctx, "partner.suspended", { partnerId: partner.id, reason: ctx.params.reason, at: new Date().toISOString() });
 					return partner;
 				},

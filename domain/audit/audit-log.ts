@@ -7,6 +7,7 @@
  * and TRUNCATE on the entries, so only someone able to change the table's definition (the database
  * owner) can tamper with them — and the chain makes that visible.
  */
+import { UUID_PATTERN } from "../../contracts/identity";
 import type { Migration, SqlClient, SqlExecutor } from "../../platform/sql";
 import type { AuditActor, AuditAnchor, AuditEntry, AuditFact, AuditSearchParams, AuditSearchResult, AuditSubject, AuditVerifyResult } from "../../contracts/audit";
 import { ChainVerifier, chainEntry, GENESIS_HASH, type ChainHead } from "./chain";
@@ -66,7 +67,6 @@ export class InvalidAuditFactError extends Error {
 	}
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ACTION = /^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$/;
 const ACTOR_TYPES = new Set(["user", "service", "anonymous", "operator"]);
 const MAX_FACT_BYTES = 16 * 1024;
@@ -97,7 +97,7 @@ export function normaliseFact(payload: unknown): AuditFact {
 	// PostgreSQL text and jsonb cannot hold NUL characters.
 	if (serialised.includes("\\u0000")) problems.push("contains a NUL character");
 
-	if (typeof payload.id !== "string" || !UUID.test(payload.id)) problems.push("id must be a UUID");
+	if (typeof payload.id !== "string" || !UUID_PATTERN.test(payload.id)) problems.push("id must be a UUID");
 	const at = isoTime(payload.at);
 	if (!at) problems.push("at must be an ISO-8601 time");
 	if (!shortString(payload.action, 100) || !ACTION.test(payload.action)) problems.push("action must look like <domain>.<fact>");

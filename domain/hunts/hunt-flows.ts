@@ -10,9 +10,8 @@
  *    again), it becomes published with its zones, and the announcement (hunts.changed) and the
  *    audit fact are written with it.
  */
-import type { AuditActor } from "../../contracts/audit";
 import { HUNTS_CHANNEL, type ClueView, type HuntView, type NewClue, type NewHunt, type PublicHuntView } from "../../contracts/hunts";
-import { writeAuditFact } from "../audit/facts";
+import { writeAuditFactFrom, type ChangeOrigin } from "../audit/facts";
 import { AppError, notFound } from "../../platform/errors/app-error";
 import type { MessageWriter, Outbox } from "../../platform/outbox/outbox";
 import type { SqlClient } from "../../platform/sql";
@@ -22,11 +21,6 @@ import { assertEditable, nextStatus } from "./hunt-lifecycle";
 import { HuntStore, newJoinCode, type ClueDetails, type ClueRecord, type HuntDetails, type HuntRecord } from "./hunt-store";
 import { huntProblems, splitPaths, type HuntProblem } from "./hunt-validation";
 import { searchZoneFor, ZONE_RADIUS_DEFAULT_M, type SearchZone } from "./search-zones";
-
-export interface HuntOrigin {
-	actor: AuditActor;
-	requestId?: string;
-}
 
 export interface PartnerInfo {
 	id: string;
@@ -151,7 +145,7 @@ export class HuntFlows {
 		});
 	}
 
-	async publish(id: string, partner: PartnerInfo, origin: HuntOrigin): Promise<HuntView> {
+	async publish(id: string, partner: PartnerInfo, origin: ChangeOrigin): Promise<HuntView> {
 		const hunt = await this.hunts.get(id);
 		if (!hunt) throw notFound("Hunt");
 		nextStatus(hunt.status, "publish");
@@ -173,32 +167,26 @@ export class HuntFlows {
 				{ huntId: id, partnerId: hunt.partnerId, kind: "published", area: hunt.area, visibility: hunt.visibility, at: publishedAt.toISOString() },
 				{ partitionKey: id },
 			);
-			await writeAuditFact(messages, {
-				action: "hunts.published",
-				actor: origin.actor,
-				subject: huntSubject(id),
-				data: { clues: clues.length },
-				...(origin.requestId ? { requestId: origin.requestId } : {}),
-			});
+			await writeAuditFactFrom(messages, origin, { action: "hunts.published", subject: huntSubject(id), data: { clues: clues.length } });
 		});
 	}
 
-	archive(id: string, origin: HuntOrigin): Promise<HuntView> {
+	archive(id: string, origin: ChangeOrigin): Promise<HuntView> {
 		return this.changing(id, undefined, async (hunts, messages, hunt) => {
 			await hunts.setStatus(id, nextStatus(hunt.status, "archive"));
 			const at = this.clock().toISOString();
 			await messages.add(HUNTS_CHANNEL, { huntId: id, partnerId: hunt.partnerId, kind: "archived", at }, { partitionKey: id });
-			await writeAuditFact(messages, { action: "hunts.archived", actor: origin.actor, subject: huntSubject(id), ...(origin.requestId ? { requestId: origin.requestId } : {}) });
+			await writeAuditFactFrom(messages, origin, { action: "hunts.archived", subject: huntSubject(id) });
 		});
 	}
 
 	/** An admin takes a published hunt down, back to a draft its partner may fix and publish again. */
-	unpublish(id: string, reason: string, origin: HuntOrigin): Promise<HuntView> {
+	unpublish(id: string, reason: string, origin: ChangeOrigin): Promise<HuntView> {
 		return this.changing(id, undefined, async (hunts, messages, hunt) => {
 			await hunts.setStatus(id, nextStatus(hunt.status, "unpublish"), { publishedAt: null, moderationReason: reason });
 			const at = this.clock().toISOString();
 			await messages.add(HUNTS_CHANNEL, { huntId: id, partnerId: hunt.partnerId, kind: "unpublished", reason, at }, { partitionKey: id });
-			await writeAuditFact(messages, { action: "hunts.unpublished", actor: origin.actor, subject: huntSubject(id), data: { reason }, ...(origin.requestId ? { requestId: origin.requestId } : {}) });
+			await writeAuditFactFrom(messages, origin, { action: "hunts.unpublished", subject: huntSubject(id), data: { reason } });
 		});
 	}
 

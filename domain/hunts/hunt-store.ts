@@ -4,6 +4,7 @@
  * (the graph engine may be another database) and commits only if the revision is still the one it
  * validated.
  */
+import { UUID_PATTERN } from "../../contracts/identity";
 import { randomBytes, randomUUID } from "node:crypto";
 import type { Migration, SqlClient, SqlExecutor } from "../../platform/sql";
 import type { ClueView, HuntView, HuntVisibility } from "../../contracts/hunts";
@@ -251,14 +252,12 @@ const clueOf = (row: ClueRow): ClueRecord => ({
 	zone: row.zone_lat !== null && row.zone_lon !== null && row.zone_radius_m !== null ? { lat: row.zone_lat, lon: row.zone_lon, radiusM: row.zone_radius_m } : null,
 });
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
  * Ids as a Postgres array literal bound as text: `id = any(...)` lets the planner look each up by
  * primary key, where a set-returning function leaves it guessing (and scanning). Anything not a
  * UUID is left out, so nothing else can reach the literal.
  */
-const uuidArray = (ids: readonly string[]): string => `{${ids.filter(id => UUID.test(id)).join(",")}}`;
+const uuidArray = (ids: readonly string[]): string => `{${ids.filter(id => UUID_PATTERN.test(id)).join(",")}}`;
 
 /** A hunt's details as bound parameters, in the order of the columns they fill. */
 const detailValues = (details: HuntDetails): unknown[] => [
@@ -275,6 +274,19 @@ const detailValues = (details: HuntDetails): unknown[] => [
 	details.difficulty,
 	details.timeLimitMinutes,
 	details.zoneRadiusM,
+];
+
+/** A clue's details as bound parameters, in the order of the columns they fill. */
+const clueValues = (details: ClueDetails): unknown[] => [
+	details.title,
+	details.position.lat,
+	details.position.lon,
+	details.radiusM,
+	details.content,
+	details.question,
+	details.answerHash,
+	JSON.stringify(details.hints),
+	details.points,
 ];
 
 /** Eight characters from an alphabet without look-alikes (no 0/O, 1/I/L). */
@@ -429,19 +441,7 @@ export class HuntStore {
 		const { rows } = await this.db.query<ClueRow>(
 			`insert into ${this.cluesTable} (id, hunt_id, seq, title, lat, lon, radius_m, content, question, answer_hash, hints, points)
 			values ($1, $2, (select coalesce(max(seq), 0) + 1 from ${this.cluesTable} where hunt_id = $2), $3, $4, $5, $6, $7, $8, $9, $10::text::jsonb, $11) returning *`,
-			[
-				randomUUID(),
-				huntId,
-				details.title,
-				details.position.lat,
-				details.position.lon,
-				details.radiusM,
-				details.content,
-				details.question,
-				details.answerHash,
-				JSON.stringify(details.hints),
-				details.points,
-			],
+			[randomUUID(), huntId, ...clueValues(details)],
 		);
 		return clueOf(rows[0]);
 	}
@@ -450,19 +450,7 @@ export class HuntStore {
 		const { rows } = await this.db.query<ClueRow>(
 			`update ${this.cluesTable} set title = $3, lat = $4, lon = $5, radius_m = $6, content = $7, question = $8, answer_hash = $9, hints = $10::text::jsonb, points = $11
 			where hunt_id = $1 and id = $2 returning *`,
-			[
-				huntId,
-				clueId,
-				details.title,
-				details.position.lat,
-				details.position.lon,
-				details.radiusM,
-				details.content,
-				details.question,
-				details.answerHash,
-				JSON.stringify(details.hints),
-				details.points,
-			],
+			[huntId, clueId, ...clueValues(details)],
 		);
 		return rows[0] ? clueOf(rows[0]) : undefined;
 	}

@@ -8,10 +8,9 @@
  * Every change commits with its audit fact. No Moleculer here: the service maps actions onto these
  * methods and emits the broker events the results call for.
  */
-import type { AuditActor } from "../../contracts/audit";
 import type { Caller, PartnerRole } from "../../contracts/identity";
 import { PARTNER_STATUS_CHANNEL, type PartnerPublicView, type PartnerStatus, type PartnerView } from "../../contracts/partners";
-import { writeAuditFact, type NewAuditFact } from "../audit/facts";
+import { writeAuditFact, writeAuditFactFrom, type ChangeOrigin, type NewAuditFact } from "../audit/facts";
 import { AppError, notFound, forbidden } from "../../platform/errors/app-error";
 import { isAdmin } from "../../platform/identity/access";
 import type { MessageWriter, Outbox } from "../../platform/outbox/outbox";
@@ -19,10 +18,7 @@ import type { SqlClient } from "../../platform/sql";
 import { publicPartnerView, type NewPartner, type PartnerStore } from "./partner-store";
 
 /** Who asked and from where, as the audit fact records it. */
-export interface ChangeOrigin {
-	actor: AuditActor;
-	requestId?: string;
-}
+export type { ChangeOrigin } from "../audit/facts";
 
 export interface PartnerPorts {
 	/** Whether the account exists and is active (the users service knows): only real users become members. */
@@ -169,6 +165,6 @@ export class PartnerFlows {
 	}
 
 	private async audit(messages: MessageWriter, origin: ChangeOrigin, fact: Omit<NewAuditFact, "actor" | "requestId">): Promise<void> {
-		await writeAuditFact(messages, { ...fact, actor: origin.actor, ...(origin.requestId ? { requestId: origin.requestId } : {}) });
+		await writeAuditFactFrom(messages, origin, fact);
 	}
 }

@@ -6,6 +6,7 @@
  */
 import type { DomainContract, TSchema } from "../../contracts/kit";
 import { SIGNATURE_HEADER } from "../channels/message-signing";
+import { escapeHtml, htmlPage } from "./html";
 
 export interface AsyncApiInput {
 	contracts: Readonly<Record<string, DomainContract>>;
@@ -142,8 +143,6 @@ export function buildAsyncApiDocument(input: AsyncApiInput): Record<string, unkn
 	};
 }
 
-const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, char => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[char] ?? char);
-
 interface CatalogueMessage {
 	name: string;
 	summary: string;
@@ -173,15 +172,7 @@ export function renderEventCataloguePage(document: Record<string, unknown>, spec
 				`<pre>${escapeHtml(JSON.stringify(message.payload, null, 2))}</pre>`,
 			]),
 	];
-	return [
-		"<!doctype html>",
-		'<html lang="en">',
-		"<head>",
-		'<meta charset="utf-8">',
-		'<meta name="viewport" content="width=device-width, initial-scale=1">',
-		`<title>${escapeHtml(info.title)}</title>`,
-		"</head>",
-		"<body>",
+	return htmlPage(info.title, [
 		`<h1>${escapeHtml(info.title)} <small>${escapeHtml(info.version)}</small></h1>`,
 		`<p>${escapeHtml(info.description)}</p>`,
 		`<p>The AsyncAPI 3 document: <a href="${escapeHtml(specUrl)}">${escapeHtml(specUrl)}</a>. The REST API: <a href="/api/docs">/api/docs</a>.</p>`,
@@ -190,8 +181,5 @@ export function renderEventCataloguePage(document: Record<string, unknown>, spec
 		"</ul>",
 		...section("broker-event", "Broker events", BROKER_EVENT_DELIVERY),
 		...section("durable-channel", "Durable channels", CHANNEL_DELIVERY),
-		"</body>",
-		"</html>",
-		"",
-	].join("\n");
+	]);
 }

@@ -4,7 +4,9 @@
 import type { Context } from "moleculer";
 import type { AuditActor } from "../../contracts/audit";
 import type { Caller } from "../../contracts/identity";
-import type { CallMeta } from "./authorization";
+import { callerOf, type CallMeta } from "./authorization";
+
+import type { ChangeOrigin } from "../../domain/audit/facts";
 
 export type { NewAuditFact } from "../../domain/audit/facts";
 
@@ -23,6 +25,12 @@ export function actorOf(caller: Caller, clientIp?: string): AuditActor {
 }
 
 /** The request id and client address the gateway put on the call, for facts recorded during it. */
+/** The caller (as the Authorization middleware established it) and request a change made in `ctx` is recorded against. */
+export function changeOriginOf(ctx: Context): ChangeOrigin {
+	const { clientIp, requestId } = requestContext(ctx);
+	return { actor: actorOf(callerOf(ctx), clientIp), ...(requestId ? { requestId } : {}) };
+}
+
 export function requestContext(ctx: Context): { requestId?: string; clientIp?: string } {
 	return { requestId: ctx.requestID ?? undefined, clientIp: (ctx.meta as CallMeta).clientIp };
 }

@@ -2,6 +2,7 @@
  * The documentation page: Swagger UI served from our own origin, under a strict CSP.
  */
 import path from "node:path";
+import { escapeHtml, htmlPage } from "../html";
 
 /** Where swagger-ui-dist's files are; the gateway serves this folder at the page's `assetsBase`. */
 export const swaggerUiAssetsDir: string = path.dirname(require.resolve("swagger-ui-dist/package.json"));
@@ -12,31 +13,21 @@ export const swaggerUiAssetsDir: string = path.dirname(require.resolve("swagger-
  */
 export const DOCS_INITIALIZER_FILE = "lootopia-docs-init.js";
 
-const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, char => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[char] ?? char);
-
 const trimTrailingSlash = (url: string): string => url.replace(/\/+$/, "");
 
 /** The page holds no inline script or style, so it works under `script-src 'self'; style-src 'self'`. */
 export function renderDocsPage(opts: { specUrl: string; assetsBase: string; title: string }): string {
 	const base = trimTrailingSlash(opts.assetsBase);
 	const title = escapeHtml(opts.title);
-	return [
-		"<!doctype html>",
-		'<html lang="en">',
-		"<head>",
-		'<meta charset="utf-8">',
-		'<meta name="viewport" content="width=device-width, initial-scale=1">',
-		`<title>${title}</title>`,
-		`<link rel="stylesheet" href="${escapeHtml(`${base}/swagger-ui.css`)}">`,
-		"</head>",
-		"<body>",
-		`<div id="swagger-ui"><noscript>${title}: this page needs JavaScript. The raw document is at <a href="${escapeHtml(opts.specUrl)}">${escapeHtml(opts.specUrl)}</a>.</noscript></div>`,
-		`<script src="${escapeHtml(`${base}/swagger-ui-bundle.js`)}"></script>`,
-		`<script src="${escapeHtml(`${base}/${DOCS_INITIALIZER_FILE}`)}"></script>`,
-		"</body>",
-		"</html>",
-		"",
-	].join("\n");
+	return htmlPage(
+		opts.title,
+		[
+			`<div id="swagger-ui"><noscript>${title}: this page needs JavaScript. The raw document is at <a href="${escapeHtml(opts.specUrl)}">${escapeHtml(opts.specUrl)}</a>.</noscript></div>`,
+			`<script src="${escapeHtml(`${base}/swagger-ui-bundle.js`)}"></script>`,
+			`<script src="${escapeHtml(`${base}/${DOCS_INITIALIZER_FILE}`)}"></script>`,
+		],
+		[`<link rel="stylesheet" href="${escapeHtml(`${base}/swagger-ui.css`)}">`],
+	);
 }
 
 /** The script the page loads after swagger-ui-bundle.js; serve it as `${assetsBase}/${DOCS_INITIALIZER_FILE}`. */
