@@ -4,6 +4,7 @@ import Redis from "ioredis";
 import { ServiceBroker, type Context, type ServiceSchema } from "moleculer";
 import { describeWithBackend } from "../../test/support/backends";
 import { deleteKafkaTopics } from "../../test/support/kafka";
+import { deleteNatsStreams } from "../../test/support/nats";
 import { dropSchemas, openTestPGlite, openTestPostgres, uniqueSchema } from "../../test/support/sql";
 import { acquireDatabase, type DatabaseLease } from "../sql";
 import { channelsContract, TestBrokers } from "./channels.contract";
@@ -146,19 +147,7 @@ describeWithBackend("redis", "Redis Streams channels", status => {
 
 describeWithBackend("nats", "NATS JetStream channels", status => {
 	const namespace = runNamespace("nats");
-	afterAll(async () => {
-		const { connect } = await import("nats");
-		const nc = await connect({ servers: new URL(status.url).host });
-		try {
-			const jsm = await nc.jetstreamManager();
-			// The adapter names a stream after its channel with "." replaced by "_".
-			for await (const stream of jsm.streams.list()) {
-				if (stream.config.name.startsWith(`${namespace}_`)) await jsm.streams.delete(stream.config.name);
-			}
-		} finally {
-			await nc.close();
-		}
-	});
+	afterAll(() => deleteNatsStreams(status.url, namespace));
 
 	channelsContract(
 		"NATS JetStream",

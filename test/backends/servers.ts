@@ -167,7 +167,8 @@ const redis = detached("redis", "redis", {
 
 const nats = detached("nats", "nats", {
 	url: "nats://127.0.0.1:4222",
-	readyTimeoutMs: 20_000,
+	// JetStream restores every stream before it answers: slow on a server with many left behind.
+	readyTimeoutMs: 120_000,
 	prepare: () => ensureDebianPackages([{ pkg: "nats-server", present: "nats-server" }]),
 	launch: () => ({ command: "nats-server", args: ["-a", "127.0.0.1", "-p", "4222", "-js", "-sd", path.join(dirOf("nats"), "data")] }),
 });

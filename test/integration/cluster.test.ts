@@ -13,6 +13,7 @@ import { rejectionOf } from "../support/async";
 import { generateSigningKey, publicKeysOf, signMachineToken, type KeyRing } from "../../platform/identity/tokens";
 import { eventually, freePort, prepareDataDir } from "../support/node";
 import { startScript, stopScript } from "../support/node-process";
+import { deleteNatsStreams } from "../support/nats";
 
 const startNodeProcess = (env: Record<string, string>) => startScript("platform/runtime/start.ts", env);
 
@@ -71,6 +72,7 @@ describeWithBackend("nats", "cluster over NATS", nats => {
 		await observer?.stop();
 		const codes = await Promise.all([gateway, backend].filter(Boolean).map(stopScript));
 		for (const dir of dataDirs) fs.rmSync(dir, { recursive: true, force: true });
+		await deleteNatsStreams(nats.url, namespace).catch(() => undefined);
 		// SIGTERM must drain and exit cleanly, not crash.
 		expect(codes).toEqual([0, 0]);
 	});

@@ -9,6 +9,7 @@ import path from "node:path";
 import { randomUUID } from "node:crypto";
 import { spawn, type ChildProcess } from "node:child_process";
 import { describeWithBackend } from "../support/backends";
+import { deleteNatsStreams } from "../support/nats";
 import { httpClient } from "../support/http";
 import { eventually, startTestNode, type TestNode } from "../support/node";
 
@@ -54,6 +55,7 @@ describeWithBackend("nats", "a separate Node project subscribing over NATS", nat
 			await exited;
 		}
 		await node?.stop();
+		await deleteNatsStreams(nats.url, namespace).catch(() => undefined);
 	});
 
 	it("receives user.registered when someone signs up", async () => {

@@ -21,6 +21,7 @@ import { KAFKA_PROXIED_LISTENER } from "../backends/servers";
 import { backend, describeWithBackend } from "../support/backends";
 import { httpClient, type HttpClient } from "../support/http";
 import { deleteKafkaTopics } from "../support/kafka";
+import { deleteNatsStreams } from "../support/nats";
 import { eventually, freePort, prepareDataDir, startTestNode, type TestNode } from "../support/node";
 import { startScript, type NodeProcess } from "../support/node-process";
 import { openTestPostgres, scratchDatabase } from "../support/sql";
@@ -152,6 +153,7 @@ function outboxSuite(channels: ChannelsUnderTest, database: (typeof databases)[n
 		await db?.close();
 		// Topics are the cluster's: cleaned up through the normal listener.
 		if (channels.name === "kafka") await deleteKafkaTopics(backend("kafka").url, namespace).catch(() => undefined);
+		if (channels.name === "nats") await deleteNatsStreams(backend("nats").url, namespace).catch(() => undefined);
 	});
 
 	if (channels.proxied) {
