@@ -4,8 +4,8 @@
  * graph); this file maps them to actions and REST routes, with partner-scoped access.
  */
 import { UUID_PATTERN } from "../contracts/identity";
-import type { Context } from "moleculer";
-import { huntsContract, type PublicHuntView } from "../contracts/hunts";
+import type { Context, Logger } from "moleculer";
+import { HUNTS_CHANNEL, huntsContract, type PublicHuntView } from "../contracts/hunts";
 import { PARTNER_STATUS_CHANNEL } from "../contracts/partners";
 import type { Caller } from "../contracts/identity";
 import { isAppError } from "../platform/errors/app-error";
@@ -23,6 +23,8 @@ import { Neo4jClueGraph } from "../domain/hunts/clue-graph/neo4j-clue-graph";
 import { SqlClueGraph } from "../domain/hunts/clue-graph/sql-clue-graph";
 import { HuntFlows, type PartnerInfo } from "../domain/hunts/hunt-flows";
 import { HuntStore, HUNTS_MIGRATIONS } from "../domain/hunts/hunt-store";
+import { OpenSearchHuntIndex } from "../domain/hunts/hunt-text-index";
+import { HuntTextMirror } from "../domain/hunts/hunt-text-mirror";
 import { AccessControlMixin } from "../mixins/access-control.mixin";
 import { ServiceDatabase } from "../mixins/database.mixin";
 import type { ServiceDeps } from "./deps";
@@ -30,12 +32,38 @@ import type { ServiceDeps } from "./deps";
 /** How long a cached public view or search may outlive a change whose broadcast it missed. */
 const PUBLIC_VIEW_TTL_SECONDS = 60;
 const SEARCH_TTL_SECONDS = 15;
+/** How soon an OpenSearch index that missed changes is reconciled again, and how often its failures are logged. */
+const TEXT_INDEX_RETRY_MS = 60_000;
 
 export function createHuntsService({ config, backends }: ServiceDeps) {
 	const database = new ServiceDatabase(backends, "hunts", HUNTS_MIGRATIONS);
 	let flows!: HuntFlows;
 	let graph!: ClueGraph;
 	let cache!: ViewCache;
+	/** With OPENSEARCH_URL: text searches go to OpenSearch, kept by following hunts.changed. */
+	let textIndex: OpenSearchHuntIndex | undefined;
+	let textMirror: HuntTextMirror | undefined;
+	let reconcileTimer: NodeJS.Timeout | undefined;
+	let stopping = false;
+	let logger!: Logger;
+
+	/** Reconciles the OpenSearch index in the background, `delayMs` from now unless one is already due. */
+	const scheduleReconcile = (delayMs: number) => {
+		if (!textMirror || stopping || reconcileTimer) return;
+		reconcileTimer = setTimeout(async () => {
+			try {
+				const { indexed, removed } = await textMirror!.reconcile(() => stopping);
+				reconcileTimer = undefined;
+				if (!stopping) logger.info(`OpenSearch hunt index reconciled: ${indexed} listed hunts, ${removed} dropped`);
+			} catch (err) {
+				reconcileTimer = undefined;
+				if (stopping) return;
+				logger.warn(`Could not reconcile the OpenSearch hunt index; trying again in ${TEXT_INDEX_RETRY_MS / 1000} s: ${(err as Error).message}`);
+				scheduleReconcile(TEXT_INDEX_RETRY_MS);
+			}
+		}, delayMs);
+		reconcileTimer.unref();
+	};
 
 	/** After a change players see: every node drops its copies (its own handler below included). */
 	const visibilityChanged = (ctx: Context, huntId: string) => broadcast(ctx.broker, "hunt.visibility.changed", { huntId, at: new Date().toISOString() });
@@ -266,6 +294,25 @@ export function createHuntsService({ config, backends }: ServiceDeps) {
 		},
 
 		channels: {
+			...(config.opensearchUrl
+				? {
+						[HUNTS_CHANNEL]: {
+							group: "hunts-text-index",
+							// follow() reads the hunt as it is now: a change applied twice or late leaves the index right.
+							async handler(ctx: Context<{ huntId: string }>) {
+								try {
+									await textMirror!.follow(ctx.params.huntId);
+								} catch (err) {
+									// The index is a copy: rather than dead-letter the change, reconcile it all once OpenSearch answers.
+									this.logger.warn(`Could not update the OpenSearch hunt index for ${ctx.params.huntId}; reconciling it later: ${(err as Error).message}`);
+									scheduleReconcile(TEXT_INDEX_RETRY_MS);
+									return;
+								}
+								await visibilityChanged(ctx, ctx.params.huntId);
+							},
+						},
+					}
+				: {}),
 			[PARTNER_STATUS_CHANNEL]: {
 				group: "hunts",
 				async handler(ctx) {
@@ -285,15 +332,37 @@ export function createHuntsService({ config, backends }: ServiceDeps) {
 		},
 
 		started() {
+			stopping = false;
+			logger = this.logger;
 			cache = new ViewCache(this.broker, "hunts");
 			// Published on the service for the bench and operators (hit rates).
 			Object.assign(this, { viewCache: cache });
 			graph = config.neo4jUrl ? new Neo4jClueGraph({ url: config.neo4jUrl }) : new SqlClueGraph(database.db, "hunts");
-			flows = new HuntFlows(new HuntStore(database.db, "hunts"), database.outbox, graph);
+			const store = new HuntStore(database.db, "hunts");
+			let lastFailureLogged = 0;
+			if (config.opensearchUrl) {
+				textIndex = new OpenSearchHuntIndex({ url: config.opensearchUrl, namespace: config.namespace });
+				textMirror = new HuntTextMirror(store, textIndex);
+			}
+			flows = new HuntFlows(store, database.outbox, graph, {
+				...(textIndex ? { textIndex } : {}),
+				onTextIndexFailure: err => {
+					// Searches go on from PostgreSQL; one line a minute says so, not one per search.
+					if (Date.now() - lastFailureLogged < TEXT_INDEX_RETRY_MS) return;
+					lastFailureLogged = Date.now();
+					this.logger.warn(`OpenSearch hunt search failed; answering from PostgreSQL: ${err.message}`);
+				},
+			});
+			// Start-up neither waits for nor fails with OpenSearch.
+			scheduleReconcile(0);
 		},
 
 		async stopped() {
+			stopping = true;
+			clearTimeout(reconcileTimer);
+			reconcileTimer = undefined;
 			await graph?.close();
+			await textIndex?.close();
 		},
 	});
 }

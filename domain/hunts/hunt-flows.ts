@@ -20,6 +20,7 @@ import type { ClueGraph, CluePath } from "./clue-graph/clue-graph";
 import { assertEditable, nextStatus } from "./hunt-lifecycle";
 import { HuntStore, newJoinCode, type ClueDetails, type ClueRecord, type HuntDetails, type HuntRecord } from "./hunt-store";
 import { huntProblems, splitPaths, type HuntProblem } from "./hunt-validation";
+import type { HuntTextHit, HuntTextQuery } from "./hunt-text-index";
 import { searchZoneFor, ZONE_RADIUS_DEFAULT_M, type SearchZone } from "./search-zones";
 
 export interface PartnerInfo {
@@ -33,14 +34,27 @@ type ClueChanges = Partial<Omit<NewClue, "id">>;
 
 const huntSubject = (id: string) => ({ type: "hunt", id });
 
+export interface HuntFlowsOptions {
+	/** Text searches go there (OpenSearch); PostgreSQL answers them without one, or when it fails. */
+	textIndex?: { search(query: HuntTextQuery, offset: number, limit: number): Promise<HuntTextHit[]> };
+	onTextIndexFailure?: (err: Error) => void;
+	clock?: () => Date;
+	zoneFor?: (place: { lat: number; lon: number }, radiusM: number) => SearchZone;
+}
+
 export class HuntFlows {
+	private readonly clock: () => Date;
+	private readonly zoneFor: (place: { lat: number; lon: number }, radiusM: number) => SearchZone;
+
 	constructor(
 		private readonly hunts: HuntStore,
 		private readonly outbox: Outbox,
 		private readonly graph: ClueGraph,
-		private readonly clock: () => Date = () => new Date(),
-		private readonly zoneFor: (place: { lat: number; lon: number }, radiusM: number) => SearchZone = searchZoneFor,
-	) {}
+		private readonly options: HuntFlowsOptions = {},
+	) {
+		this.clock = options.clock ?? (() => new Date());
+		this.zoneFor = options.zoneFor ?? searchZoneFor;
+	}
 
 	/** Only members of a verified partner create hunts (membership is the access rule's; the status is checked here). */
 	async create(partner: PartnerInfo, input: NewHunt, createdBy: string): Promise<HuntView> {
@@ -204,26 +218,53 @@ export class HuntFlows {
 		}
 		const offset = decodeCursor(query.cursor);
 		const tags = parseTags(query.tags);
-		let hunts: HuntRecord[];
-		let distances: Map<string, number> | undefined;
-		if (query.lat !== undefined && query.lon !== undefined) {
-			const filtered = Boolean(query.q) || tags.length > 0;
-			// Without text or tags, the index's order is the answer: only the page's hunts are read.
-			const hits = await nearby({ lat: query.lat, lon: query.lon, radiusM: query.radius ?? DEFAULT_SEARCH_RADIUS_M, ...(filtered ? {} : { limit: offset + query.limit + 1 }) });
-			distances = new Map(hits.map(hit => [hit.huntId, hit.distanceM]));
-			const candidates = filtered ? hits : hits.slice(offset);
-			const matching = filtered
-				? await this.hunts.searchListed({ ...(query.q ? { q: query.q } : {}), tags, ids: candidates.map(hit => hit.huntId) }, 0, candidates.length)
-				: await this.hunts.listedByIds(candidates.map(hit => hit.huntId));
-			const byId = new Map(matching.map(hunt => [hunt.id, hunt]));
-			const ordered = candidates.flatMap(hit => byId.get(hit.huntId) ?? []);
-			hunts = filtered ? ordered.slice(offset, offset + query.limit + 1) : ordered;
-		} else {
-			hunts = await this.hunts.searchListed({ ...(query.q ? { q: query.q } : {}), tags }, offset, query.limit + 1);
+		const near = query.lat !== undefined && query.lon !== undefined ? { lat: query.lat, lon: query.lon, radiusM: query.radius ?? DEFAULT_SEARCH_RADIUS_M } : undefined;
+		const filtered = Boolean(query.q) || tags.length > 0;
+		const text = { ...(query.q ? { q: query.q } : {}), tags };
+		const found =
+			(filtered && (await this.searchTextIndex({ ...text, ...(near ? { near } : {}) }, offset, query.limit))) ||
+			(near
+				? await this.searchNear(near, text, filtered, offset, query.limit, nearby)
+				: pageOf(
+						(await this.hunts.searchListed(text, offset, query.limit + 1)).map(hunt => ({ hunt })),
+						query.limit,
+					));
+		const items = found.hunts.map(({ hunt, distanceM }) => ({ ...this.publicView(hunt), ...(near ? { distanceM: distanceM! } : {}) }));
+		return { items, ...(found.more ? { next: encodeCursor(offset + query.limit) } : {}) };
+	}
+
+	/** The geo index's hits, nearest first; with text or tags, those of them PostgreSQL finds matching. */
+	private async searchNear(
+		near: { lat: number; lon: number; radiusM: number },
+		text: { q?: string; tags: string[] },
+		filtered: boolean,
+		offset: number,
+		limit: number,
+		nearby: (point: { lat: number; lon: number; radiusM: number; limit?: number }) => Promise<Array<{ huntId: string; distanceM: number }>>,
+	): Promise<FoundHunts> {
+		// Without text or tags, the index's order is the answer: only the page's hunts are read.
+		const hits = await nearby({ ...near, ...(filtered ? {} : { limit: offset + limit + 1 }) });
+		const candidates = filtered ? hits : hits.slice(offset);
+		const matching = filtered
+			? await this.hunts.searchListed({ ...text, ids: candidates.map(hit => hit.huntId) }, 0, candidates.length)
+			: await this.hunts.listedByIds(candidates.map(hit => hit.huntId));
+		const ordered = inHitOrder(candidates, matching);
+		return pageOf(filtered ? ordered.slice(offset, offset + limit + 1) : ordered, limit);
+	}
+
+	/** The text index's page, read back from the hunts table; undefined when there is no index or it failed. */
+	private async searchTextIndex(query: HuntTextQuery, offset: number, limit: number): Promise<FoundHunts | undefined> {
+		if (!this.options.textIndex) return undefined;
+		let hits: HuntTextHit[];
+		try {
+			hits = await this.options.textIndex.search(query, offset, limit + 1);
+		} catch (err) {
+			this.options.onTextIndexFailure?.(err as Error);
+			return undefined;
 		}
-		const page = hunts.slice(0, query.limit);
-		const items = page.map(hunt => ({ ...this.publicView(hunt), ...(distances ? { distanceM: distances.get(hunt.id)! } : {}) }));
-		return { items, ...(hunts.length > query.limit ? { next: encodeCursor(offset + query.limit) } : {}) };
+		// A hunt hidden since it was indexed is dropped here: the table, not the index, says what is listed.
+		const page = hits.slice(0, limit);
+		return { hunts: inHitOrder(page, await this.hunts.listedByIds(page.map(hit => hit.huntId))), more: hits.length > limit };
 	}
 
 	/** Listed hunts in id order, for the indexes that rebuild themselves from this service. */
@@ -412,4 +453,19 @@ function clueView(clue: ClueRecord): ClueView {
 		hints: clue.hints,
 		points: clue.points,
 	};
+}
+
+type FoundHunts = { hunts: Array<{ hunt: HuntRecord; distanceM?: number }>; more: boolean };
+
+function pageOf(found: FoundHunts["hunts"], limit: number): FoundHunts {
+	return { hunts: found.slice(0, limit), more: found.length > limit };
+}
+
+/** The hunts of `hits` that were found, in the hits' order, each with its distance if it has one. */
+function inHitOrder(hits: ReadonlyArray<{ huntId: string; distanceM?: number }>, hunts: readonly HuntRecord[]): Array<{ hunt: HuntRecord; distanceM?: number }> {
+	const byId = new Map(hunts.map(hunt => [hunt.id, hunt]));
+	return hits.flatMap(hit => {
+		const hunt = byId.get(hit.huntId);
+		return hunt ? [{ hunt, ...(hit.distanceM !== undefined ? { distanceM: hit.distanceM } : {}) }] : [];
+	});
 }

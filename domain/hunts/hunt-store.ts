@@ -120,6 +120,19 @@ export const HUNTS_MIGRATIONS: readonly Migration[] = [
 /** Hunts players may find: published, public, their partner not suspended. */
 const LISTED = "status = 'published' and visibility = 'public' and not partner_suspended";
 
+/** A websearch query's wanted part: its -word and -"phrase" exclusions taken out. */
+export function withoutExclusions(q: string): string {
+	return q
+		.replace(/(^|\s)-("[^"]*"?|\S*)/g, "$1")
+		.replace(/\s+/g, " ")
+		.trim();
+}
+
+/** LISTED, for a hunt already read. */
+export function isListed(hunt: Pick<HuntRecord, "status" | "visibility" | "partnerSuspended">): boolean {
+	return hunt.status === "published" && hunt.visibility === "public" && !hunt.partnerSuspended;
+}
+
 export interface HuntRecord extends Omit<HuntView, "clues" | "paths" | "joinCode"> {
 	partnerName: string;
 	/** Fixed at publication, for the public view. */
@@ -405,9 +418,10 @@ export class HuntStore {
 		const param = (value: unknown) => (params.push(value), `$${params.length}`);
 		let rank = "";
 		if (filter.q) {
-			const query = `websearch_to_tsquery('simple', ${param(filter.q)})`;
-			conditions.push(`search @@ ${query}`);
-			rank = `ts_rank(search, ${query}) desc, `;
+			conditions.push(`search @@ websearch_to_tsquery('simple', ${param(filter.q)})`);
+			// Ranked on the wanted words only: ts_rank scores any query with an exclusion 1e-20, whatever matched.
+			const wanted = withoutExclusions(filter.q);
+			if (wanted) rank = `ts_rank(search, websearch_to_tsquery('simple', ${param(wanted)})) desc, `;
 		}
 		if (filter.tags.length) conditions.push(`tags @> ${param(JSON.stringify(filter.tags))}::text::jsonb`);
 		if (filter.ids) conditions.push(`id = any(${param(uuidArray(filter.ids))}::text::uuid[])`);

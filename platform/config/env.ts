@@ -100,7 +100,7 @@ const ENV_SPEC = {
 	OUTBOX_POLL_MS: positiveInt({ default: 1000, desc: "How often each service's outbox relay looks for messages nobody woke it for (another node's leftovers, retries)" }),
 	OUTBOX_LEASE_SECONDS: positiveInt({ default: 60, desc: "How long a relay holds the messages it is sending; if its node dies, another relay sends them after this" }),
 	NEO4J_URL: urlWithScheme(["bolt", "neo4j", "neo4j+s", "bolt+s"])({ default: "", desc: "Neo4j for the clue graph (later issue); empty keeps it in SQL" }),
-	OPENSEARCH_URL: urlWithScheme(["http", "https"])({ default: "", desc: "OpenSearch for audit search (entries indexed there too); empty searches in SQL" }),
+	OPENSEARCH_URL: urlWithScheme(["http", "https"])({ default: "", desc: "OpenSearch for audit and hunt search (indexed there too, SQL stays the truth); empty searches in SQL" }),
 
 	HOST: str({ default: "", desc: "Interface the HTTP gateway listens on" }),
 	PORT: port({ default: 3000, desc: "HTTP gateway port (api service)" }),
