@@ -47,7 +47,10 @@ export function buildBrokerOptions(config: AppConfig, node: NodeOptions = {}): B
 		// Memory unless REDIS_URL/CACHE_URL points at Redis; then nodes share cached results.
 		cacher: config.cacheUrl.startsWith("redis")
 			? ({ type: "Redis", options: { prefix: `${config.namespace}-cache`, redis: config.cacheUrl, ttl: 300 } } as unknown as CacherConfig)
-			: { type: "Memory", options: { ttl: 300, clone: false } },
+			: // Bounded, since searches fill it with a public view per hunt they show. No default ttl: every
+				// entry sets its own, and a default one turns on lru-cache's updateAgeOnGet, which keeps an
+				// entry read often alive past its ttl.
+				{ type: "MemoryLRU", options: { max: 20_000, clone: false } },
 
 		requestTimeout: config.requestTimeoutMs,
 		// Retry only what Moleculer marks retryable (timeouts, unavailable services, node loss):

@@ -84,11 +84,15 @@ async function main(): Promise<void> {
 			}
 			console.log(`hunts near a point, ${hunts.hunts} hunts on ${s.store}: geo.nearby ${line(s.nearbyAction!)}; hunts.search ${line(s.searchAction!)}`);
 			console.log(
-				`  through the gateway (${s.gateway!.connections} connections): GET /api/hunts ${line(s.gateway!.search)} vs GET /api/ping ${line(s.gateway!.ping)}: ratio ${s.gateway!.ratio} (aim ≥ 0.7); public-view cache hit rate ${s.cacheHitRate}`,
+				`  through the gateway (${s.gateway!.connections} connections): GET /api/hunts ${line(s.gateway!.search)} vs GET /api/ping ${line(s.gateway!.ping)}: ratio ${s.gateway!.ratio} (aim ≥ 0.7), their views ${Math.round(s.gateway!.searchViewHitRate * 100)} % from the cache; public-view cache hit rate ${s.cacheHitRate}`,
 			);
+			const hot = s.aroundOneSquare!;
+			console.log(`  around one square (views the cache holds): GET /api/hunts ${line(hot.search)} vs GET /api/ping ${line(hot.ping)}: ratio ${hot.ratio}`);
 		}
 		const pg = hunts.textAndGeoOnPostgres!;
 		console.log(pg.skipped ? `text + geo on PostgreSQL: skipped, ${pg.skipped}` : `text + geo on PostgreSQL: ${line(pg)} (aim p99 < 25 ms)`);
+		const os = hunts.textAndGeoOnOpenSearch!;
+		console.log(os.skipped ? `text + geo on OpenSearch: skipped, ${os.skipped}` : `text + geo on OpenSearch: ${line(os)}`);
 		for (const p of hunts.publish200Clues) console.log(p.skipped ? `publishing 200 clues, ${p.engine}: skipped, ${p.skipped}` : `publishing 200 clues, ${p.engine}: median ${p.medianMs} ms`);
 	}
 	const dir = path.join(ROOT, "bench", "results");

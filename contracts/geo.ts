@@ -19,6 +19,11 @@ export const geoContract = defineContract({
 			result: T.Object({ items: T.Array(T.Object({ huntId: T.String({ format: "uuid" }), distanceM: T.Number() })) }),
 		},
 	},
-	events: {},
+	events: {
+		"geo.hunts.moved": {
+			description: "The index of hunts near a point took a change in (a hunt placed or taken out). Broadcast: every node drops the searches it answered before.",
+			payload: T.Object({ huntId: T.String({ format: "uuid" }), at: T.String({ format: "date-time" }) }),
+		},
+	},
 	channels: {},
 });

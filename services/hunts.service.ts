@@ -243,15 +243,17 @@ export function createHuntsService({ config, backends }: ServiceDeps) {
 					tags: ["hunts"],
 				},
 				async handler(ctx) {
+					const search = () =>
+						flows.search(ctx.params, async ({ lat, lon, radiusM, limit }) => (await callAsService(ctx.broker, "hunts", "geo.nearby", { lat, lon, radiusM, limit: limit ?? 100_000 }, ctx)).items);
+					// Searches near a point seldom repeat to the metre, and each page's views are cached anyway:
+					// only text and tag searches, which many players repeat, are kept whole.
+					if (ctx.params.lat !== undefined) return search();
 					const key = `search:${createHash("sha256")
 						.update(JSON.stringify(Object.entries(ctx.params).sort()))
 						.digest("base64url")}`;
 					const cached = await cache.get<Awaited<ReturnType<HuntFlows["search"]>>>(key);
 					if (cached) return cached;
-					const found = await flows.search(
-						ctx.params,
-						async ({ lat, lon, radiusM, limit }) => (await callAsService(ctx.broker, "hunts", "geo.nearby", { lat, lon, radiusM, limit: limit ?? 100_000 }, ctx)).items,
-					);
+					const found = await search();
 					await cache.set(key, found, SEARCH_TTL_SECONDS);
 					return found;
 				},
@@ -329,6 +331,10 @@ export function createHuntsService({ config, backends }: ServiceDeps) {
 			async "hunt.visibility.changed"(ctx) {
 				await Promise.all([cache.clean(`public:${(ctx.params as { huntId: string }).huntId}`), cache.clean("search:*")]);
 			},
+			// The geo index follows hunts.changed after the change was broadcast: searches cached in between miss it.
+			async "geo.hunts.moved"() {
+				await cache.clean("search:*");
+			},
 		},
 
 		started() {
@@ -346,6 +352,11 @@ export function createHuntsService({ config, backends }: ServiceDeps) {
 			}
 			flows = new HuntFlows(store, database.outbox, graph, {
 				...(textIndex ? { textIndex } : {}),
+				// The entries GET /api/hunts/:id fills and every change of the hunt drops (hunt.visibility.changed).
+				publicViews: {
+					get: ids => Promise.all(ids.map(id => cache.get<PublicHuntView>(`public:${id}`))),
+					set: async views => void (await Promise.all(views.map(view => cache.set(`public:${view.id}`, view, PUBLIC_VIEW_TTL_SECONDS)))),
+				},
 				onTextIndexFailure: err => {
 					// Searches go on from PostgreSQL; one line a minute says so, not one per search.
 					if (Date.now() - lastFailureLogged < TEXT_INDEX_RETRY_MS) return;

@@ -30,3 +30,24 @@ export function destination(from: LatLon, distance: number, bearing: number): La
 	// Normalised to [-180, 180): a zone near the antimeridian stays a valid longitude.
 	return { lat: deg(lat2), lon: ((((deg(lon2) + 180) % 360) + 360) % 360) - 180 };
 }
+
+export interface LatLonBox {
+	latMin: number;
+	latMax: number;
+	lonMin: number;
+	lonMax: number;
+}
+
+/**
+ * A latitude/longitude box holding the whole circle, widened by `padDeg`; undefined when no such
+ * box is a plain range: the circle covers a pole or crosses the antimeridian.
+ */
+export function boxAround(centre: LatLon, radiusM: number, padDeg = 0): LatLonBox | undefined {
+	const angular = radiusM / EARTH_RADIUS_M;
+	const latSpan = deg(angular) + padDeg;
+	if (Math.abs(centre.lat) + latSpan >= 90) return undefined;
+	// The exact half-width in longitude of a spherical cap that holds no pole.
+	const lonSpan = deg(Math.asin(Math.sin(angular) / Math.cos(rad(centre.lat)))) + padDeg;
+	if (centre.lon - lonSpan < -180 || centre.lon + lonSpan > 180) return undefined;
+	return { latMin: centre.lat - latSpan, latMax: centre.lat + latSpan, lonMin: centre.lon - lonSpan, lonMax: centre.lon + lonSpan };
+}

@@ -20,6 +20,7 @@ import type { ClueGraph, CluePath } from "./clue-graph/clue-graph";
 import { assertEditable, nextStatus } from "./hunt-lifecycle";
 import { HuntStore, newJoinCode, type ClueDetails, type ClueRecord, type HuntDetails, type HuntRecord } from "./hunt-store";
 import { huntProblems, splitPaths, type HuntProblem } from "./hunt-validation";
+import { boxAround } from "./geo";
 import type { HuntTextHit, HuntTextQuery } from "./hunt-text-index";
 import { searchZoneFor, ZONE_RADIUS_DEFAULT_M, type SearchZone } from "./search-zones";
 
@@ -38,6 +39,8 @@ export interface HuntFlowsOptions {
 	/** Text searches go there (OpenSearch); PostgreSQL answers them without one, or when it fails. */
 	textIndex?: { search(query: HuntTextQuery, offset: number, limit: number): Promise<HuntTextHit[]> };
 	onTextIndexFailure?: (err: Error) => void;
+	/** Public views many searches share (the broker's cacher); a hunt's change must drop its entry. */
+	publicViews?: { get(ids: readonly string[]): Promise<Array<PublicHuntView | undefined>>; set(views: readonly PublicHuntView[]): Promise<void> };
 	clock?: () => Date;
 	zoneFor?: (place: { lat: number; lon: number }, radiusM: number) => SearchZone;
 }
@@ -226,10 +229,10 @@ export class HuntFlows {
 			(near
 				? await this.searchNear(near, text, filtered, offset, query.limit, nearby)
 				: pageOf(
-						(await this.hunts.searchListed(text, offset, query.limit + 1)).map(hunt => ({ hunt })),
+						(await this.hunts.searchListed(text, offset, query.limit + 1)).map(hunt => ({ view: this.publicView(hunt) })),
 						query.limit,
 					));
-		const items = found.hunts.map(({ hunt, distanceM }) => ({ ...this.publicView(hunt), ...(near ? { distanceM: distanceM! } : {}) }));
+		const items = found.views.map(({ view, distanceM }) => (near ? { ...view, distanceM: distanceM! } : view));
 		return { items, ...(found.more ? { next: encodeCursor(offset + query.limit) } : {}) };
 	}
 
@@ -242,14 +245,23 @@ export class HuntFlows {
 		limit: number,
 		nearby: (point: { lat: number; lon: number; radiusM: number; limit?: number }) => Promise<Array<{ huntId: string; distanceM: number }>>,
 	): Promise<FoundHunts> {
-		// Without text or tags, the index's order is the answer: only the page's hunts are read.
-		const hits = await nearby({ ...near, ...(filtered ? {} : { limit: offset + limit + 1 }) });
-		const candidates = filtered ? hits : hits.slice(offset);
-		const matching = filtered
-			? await this.hunts.searchListed({ ...text, ids: candidates.map(hit => hit.huntId) }, 0, candidates.length)
-			: await this.hunts.listedByIds(candidates.map(hit => hit.huntId));
-		const ordered = inHitOrder(candidates, matching);
-		return pageOf(filtered ? ordered.slice(offset, offset + limit + 1) : ordered, limit);
+		if (!filtered) {
+			// The index's order is the answer: only the page's hunts are read.
+			const hits = await nearby({ ...near, limit: offset + limit + 1 });
+			return pageOf(inHitOrder(hits.slice(offset), await this.listedViews(hits.slice(offset).map(hit => hit.huntId))), limit);
+		}
+		// The geo index orders and measures; SQL says which match the text among the hunts in a box
+		// around the circle (a little wider: the index keeps places to within a metre), at the same time.
+		const box = boxAround(near, near.radiusM, 0.001);
+		const [hits, inBox] = await Promise.all([nearby(near), box ? this.hunts.matchingWithin(text, box) : undefined]);
+		const matching =
+			inBox ??
+			(await this.hunts.matchingAmong(
+				text,
+				hits.map(hit => hit.huntId),
+			));
+		const page = hits.filter(hit => matching.has(hit.huntId)).slice(offset, offset + limit + 1);
+		return pageOf(inHitOrder(page, await this.listedViews(page.map(hit => hit.huntId))), limit);
 	}
 
 	/** The text index's page, read back from the hunts table; undefined when there is no index or it failed. */
@@ -264,7 +276,22 @@ export class HuntFlows {
 		}
 		// A hunt hidden since it was indexed is dropped here: the table, not the index, says what is listed.
 		const page = hits.slice(0, limit);
-		return { hunts: inHitOrder(page, await this.hunts.listedByIds(page.map(hit => hit.huntId))), more: hits.length > limit };
+		return { views: inHitOrder(page, await this.listedViews(page.map(hit => hit.huntId))), more: hits.length > limit };
+	}
+
+	/**
+	 * The public views of those of `ids` that are listed: from the view cache when it has them (what
+	 * a hunt's change drops from it, so it holds no hunt hidden since), the rest from the table.
+	 */
+	private async listedViews(ids: readonly string[]): Promise<PublicHuntView[]> {
+		const cache = this.options.publicViews;
+		const cached = cache ? await cache.get(ids) : [];
+		const views = cached.filter((view): view is PublicHuntView => view !== undefined);
+		const missing = cache ? ids.filter((_, i) => cached[i] === undefined) : ids;
+		if (!missing.length) return views;
+		const read = (await this.hunts.listedByIds(missing)).map(hunt => this.publicView(hunt));
+		await cache?.set(read);
+		return [...views, ...read];
 	}
 
 	/** Listed hunts in id order, for the indexes that rebuild themselves from this service. */
@@ -455,17 +482,17 @@ function clueView(clue: ClueRecord): ClueView {
 	};
 }
 
-type FoundHunts = { hunts: Array<{ hunt: HuntRecord; distanceM?: number }>; more: boolean };
+type FoundHunts = { views: Array<{ view: PublicHuntView; distanceM?: number }>; more: boolean };
 
-function pageOf(found: FoundHunts["hunts"], limit: number): FoundHunts {
-	return { hunts: found.slice(0, limit), more: found.length > limit };
+function pageOf(found: FoundHunts["views"], limit: number): FoundHunts {
+	return { views: found.slice(0, limit), more: found.length > limit };
 }
 
-/** The hunts of `hits` that were found, in the hits' order, each with its distance if it has one. */
-function inHitOrder(hits: ReadonlyArray<{ huntId: string; distanceM?: number }>, hunts: readonly HuntRecord[]): Array<{ hunt: HuntRecord; distanceM?: number }> {
-	const byId = new Map(hunts.map(hunt => [hunt.id, hunt]));
+/** The views of `hits` that were found, in the hits' order, each with its distance if it has one. */
+function inHitOrder(hits: ReadonlyArray<{ huntId: string; distanceM?: number }>, views: readonly PublicHuntView[]): FoundHunts["views"] {
+	const byId = new Map(views.map(view => [view.id, view]));
 	return hits.flatMap(hit => {
-		const hunt = byId.get(hit.huntId);
-		return hunt ? [{ hunt, ...(hit.distanceM !== undefined ? { distanceM: hit.distanceM } : {}) }] : [];
+		const view = byId.get(hit.huntId);
+		return view ? [{ view, ...(hit.distanceM !== undefined ? { distanceM: hit.distanceM } : {}) }] : [];
 	});
 }

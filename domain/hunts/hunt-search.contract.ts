@@ -23,7 +23,7 @@ const north = (m: number) => ({ lat: HERE.lat + m / METRES_PER_DEGREE_LAT, lon: 
 const east = (m: number) => ({ lat: HERE.lat, lon: HERE.lon + m / (METRES_PER_DEGREE_LAT * Math.cos((HERE.lat * Math.PI) / 180)) });
 const south = (m: number) => north(-m);
 
-type Name = "castle" | "river" | "ruins" | "market" | "tower" | "far" | "private" | "draft" | "suspended";
+type Name = "castle" | "river" | "ruins" | "market" | "tower" | "far" | "reef" | "private" | "draft" | "suspended";
 
 /** [title, description, tags, place, published minutes after the first, visibility/status] */
 const FIXTURE: Record<Name, [string, string, string[], { lat: number; lon: number }, number, ("private" | "draft" | "suspended")?]> = {
@@ -33,6 +33,7 @@ const FIXTURE: Record<Name, [string, string, string[], { lat: number; lon: numbe
 	market: ["Market day", "Cheese and bread", ["food", "walk"], south(1500), 4],
 	tower: ["Tower climb", "Stairs to the top", ["history", "walk"], east(2500), 5],
 	far: ["Hill fort", "Beyond the hills", ["history"], north(30_000), 6],
+	reef: ["Antimeridian reef", "Coral and fish", ["sea"], { lat: -16.5, lon: 179.999 }, 10],
 	private: ["Secret castle", "For invited players", ["history"], north(50), 7, "private"],
 	draft: ["Castle draft", "Not published yet", ["history"], north(60), 8, "draft"],
 	suspended: ["Castle of a suspended partner", "Hidden while suspended", ["history", "walk"], north(70), 9, "suspended"],
@@ -126,6 +127,11 @@ export function huntSearchContract(engine: string, open: () => Promise<HuntSearc
 			expect(await names({ ...HERE, radius: 3000, tags: "walk" })).toEqual(["river", "market", "tower"]);
 			expect(await names({ ...HERE, radius: 50_000, tags: "history" })).toEqual(["castle", "tower", "far"]);
 			expect(await names({ ...HERE, radius: 50, q: "castle" })).toEqual([]);
+			// Across the antimeridian: 215 m west of a hunt that is 0.001° east of it.
+			const acrossTheLine = await search({ lat: -16.5, lon: -179.999, radius: 5000, q: "reef" });
+			expect(acrossTheLine.items.map(item => nameOf(item.id))).toEqual(["reef"]);
+			expect(acrossTheLine.items[0].distanceM).toBeGreaterThan(200);
+			expect(acrossTheLine.items[0].distanceM).toBeLessThan(230);
 		});
 
 		it("pages with the cursor it returns, every hit once", async () => {

@@ -9,14 +9,14 @@ import { Outbox } from "../../platform/outbox/outbox";
 import { SqlClueGraph } from "./clue-graph/sql-clue-graph";
 import { HuntFlows, type HuntFlowsOptions } from "./hunt-flows";
 import { huntSearchContract } from "./hunt-search.contract";
-import { HuntStore, HUNTS_MIGRATIONS, withoutExclusions, type HuntDetails } from "./hunt-store";
+import { HUNT_COLUMNS, HuntStore, HUNTS_MIGRATIONS, withoutExclusions, type HuntDetails } from "./hunt-store";
 import { huntIndexName, OpenSearchHuntIndex, simpleQueryOf } from "./hunt-text-index";
 import { HuntTextMirror } from "./hunt-text-mirror";
 
 /** Flows over a fresh schema of `open`'s database, the way the hunts service builds them. */
 function flowsOn(open: () => Promise<TestDatabase>, options: () => HuntFlowsOptions = () => ({})) {
 	const db = useMigratedSchema(open, "huntsearch", HUNTS_MIGRATIONS);
-	const state = {} as { store: HuntStore; flows: HuntFlows };
+	const state = { db } as { db: typeof db; store: HuntStore; flows: HuntFlows };
 	beforeAll(() => {
 		state.store = new HuntStore(db.client, db.schema);
 		state.flows = new HuntFlows(state.store, new Outbox(db.client, db.schema), new SqlClueGraph(db.client, db.schema), options());
@@ -27,6 +27,11 @@ function flowsOn(open: () => Promise<TestDatabase>, options: () => HuntFlowsOpti
 onEverySqlEngine((engine, open) => {
 	describe(`on ${engine}`, () => {
 		const state = flowsOn(open);
+		it("reads every column of a hunt but its search vector (a migration adding one must add it there)", async () => {
+			const { rows } = await state.db.client.query<{ column_name: string }>(`select column_name from information_schema.columns where table_schema = $1 and table_name = 'hunts'`, [state.db.schema]);
+			const read = HUNT_COLUMNS.split(",").map(column => column.trim());
+			expect(new Set(read)).toEqual(new Set(rows.map(row => row.column_name).filter(column => column !== "search")));
+		});
 		huntSearchContract(`PostgreSQL full-text on ${engine}`, async () => ({ flows: state.flows, store: state.store, indexed: async () => undefined, dispose: async () => undefined }));
 	});
 });

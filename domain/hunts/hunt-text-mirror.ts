@@ -4,13 +4,13 @@
  * applied twice or out of order still leave the index right; a start-up reconcile repairs whatever
  * was missed while OpenSearch was away.
  */
-import { isListed, type HuntRecord, type HuntStore } from "./hunt-store";
+import { isListed, type HuntStore, type ListedHunt } from "./hunt-store";
 import type { HuntDocument, OpenSearchHuntIndex } from "./hunt-text-index";
 
 const PAGE = 1000;
 
-export function huntDocumentOf(hunt: HuntRecord): HuntDocument {
-	return { id: hunt.id, title: hunt.title, description: hunt.description, tags: hunt.tags, area: { lat: hunt.area.lat, lon: hunt.area.lon }, publishedAt: hunt.publishedAt ?? hunt.updatedAt };
+export function huntDocumentOf(hunt: ListedHunt): HuntDocument {
+	return { id: hunt.id, title: hunt.title, description: hunt.description, tags: hunt.tags, area: { lat: hunt.area.lat, lon: hunt.area.lon }, publishedAt: hunt.publishedAt };
 }
 
 export class HuntTextMirror {
@@ -25,7 +25,7 @@ export class HuntTextMirror {
 	 */
 	async follow(huntId: string): Promise<void> {
 		const hunt = await this.hunts.get(huntId);
-		if (hunt && isListed(hunt)) await this.index.put([huntDocumentOf(hunt)], { searchable: true });
+		if (hunt && isListed(hunt)) await this.index.put([huntDocumentOf({ ...hunt, publishedAt: hunt.publishedAt ?? hunt.updatedAt })], { searchable: true });
 		else await this.index.remove([huntId], { searchable: true });
 	}
 

@@ -133,10 +133,11 @@ export function haversineM(a: GeoPoint, b: GeoPoint): number {
 }
 
 /**
- * Grid buckets of CELL_DEG × CELL_DEG. 0.05° (about 5.5 km north–south) keeps a "hunts near me"
- * search of a few kilometres to a handful of cells while a city's hunts still spread over several.
+ * Grid buckets of CELL_DEG × CELL_DEG. 0.01° (about 1.1 km north–south) keeps a city's cell to a
+ * few dozen hunts even where hunts are dense, so "the 20 nearest" reads a few cells around the
+ * point; a wide search without a limit visits more cells, each a map lookup.
  */
-const CELL_DEG = 0.05;
+const CELL_DEG = 0.01;
 const LAT_CELLS = Math.ceil(180 / CELL_DEG);
 const LON_CELLS = Math.round(360 / CELL_DEG);
 /** Widens search boxes past floating-point rounding at cell edges (1e-9° is about 0.1 mm). */
@@ -159,8 +160,20 @@ function cellId(latIndex: number, lonIndex: number): number {
 	return latIndex * LON_CELLS + lonIndex;
 }
 
+/** The cells (lon unwrapped) of a box that holds a whole search circle. */
+interface CellBox {
+	latFrom: number;
+	latTo: number;
+	lonFrom: number;
+	lonTo: number;
+}
+
 interface Placed extends GeoPoint {
 	cell: number;
+}
+
+function byDistanceThenMember(a: GeoHit, b: GeoHit): number {
+	return a.distanceM - b.distanceM || compareUtf8(a.member, b.member);
 }
 
 class GeoIndex {
@@ -200,45 +213,106 @@ class GeoIndex {
 	}
 
 	search(query: GeoSearchQuery): GeoHit[] {
+		const box = this.boxCovering(query);
+		if (box !== "all" && query.limit !== undefined) return this.nearest(query, box, query.limit);
 		const hits: GeoHit[] = [];
-		const consider = (entries: Iterable<[string, Placed]>) => {
-			for (const [member, at] of entries) {
-				const distanceM = haversineM(query, at);
-				if (distanceM <= query.radiusM) hits.push({ member, distanceM, lat: at.lat, lon: at.lon });
-			}
-		};
-		const cells = this.cellsCovering(query);
-		if (cells === "all") consider(this.placed);
-		else for (const cell of cells) consider(this.cells.get(cell) ?? []);
-		hits.sort((a, b) => a.distanceM - b.distanceM || compareUtf8(a.member, b.member));
+		if (box === "all") this.consider(query, this.placed, hits);
+		else for (const cell of cellsOf(box)) this.consider(query, this.cells.get(cell), hits);
+		hits.sort(byDistanceThenMember);
 		return query.limit === undefined ? hits : hits.slice(0, query.limit);
 	}
 
 	/**
-	 * The cells of a box that holds the whole search circle, or "all" when scanning every member is
-	 * cheaper than visiting that many cells (small indexes, huge radii) or the circle covers a pole.
+	 * The `limit` nearest, reading the cells ring by ring outwards from the point's own, and
+	 * stopping once no cell of the next ring can hold anything nearer than the limit-th hit found:
+	 * the answer of reading the whole box, from a few cells.
 	 */
-	private cellsCovering({ lat, lon, radiusM }: GeoSearchQuery): number[] | "all" {
+	private nearest(query: GeoSearchQuery, box: CellBox, limit: number): GeoHit[] {
+		const centreLat = latCell(query.lat);
+		const centreLon = lonCellUnwrapped(query.lon);
+		// How far the point is from its own cell's nearer edges, in degrees.
+		const latInCell = query.lat + 90 - centreLat * CELL_DEG;
+		const lonInCell = query.lon + 180 - centreLon * CELL_DEG;
+		const latEdge = Math.max(0, Math.min(latInCell, CELL_DEG - latInCell));
+		const lonEdge = Math.max(0, Math.min(lonInCell, CELL_DEG - lonInCell));
+		const rings = Math.max(centreLat - box.latFrom, box.latTo - centreLat, centreLon - box.lonFrom, box.lonTo - centreLon);
+		let hits: GeoHit[] = [];
+		for (let ring = 0; ring <= rings; ring++) {
+			if (ring > 0 && hits.length >= limit) {
+				hits.sort(byDistanceThenMember);
+				hits = hits.slice(0, limit);
+				if (ringLowerBoundM(query.lat, ring, latEdge, lonEdge) > hits[limit - 1].distanceM) return hits;
+			}
+			for (const [latIndex, lonIndex] of ringCells(centreLat, centreLon, ring)) {
+				if (latIndex < box.latFrom || latIndex > box.latTo || lonIndex < box.lonFrom || lonIndex > box.lonTo) continue;
+				this.consider(query, this.cells.get(cellId(latIndex, wrapLonCell(lonIndex))), hits);
+			}
+		}
+		hits.sort(byDistanceThenMember);
+		return hits.slice(0, limit);
+	}
+
+	private consider(query: GeoSearchQuery, entries: Iterable<[string, Placed]> | undefined, hits: GeoHit[]): void {
+		if (!entries) return;
+		for (const [member, at] of entries) {
+			const distanceM = haversineM(query, at);
+			if (distanceM <= query.radiusM) hits.push({ member, distanceM, lat: at.lat, lon: at.lon });
+		}
+	}
+
+	/**
+	 * The cells of a box that holds the whole search circle, or "all" when scanning every member is
+	 * cheaper than visiting that many cells (small indexes, huge radii), the box goes round the
+	 * earth, or the circle covers a pole.
+	 */
+	private boxCovering({ lat, lon, radiusM }: GeoSearchQuery): CellBox | "all" {
 		const angular = radiusM / EARTH_RADIUS_M;
 		const latSpanDeg = angular / RAD + EDGE_PAD_DEG;
 		if (Math.abs(lat) + latSpanDeg >= 90) return "all";
 		// Exact longitude half-width of a spherical cap (Matuschek), valid because no pole is inside.
 		const lonSpanDeg = Math.asin(Math.sin(angular) / Math.cos(lat * RAD)) / RAD + EDGE_PAD_DEG;
-		const latFrom = latCell(lat - latSpanDeg);
-		const latTo = latCell(lat + latSpanDeg);
-		let lonFrom = lonCellUnwrapped(lon - lonSpanDeg);
-		let lonTo = lonCellUnwrapped(lon + lonSpanDeg);
-		if (lonTo - lonFrom + 1 >= LON_CELLS) {
-			lonFrom = 0;
-			lonTo = LON_CELLS - 1;
-		}
-		if ((latTo - latFrom + 1) * (lonTo - lonFrom + 1) >= this.placed.size) return "all";
-		const cells: number[] = [];
-		for (let latIndex = latFrom; latIndex <= latTo; latIndex++) {
-			for (let lonIndex = lonFrom; lonIndex <= lonTo; lonIndex++) cells.push(cellId(latIndex, wrapLonCell(lonIndex)));
-		}
-		return cells;
+		const box = { latFrom: latCell(lat - latSpanDeg), latTo: latCell(lat + latSpanDeg), lonFrom: lonCellUnwrapped(lon - lonSpanDeg), lonTo: lonCellUnwrapped(lon + lonSpanDeg) };
+		if (box.lonTo - box.lonFrom + 1 >= LON_CELLS) return "all";
+		if ((box.latTo - box.latFrom + 1) * (box.lonTo - box.lonFrom + 1) >= this.placed.size) return "all";
+		return box;
 	}
+}
+
+function* cellsOf(box: CellBox): Generator<number> {
+	for (let latIndex = box.latFrom; latIndex <= box.latTo; latIndex++) {
+		for (let lonIndex = box.lonFrom; lonIndex <= box.lonTo; lonIndex++) yield cellId(latIndex, wrapLonCell(lonIndex));
+	}
+}
+
+/** The cells exactly `ring` cells away (in the larger of the two directions) from the centre's. */
+function* ringCells(centreLat: number, centreLon: number, ring: number): Generator<[number, number]> {
+	if (ring === 0) {
+		yield [centreLat, centreLon];
+		return;
+	}
+	for (let lonIndex = centreLon - ring; lonIndex <= centreLon + ring; lonIndex++) {
+		yield [centreLat - ring, lonIndex];
+		yield [centreLat + ring, lonIndex];
+	}
+	for (let latIndex = centreLat - ring + 1; latIndex <= centreLat + ring - 1; latIndex++) {
+		yield [latIndex, centreLon - ring];
+		yield [latIndex, centreLon + ring];
+	}
+}
+
+/**
+ * No point in a cell `ring` cells away is nearer than this. Such a cell is `ring` cells away in
+ * latitude or in longitude. By haversine, hav(d) = hav(Δφ) + cos φ1 cos φ2 hav(Δλ), so d ≥ R·Δφ, and
+ * d ≥ 2R·asin(cos φmax · sin(Δλ/2)) where φmax bounds both latitudes; the smaller of the two bounds
+ * holds for the whole ring. Shaved by a billionth against rounding, so a tie is never cut off.
+ */
+function ringLowerBoundM(lat: number, ring: number, latEdgeDeg: number, lonEdgeDeg: number): number {
+	const latGapRad = ((ring - 1) * CELL_DEG + latEdgeDeg) * RAD;
+	const lonGapRad = ((ring - 1) * CELL_DEG + lonEdgeDeg) * RAD;
+	const poleward = (Math.abs(lat) + (ring + 1) * CELL_DEG) * RAD;
+	const byLat = EARTH_RADIUS_M * latGapRad;
+	const byLon = poleward >= Math.PI / 2 ? 0 : 2 * EARTH_RADIUS_M * Math.asin(Math.min(1, Math.cos(poleward) * Math.sin(lonGapRad / 2)));
+	return Math.min(byLat, byLon) * (1 - 1e-9);
 }
 
 // ---------------------------------------------------------------------------------------------
