@@ -255,7 +255,7 @@ async function textAndGeoOnOpenSearch(): Promise<HuntsBenchResult["textAndGeoOnO
 		return await timed(500, () => broker.call("hunts.search", { ...point(), radius: 5000, q: WORDS[Math.floor(Math.random() * WORDS.length)], limit: 20 }));
 	} finally {
 		await broker.stop();
-		await index.deleteIndex().catch(() => undefined);
+		await index.drop().catch(() => undefined);
 		await index.close();
 		fs.rmSync(dataDir, { recursive: true, force: true });
 	}

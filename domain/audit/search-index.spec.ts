@@ -47,7 +47,7 @@ describeWithBackend("postgres", "PostgreSQL", pg => {
 });
 
 describeWithBackend("opensearch", "OpenSearch", os => {
-	const newIndex = () => new OpenSearchAuditIndex({ url: os.url, namespace: `test-${randomUUID().slice(0, 8)}`, refreshOnIndex: true });
+	const newIndex = () => new OpenSearchAuditIndex({ url: os.url, namespace: `test-${randomUUID().slice(0, 8)}`, refreshOnWrite: true });
 
 	auditSearchIndexContract("OpenSearch", async () => {
 		const index = newIndex();
@@ -59,7 +59,7 @@ describeWithBackend("opensearch", "OpenSearch", os => {
 				return entries;
 			},
 			async dispose() {
-				await index.deleteIndex();
+				await index.drop();
 				await index.close();
 			},
 		};
@@ -73,7 +73,7 @@ describeWithBackend("opensearch", "OpenSearch", os => {
 			index = newIndex();
 		});
 		afterAll(async () => {
-			await index.deleteIndex();
+			await index.drop();
 			await index.close();
 			await opened.dispose();
 		});

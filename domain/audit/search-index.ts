@@ -5,7 +5,7 @@
  * stays the source of truth, an index that missed entries is caught up from it, and the chain is
  * only ever verified against SQL.
  */
-import { Client } from "@opensearch-project/opensearch";
+import { indexNameFor, OpenSearchIndex, type OpenSearchIndexOptions } from "../../platform/search/opensearch-index";
 import type { AuditEntry, AuditSearchParams, AuditSearchResult } from "../../contracts/audit";
 import { pageOf, resolveSearch, type AuditLog } from "./audit-log";
 
@@ -30,14 +30,7 @@ export class SqlAuditSearchIndex implements AuditSearchIndex {
 	}
 }
 
-/** OpenSearch index names are lower-case and exclude a few characters; the namespace may not be. */
-export function auditIndexName(namespace: string): string {
-	const safe = namespace
-		.toLowerCase()
-		.replace(/[^a-z0-9_-]+/g, "-")
-		.replace(/^[-_]+/, "");
-	return `${safe || "lootopia"}-audit`;
-}
+export const auditIndexName = (namespace: string): string => indexNameFor(namespace, "audit");
 
 /**
  * Keyword fields for exact filters and prefixes, dates for ranges; `data` is stored but not indexed,
@@ -60,66 +53,27 @@ export const AUDIT_INDEX_MAPPINGS = {
 	},
 } as const;
 
-export interface OpenSearchAuditIndexOptions {
-	/** http(s)://host:9200, credentials in the URL if any. */
-	url?: string;
-	/** An existing client (tests, or a node sharing one). */
-	client?: Client;
-	namespace: string;
-	/** Refresh after each bulk so the entries are searchable at once; for tests, not production load. */
-	refreshOnIndex?: boolean;
-}
-
 type Hit = { _source: AuditEntry };
 type SearchBody = { hits: { hits: Hit[] } };
 
-export class OpenSearchAuditIndex implements AuditSearchIndex {
+export class OpenSearchAuditIndex extends OpenSearchIndex implements AuditSearchIndex {
 	readonly kind = "opensearch" as const;
-	readonly indexName: string;
-	private readonly client: Client;
-	private readonly ownsClient: boolean;
-	private ready: Promise<void> | undefined;
 
-	constructor(private readonly options: OpenSearchAuditIndexOptions) {
-		if (!options.client && !options.url) throw new Error("OpenSearchAuditIndex needs a url or a client");
-		this.client = options.client ?? new Client({ node: options.url! });
-		this.ownsClient = !options.client;
-		this.indexName = auditIndexName(options.namespace);
-	}
-
-	/** Creates the index with its mapping unless it exists; a failed attempt is retried on next use. */
-	ensureIndex(): Promise<void> {
-		this.ready ??= (async () => {
-			const exists = await this.client.indices.exists({ index: this.indexName });
-			if (exists.body) return;
-			try {
-				await this.client.indices.create({ index: this.indexName, body: { mappings: AUDIT_INDEX_MAPPINGS } as never });
-			} catch (err) {
-				// Another node created it in between.
-				if (!/resource_already_exists_exception/.test(String((err as { message?: string }).message))) throw err;
-			}
-		})().catch(err => {
-			this.ready = undefined;
-			throw err;
-		});
-		return this.ready;
+	constructor(options: OpenSearchIndexOptions) {
+		super(options, "audit", AUDIT_INDEX_MAPPINGS);
 	}
 
 	async index(entries: readonly AuditEntry[]): Promise<void> {
 		if (!entries.length) return;
-		await this.ensureIndex();
 		// The seq is the document id, so indexing an entry twice (catch-up, retries) overwrites it.
-		const body = entries.flatMap(entry => [{ index: { _index: this.indexName, _id: String(entry.seq) } }, entry]);
-		const response = await this.client.bulk({ body, refresh: this.options.refreshOnIndex ? "wait_for" : false });
-		const result = response.body as { errors?: boolean; items?: Array<Record<string, { error?: { reason?: string } }>> };
-		if (result.errors) {
-			const reasons = (result.items ?? []).map(item => Object.values(item)[0]?.error?.reason).filter(Boolean);
-			throw new Error(`OpenSearch refused ${reasons.length} audit entries: ${reasons.slice(0, 3).join("; ")}`);
-		}
+		await this.bulk(
+			entries.flatMap(entry => [{ index: { _index: this.name, _id: String(entry.seq) } }, entry]),
+			"audit entries",
+		);
 	}
 
 	async search(params: AuditSearchParams): Promise<AuditSearchResult> {
-		await this.ensureIndex();
+		await this.ensure();
 		const search = resolveSearch(params);
 		const filter: Record<string, unknown>[] = [];
 		if (search.actor) filter.push({ term: { "actor.id": search.actor } });
@@ -129,7 +83,7 @@ export class OpenSearchAuditIndex implements AuditSearchIndex {
 		if (search.from || search.to) filter.push({ range: { at: { ...(search.from ? { gte: search.from } : {}), ...(search.to ? { lt: search.to } : {}) } } });
 		if (search.before !== undefined) filter.push({ range: { seq: { lt: search.before } } });
 		const response = await this.client.search({
-			index: this.indexName,
+			index: this.name,
 			body: { query: { bool: { filter } }, sort: [{ seq: { order: "desc" } }], size: search.limit + 1, track_total_hits: false } as never,
 		});
 		const hits = (response.body as unknown as SearchBody).hits.hits;
@@ -141,24 +95,10 @@ export class OpenSearchAuditIndex implements AuditSearchIndex {
 
 	/** The newest seq in the index (0 when empty): where a catch-up from the SQL log starts. */
 	async highestSeq(): Promise<number> {
-		await this.ensureIndex();
-		const response = await this.client.search({ index: this.indexName, body: { query: { match_all: {} }, sort: [{ seq: { order: "desc" } }], size: 1, _source: ["seq"] } as never });
+		await this.ensure();
+		const response = await this.client.search({ index: this.name, body: { query: { match_all: {} }, sort: [{ seq: { order: "desc" } }], size: 1, _source: ["seq"] } as never });
 		const [hit] = (response.body as unknown as SearchBody).hits.hits;
 		return hit ? Number(hit._source.seq) : 0;
-	}
-
-	async refresh(): Promise<void> {
-		await this.client.indices.refresh({ index: this.indexName });
-	}
-
-	/** For tests, which use an index of their own. */
-	async deleteIndex(): Promise<void> {
-		this.ready = undefined;
-		await this.client.indices.delete({ index: this.indexName, ignore_unavailable: true });
-	}
-
-	async close(): Promise<void> {
-		if (this.ownsClient) await this.client.close();
 	}
 }
 

@@ -45,7 +45,7 @@ describeWithBackend("opensearch", "OpenSearch", os => {
 		},
 	}));
 	afterAll(async () => {
-		await index.deleteIndex();
+		await index.drop();
 		await index.close();
 	});
 
@@ -65,7 +65,7 @@ describeWithBackend("opensearch", "the OpenSearch copy of the hunts", os => {
 	let mirror: HuntTextMirror;
 	const partner = { id: randomUUID(), name: "Mirror Co" };
 	afterAll(async () => {
-		await index.deleteIndex();
+		await index.drop();
 		await index.close();
 	});
 	beforeAll(() => {
@@ -106,7 +106,7 @@ describeWithBackend("opensearch", "the OpenSearch copy of the hunts", os => {
 	it("names its index after the namespace, within OpenSearch's rules", () => {
 		expect(huntIndexName("lootopia")).toBe("lootopia-hunts");
 		expect(huntIndexName("Staging EU/1")).toBe("staging-eu-1-hunts");
-		expect(index.indexName).toMatch(/^test-[0-9a-f]{8}-hunts$/);
+		expect(index.name).toMatch(/^test-[0-9a-f]{8}-hunts$/);
 	});
 });
 

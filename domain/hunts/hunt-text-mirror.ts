@@ -4,14 +4,10 @@
  * applied twice or out of order still leave the index right; a start-up reconcile repairs whatever
  * was missed while OpenSearch was away.
  */
-import { isListed, type HuntStore, type ListedHunt } from "./hunt-store";
-import type { HuntDocument, OpenSearchHuntIndex } from "./hunt-text-index";
+import { isListed, type HuntStore } from "./hunt-store";
+import type { OpenSearchHuntIndex } from "./hunt-text-index";
 
 const PAGE = 1000;
-
-export function huntDocumentOf(hunt: ListedHunt): HuntDocument {
-	return { id: hunt.id, title: hunt.title, description: hunt.description, tags: hunt.tags, area: { lat: hunt.area.lat, lon: hunt.area.lon }, publishedAt: hunt.publishedAt };
-}
 
 export class HuntTextMirror {
 	constructor(
@@ -25,7 +21,7 @@ export class HuntTextMirror {
 	 */
 	async follow(huntId: string): Promise<void> {
 		const hunt = await this.hunts.get(huntId);
-		if (hunt && isListed(hunt)) await this.index.put([huntDocumentOf({ ...hunt, publishedAt: hunt.publishedAt ?? hunt.updatedAt })], { searchable: true });
+		if (hunt && isListed(hunt)) await this.index.put([{ ...hunt, publishedAt: hunt.publishedAt ?? hunt.updatedAt }], { searchable: true });
 		else await this.index.remove([huntId], { searchable: true });
 	}
 
@@ -39,7 +35,7 @@ export class HuntTextMirror {
 		let after: string | undefined;
 		for (;;) {
 			const page = await this.hunts.listed(after, PAGE);
-			await this.index.put(page.map(huntDocumentOf));
+			await this.index.put(page);
 			for (const hunt of page) listed.add(hunt.id);
 			if (page.length < PAGE || stopped()) break;
 			after = page[page.length - 1].id;

@@ -427,7 +427,7 @@ describeWithBackend("opensearch", "audit service with OpenSearch", os => {
 	});
 	afterAll(async () => {
 		const index = new OpenSearchAuditIndex({ url: os.url, namespace: node.config.namespace });
-		await index.deleteIndex().catch(() => undefined);
+		await index.drop().catch(() => undefined);
 		await index.close();
 		await node?.stop();
 	});

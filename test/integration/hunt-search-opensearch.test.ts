@@ -45,7 +45,7 @@ describeWithBackend("opensearch", "hunt search on OpenSearch", os => {
 	}, 90_000);
 	afterAll(async () => {
 		await node?.stop();
-		await index.deleteIndex().catch(() => undefined);
+		await index.drop().catch(() => undefined);
 		await index.close();
 		fs.rmSync(dataDir, { recursive: true, force: true });
 	});
@@ -78,7 +78,7 @@ describeWithBackend("opensearch", "hunt search on OpenSearch", os => {
 
 	it("rebuilds an index lost while the node was down from the hunts table", async () => {
 		await node.stop();
-		await index.deleteIndex();
+		await index.drop();
 		node = await startTestNode(env);
 		http = httpClient(node.baseUrl);
 		await eventually(async () => expect((await index.search({ q: run, tags: [] }, 0, 10)).map(hit => hit.huntId).sort()).toEqual(Object.values(ids).sort()), { timeoutMs: 30_000 });
