@@ -44,17 +44,28 @@ export function createHuntsService({ config, backends }: ServiceDeps) {
 	let textIndex: OpenSearchHuntIndex | undefined;
 	let textMirror: HuntTextMirror | undefined;
 	let reconcileTimer: NodeJS.Timeout | undefined;
+	/** A reconcile was asked for while one ran: it runs again once that one ends. */
+	let reconcileAgain = false;
+	/** Searches go to OpenSearch once it has been reconciled: until then it may be empty (a new or lost index). */
+	let textIndexReady = false;
 	let stopping = false;
 	let logger!: Logger;
 
-	/** Reconciles the OpenSearch index in the background, `delayMs` from now unless one is already due. */
+	/** Reconciles the OpenSearch index in the background, `delayMs` from now, unless one is due or running (then once more after it). */
 	const scheduleReconcile = (delayMs: number) => {
-		if (!textMirror || stopping || reconcileTimer) return;
+		if (!textMirror || stopping) return;
+		if (reconcileTimer) {
+			reconcileAgain = true;
+			return;
+		}
 		reconcileTimer = setTimeout(async () => {
+			reconcileAgain = false;
 			try {
 				const { indexed, removed } = await textMirror!.reconcile(() => stopping);
-				reconcileTimer = undefined;
+				textIndexReady = true;
 				if (!stopping) logger.info(`OpenSearch hunt index reconciled: ${indexed} listed hunts, ${removed} dropped`);
+				reconcileTimer = undefined;
+				if (reconcileAgain) scheduleReconcile(0);
 			} catch (err) {
 				reconcileTimer = undefined;
 				if (stopping) return;
@@ -329,11 +340,13 @@ export function createHuntsService({ config, backends }: ServiceDeps) {
 
 		events: {
 			async "hunt.visibility.changed"(ctx) {
-				await Promise.all([cache.clean(`public:${(ctx.params as { huntId: string }).huntId}`), cache.clean("search:*")]);
+				const { huntId } = ctx.params as { huntId: string };
+				await Promise.all([cache.clean(`public:${huntId}`), cache.clean(`listed:${huntId}`), cache.clean("search:*")]);
 			},
-			// The geo index follows hunts.changed after the change was broadcast: searches cached in between miss it.
-			async "geo.hunts.moved"() {
-				await cache.clean("search:*");
+			// The geo index takes a change in after it was broadcast: what a search cached in between (a
+			// whole search, or a view it read just before the change) goes again.
+			async "geo.hunts.moved"(ctx) {
+				await Promise.all([cache.clean(`listed:${ctx.params.huntId}`), cache.clean("search:*")]);
 			},
 		},
 
@@ -351,11 +364,12 @@ export function createHuntsService({ config, backends }: ServiceDeps) {
 				textMirror = new HuntTextMirror(store, textIndex);
 			}
 			flows = new HuntFlows(store, database.outbox, graph, {
-				...(textIndex ? { textIndex } : {}),
-				// The entries GET /api/hunts/:id fills and every change of the hunt drops (hunt.visibility.changed).
+				...(textIndex ? { textIndex: { search: (query, offset, limit) => (textIndexReady ? textIndex!.search(query, offset, limit) : Promise.resolve(undefined)) } } : {}),
+				// Views of listed hunts only, written by searches from the table; every change of the hunt drops
+				// its entry. Not GET /api/hunts/:id's entries: those hold any published hunt, private ones too.
 				publicViews: {
-					get: ids => Promise.all(ids.map(id => cache.get<PublicHuntView>(`public:${id}`))),
-					set: async views => void (await Promise.all(views.map(view => cache.set(`public:${view.id}`, view, PUBLIC_VIEW_TTL_SECONDS)))),
+					get: ids => Promise.all(ids.map(id => cache.get<PublicHuntView>(`listed:${id}`))),
+					set: async views => void (await Promise.all(views.map(view => cache.set(`listed:${view.id}`, view, PUBLIC_VIEW_TTL_SECONDS)))),
 				},
 				onTextIndexFailure: err => {
 					// Searches go on from PostgreSQL; one line a minute says so, not one per search.
@@ -372,6 +386,8 @@ export function createHuntsService({ config, backends }: ServiceDeps) {
 			stopping = true;
 			clearTimeout(reconcileTimer);
 			reconcileTimer = undefined;
+			reconcileAgain = false;
+			textIndexReady = false;
 			await graph?.close();
 			await textIndex?.close();
 		},

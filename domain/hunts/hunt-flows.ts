@@ -37,7 +37,8 @@ const huntSubject = (id: string) => ({ type: "hunt", id });
 
 export interface HuntFlowsOptions {
 	/** Text searches go there (OpenSearch); PostgreSQL answers them without one, or when it fails. */
-	textIndex?: { search(query: HuntTextQuery, offset: number, limit: number): Promise<HuntTextHit[]> };
+	/** Undefined from `search` means it cannot answer yet (an index still being filled): PostgreSQL answers. */
+	textIndex?: { search(query: HuntTextQuery, offset: number, limit: number): Promise<HuntTextHit[] | undefined> };
 	onTextIndexFailure?: (err: Error) => void;
 	/** Public views many searches share (the broker's cacher); a hunt's change must drop its entry. */
 	publicViews?: { get(ids: readonly string[]): Promise<Array<PublicHuntView | undefined>>; set(views: readonly PublicHuntView[]): Promise<void> };
@@ -248,7 +249,9 @@ export class HuntFlows {
 		if (!filtered) {
 			// The index's order is the answer: only the page's hunts are read.
 			const hits = await nearby({ ...near, limit: offset + limit + 1 });
-			return pageOf(inHitOrder(hits.slice(offset), await this.listedViews(hits.slice(offset).map(hit => hit.huntId))), limit);
+			const page = hits.slice(offset, offset + limit);
+			// Whether more follow is the index's to say: a hunt dropped from this page does not end the list.
+			return { views: inHitOrder(page, await this.listedViews(page.map(hit => hit.huntId))), more: hits.length > offset + limit };
 		}
 		// The geo index orders and measures; SQL says which match the text among the hunts in a box
 		// around the circle (a little wider: the index keeps places to within a metre), at the same time.
@@ -260,20 +263,22 @@ export class HuntFlows {
 				text,
 				hits.map(hit => hit.huntId),
 			));
-		const page = hits.filter(hit => matching.has(hit.huntId)).slice(offset, offset + limit + 1);
-		return pageOf(inHitOrder(page, await this.listedViews(page.map(hit => hit.huntId))), limit);
+		const matched = hits.filter(hit => matching.has(hit.huntId));
+		const page = matched.slice(offset, offset + limit);
+		return { views: inHitOrder(page, await this.listedViews(page.map(hit => hit.huntId))), more: matched.length > offset + limit };
 	}
 
 	/** The text index's page, read back from the hunts table; undefined when there is no index or it failed. */
 	private async searchTextIndex(query: HuntTextQuery, offset: number, limit: number): Promise<FoundHunts | undefined> {
 		if (!this.options.textIndex) return undefined;
-		let hits: HuntTextHit[];
+		let hits: HuntTextHit[] | undefined;
 		try {
 			hits = await this.options.textIndex.search(query, offset, limit + 1);
 		} catch (err) {
 			this.options.onTextIndexFailure?.(err as Error);
 			return undefined;
 		}
+		if (!hits) return undefined;
 		// A hunt hidden since it was indexed is dropped here: the table, not the index, says what is listed.
 		const page = hits.slice(0, limit);
 		return { views: inHitOrder(page, await this.listedViews(page.map(hit => hit.huntId))), more: hits.length > limit };

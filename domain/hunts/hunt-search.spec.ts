@@ -142,6 +142,7 @@ describe("simpleQueryOf", () => {
 		expect(simpleQueryOf('"old town" OR harbour -night')).toBe('"old town" | harbour -night');
 		expect(simpleQueryOf("orchard order")).toBe("orchard order");
 		expect(simpleQueryOf("or")).toBe("or");
+		expect(simpleQueryOf('"cats or dogs" or birds')).toBe('"cats or dogs" | birds');
 	});
 });
 

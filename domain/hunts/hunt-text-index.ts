@@ -56,7 +56,11 @@ export const huntIndexName = (namespace: string): string => indexNameFor(namespa
  * words, phrases, exclusions and alternatives, and never a syntax error.
  */
 export function simpleQueryOf(q: string): string {
-	return q.replace(/(^|\s)or(?=\s)/gi, "$1|");
+	// Split at the quotes: the even parts are outside phrases, where `or` is an operator; inside, a word.
+	return q
+		.split('"')
+		.map((part, i) => (i % 2 === 0 ? part.replace(/(^|\s)or(?=\s)/gi, "$1|") : part))
+		.join('"');
 }
 const QUERY_FLAGS = "OR|NOT|PHRASE|WHITESPACE";
 

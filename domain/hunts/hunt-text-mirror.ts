@@ -28,7 +28,7 @@ export class HuntTextMirror {
 	/**
 	 * Every listed hunt indexed again, and every indexed hunt that is no longer listed dropped.
 	 * `stopped` ends it early (the node is stopping). A hunt listed while this runs is indexed by
-	 * follow(); it is checked against the table again before being dropped, so it stays.
+	 * follow(), and what is dropped is decided by the table as it is then, so it stays.
 	 */
 	async reconcile(stopped: () => boolean = () => false): Promise<{ indexed: number; removed: number }> {
 		const listed = new Set<string>();
@@ -43,10 +43,10 @@ export class HuntTextMirror {
 		let removed = 0;
 		for await (const ids of this.index.ids(PAGE)) {
 			if (stopped()) break;
-			const unknown = ids.filter(id => !listed.has(id));
-			if (!unknown.length) continue;
-			const stillListed = new Set((await this.hunts.listedByIds(unknown)).map(hunt => hunt.id));
-			const gone = unknown.filter(id => !stillListed.has(id));
+			// Every indexed hunt is checked against the table now, not against the pages read above: a
+			// hunt hidden (and dropped by follow()) after its page was read was put back by that page.
+			const stillListed = new Set((await this.hunts.listedByIds(ids)).map(hunt => hunt.id));
+			const gone = ids.filter(id => !stillListed.has(id));
 			await this.index.remove(gone);
 			removed += gone.length;
 		}
