@@ -158,8 +158,9 @@ export const huntsContract = defineContract({
 				lat: T.Optional(withValidation(T.Number({ minimum: -85.05112878, maximum: 85.05112878 }), { convert: true })),
 				lon: T.Optional(withValidation(T.Number({ minimum: -180, maximum: 180 }), { convert: true })),
 				radius: T.Optional(withValidation(T.Number({ exclusiveMinimum: 0, maximum: 50_000, description: "Metres around lat/lon (default 10 km, at most 50 km)" }), { convert: true })),
-				q: T.Optional(Text(1, 200)),
-				tags: T.Optional(withValidation(T.String({ minLength: 1, maxLength: 400, description: "Comma-separated; every one must match" }), { trim: true })),
+				// Empty is no filter: a search box sent empty, as forms do.
+				q: T.Optional(Text(0, 200)),
+				tags: T.Optional(withValidation(T.String({ minLength: 0, maxLength: 400, description: "Comma-separated; every one must match" }), { trim: true })),
 				cursor: T.Optional(T.String({ minLength: 1, maxLength: 200 })),
 				limit: Defaulted(withValidation(T.Integer({ minimum: 1, maximum: 50 }), { convert: true }), 20),
 			}),

@@ -257,6 +257,8 @@ describe("finding hunts", () => {
 		expect((await search(`q=Capitole%20${run}`)).body.items.map((h: { id: string }) => h.id)).toEqual([close]);
 		expect((await search(`tags=Water,run${run}`)).body.items.map((h: { id: string }) => h.id)).toEqual([tagged]);
 		expect((await search(`q=private%20${run}`)).body.items).toEqual([]);
+		// A search box sent empty filters nothing.
+		expect((await search(`lat=${near.lat}&lon=${near.lon}&radius=8000&q=&tags=`)).body.items.map((h: { id: string }) => h.id)).toContain(close);
 	});
 
 	it("hides a suspended partner's hunts until it is verified again", async () => {
