@@ -2,7 +2,8 @@
  * Requests/s and latency percentiles of a trivial action (GET /api/ping → system.ping) through the
  * gateway with the production middleware on (validation, error envelope, security headers, request
  * ids, metrics), against bare node:http answering the same JSON, in the same run, alternating
- * rounds so machine noise hits both. Servers run in child processes; the load generator here.
+ * rounds so machine noise hits both. Servers run in child processes; the load generator here. Then a
+ * Prometheus scrape under that load: how long it takes and what it does to the slowest request.
  */
 import path from "node:path";
 import autocannon from "autocannon";
@@ -16,12 +17,32 @@ export interface GatewayBenchResult {
 	bare: { requestsPerSecond: number; p50Ms: number; p99Ms: number };
 	gateway: { requestsPerSecond: number; p50Ms: number; p99Ms: number };
 	ratio: number;
+	/**
+	 * A Prometheus scrape under load: load rounds of the same length with and without one scrape
+	 * near their end; how long the scrape took, and the slowest request of each round.
+	 */
+	scrapeUnderLoad: { loadSeconds: number; scrapeMs: number; scrapeBytes: number; maxLatencyWithScrapeMs: number; maxLatencyWithoutMs: number };
 }
 
 async function load(url: string, connections: number, duration: number) {
 	const result = await autocannon({ url, connections, duration, pipelining: 1 });
 	if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`);
-	return { requestsPerSecond: result.requests.average, p50Ms: result.latency.p50, p99Ms: result.latency.p99 };
+	return { requestsPerSecond: result.requests.average, p50Ms: result.latency.p50, p99Ms: result.latency.p99, maxMs: result.latency.max };
+}
+
+/** A load round of `seconds`, with a scrape of `metricsUrl` a second before its end when given. */
+async function loadWithScrape(url: string, connections: number, seconds: number, metricsUrl?: string): Promise<{ maxMs: number; scrapeMs: number; scrapeBytes: number }> {
+	const round = load(url, connections, seconds);
+	let scrapeMs = 0;
+	let scrapeBytes = 0;
+	if (metricsUrl) {
+		await new Promise(resolve => setTimeout(resolve, (seconds - 1) * 1000));
+		const started = performance.now();
+		const text = await (await fetch(metricsUrl)).text();
+		scrapeMs = Math.round((performance.now() - started) * 10) / 10;
+		scrapeBytes = text.length;
+	}
+	return { maxMs: (await round).maxMs, scrapeMs, scrapeBytes };
 }
 
 export async function benchGateway(opts: { connections?: number; durationSeconds?: number; rounds?: number } = {}): Promise<GatewayBenchResult> {
@@ -33,6 +54,7 @@ export async function benchGateway(opts: { connections?: number; durationSeconds
 	const gatewayPort = await freePort();
 	const bare = startProcess("bench/bare-server.js", { PORT: String(barePort) });
 	const dataDir = tempDataDir();
+	const metricsPort = await freePort();
 	const publicKeysFile = path.join(dataDir, "signing-keys.public.json");
 	await writePublicKeys(publicKeysFile, (await readOrCreateKeyRing(path.join(dataDir, "signing-keys.json"))).ring);
 	// The gateway node group as deployed (SERVICES=api, which also runs `system`), so domain services'
@@ -47,7 +69,7 @@ export async function benchGateway(opts: { connections?: number; durationSeconds
 		// Counted like in production (one store increment per request) but never reached by the load.
 		RATE_LIMIT_PER_MINUTE: "1000000000",
 		METRICS_ENABLED: "true",
-		METRICS_PORT: String(await freePort()),
+		METRICS_PORT: String(metricsPort),
 		LOG_LEVEL: "warn",
 	});
 	try {
@@ -72,6 +94,10 @@ export async function benchGateway(opts: { connections?: number; durationSeconds
 		});
 		const bareSummary = summarise(bareRuns);
 		const gatewaySummary = summarise(gatewayRuns);
+		// After the rounds above the node has counted a few hundred thousand requests: what a scrape finds.
+		const scrapeLoadSeconds = 12;
+		const without = await loadWithScrape(gatewayUrl, connections, scrapeLoadSeconds);
+		const withScrape = await loadWithScrape(gatewayUrl, connections, scrapeLoadSeconds, `http://127.0.0.1:${metricsPort}/metrics`);
 		return {
 			connections,
 			durationSeconds: duration,
@@ -79,6 +105,13 @@ export async function benchGateway(opts: { connections?: number; durationSeconds
 			bare: bareSummary,
 			gateway: gatewaySummary,
 			ratio: Math.round((gatewaySummary.requestsPerSecond / bareSummary.requestsPerSecond) * 1000) / 1000,
+			scrapeUnderLoad: {
+				loadSeconds: scrapeLoadSeconds,
+				scrapeMs: withScrape.scrapeMs,
+				scrapeBytes: withScrape.scrapeBytes,
+				maxLatencyWithScrapeMs: withScrape.maxMs,
+				maxLatencyWithoutMs: without.maxMs,
+			},
 		};
 	} finally {
 		await stopProcess(gateway);

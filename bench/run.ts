@@ -26,6 +26,10 @@ async function main(): Promise<void> {
 		console.log(`gateway: ${gateway.gateway.requestsPerSecond} req/s (p50 ${gateway.gateway.p50Ms} ms, p99 ${gateway.gateway.p99Ms} ms)`);
 		console.log(`bare node:http: ${gateway.bare.requestsPerSecond} req/s (p50 ${gateway.bare.p50Ms} ms, p99 ${gateway.bare.p99Ms} ms)`);
 		console.log(`ratio gateway / bare: ${gateway.ratio} (aim ≥ 0.6), ${gateway.connections} connections, ${gateway.rounds}×${gateway.durationSeconds}s median`);
+		const scrape = gateway.scrapeUnderLoad;
+		console.log(
+			`metrics scrape under load: ${scrape.scrapeMs} ms for ${scrape.scrapeBytes} bytes; slowest request of a ${scrape.loadSeconds} s round ${scrape.maxLatencyWithScrapeMs} ms with the scrape, ${scrape.maxLatencyWithoutMs} ms without`,
+		);
 	}
 	if (!only || only === "startup") {
 		const startup = await benchStartup();

@@ -74,6 +74,10 @@ it("serves Prometheus metrics and JSON logs in production mode, and exits cleanl
 			return text;
 		});
 		expect(metrics).toMatch(/moleculer_request_total\{[^}]*action="system\.ping"[^}]*\} 1/);
+		// Request times as buckets, from which Prometheus derives quantiles; none computed in the node,
+		// whose sample window made each scrape sort a minute of samples.
+		expect(metrics).toMatch(/moleculer_request_time_bucket\{[^}]*action="system\.ping"[^}]*le="[^"]+"[^}]*\} 1/);
+		expect(metrics).not.toMatch(/quantile="/);
 		const firstLogLine = node
 			.output()
 			.split("\n")
