@@ -1,12 +1,13 @@
 /**
  * `npm run bench`: runs every benchmark and prints the numbers (also written to
- * bench/results/latest.json). BENCH_ONLY=gateway|startup|identity|channels|outbox|hunts runs one; BENCH_DURATION and
+ * bench/results/latest.json). BENCH_ONLY=gateway|features|startup|identity|channels|outbox|hunts runs one; BENCH_DURATION and
  * BENCH_ROUNDS shorten or lengthen the gateway and identity runs.
  */
 import fs from "node:fs";
 import path from "node:path";
 import os from "node:os";
 import { benchGateway } from "./gateway.bench";
+import { benchGatewayFeatures } from "./gateway-features.bench";
 import { benchStartup } from "./startup.bench";
 import { benchIdentity } from "./identity.bench";
 import { benchChannels } from "./channels.bench";
@@ -30,6 +31,16 @@ async function main(): Promise<void> {
 		console.log(
 			`metrics scrape under load: ${scrape.scrapeMs} ms for ${scrape.scrapeBytes} bytes; slowest request of a ${scrape.loadSeconds} s round ${scrape.maxLatencyWithScrapeMs} ms with the scrape, ${scrape.maxLatencyWithoutMs} ms without`,
 		);
+	}
+	if (!only || only === "features") {
+		const features = await benchGatewayFeatures({ durationSeconds: Number(process.env.BENCH_DURATION ?? 5), rounds: Number(process.env.BENCH_ROUNDS ?? 3) });
+		results.gatewayFeatures = features;
+		console.log(`gateway features (GET /api/ping, ${features.connections} connections, ${features.rounds}×${features.durationSeconds}s median, server CPU per request):`);
+		console.log(`  bare node:http: ${features.bare.requestsPerSecond} req/s, ${features.bare.cpuMicrosPerRequest} µs`);
+		for (const c of features.configurations) {
+			const marginal = c.marginalMicros === undefined ? "" : c.marginalMicros >= 0 ? `; the feature costs ${c.marginalMicros} µs` : `; adds ${-c.marginalMicros} µs`;
+			console.log(`  ${c.name}: ${c.requestsPerSecond} req/s (ratio ${c.ratioToBare}), ${c.cpuMicrosPerRequest} µs${marginal}`);
+		}
 	}
 	if (!only || only === "startup") {
 		const startup = await benchStartup();

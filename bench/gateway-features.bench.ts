@@ -1,0 +1,132 @@
+/**
+ * What each gateway feature costs, in server CPU per request: the production gateway node
+ * (SERVICES=api) answering GET /api/ping with every feature on, against the same node with one
+ * feature off (or tracing on), and bare node:http, all running at once and loaded in turn, round
+ * after round, so machine noise hits each alike. CPU per request is the server process's own
+ * (user + system time from /proc, over the requests of the round), so the load generator sharing
+ * the machine does not count. A feature's marginal cost is production's µs minus the µs without it.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { execSync, type ChildProcess } from "node:child_process";
+import autocannon from "autocannon";
+import { readOrCreateKeyRing, writePublicKeys } from "../platform/identity/key-store";
+import { freePort, median, startProcess, stopProcess, tempDataDir, waitForHttp } from "./support";
+
+interface Configuration {
+	name: string;
+	/** Changes from the production settings. */
+	env: Record<string, string>;
+}
+
+const CONFIGURATIONS: Configuration[] = [
+	{ name: "production (every feature on)", env: {} },
+	{ name: "metrics off", env: { METRICS_ENABLED: "false" } },
+	{ name: "rate limit off", env: { RATE_LIMIT_PER_MINUTE: "0" } },
+	{ name: "tracing on (every call, event exporter)", env: { TRACING_EXPORTER: "event" } },
+];
+
+export interface GatewayFeatureCost {
+	name: string;
+	requestsPerSecond: number;
+	ratioToBare: number;
+	cpuMicrosPerRequest: number;
+	/** Production's µs per request minus this configuration's: what the feature it turns off costs (negative: what it adds). */
+	marginalMicros?: number;
+}
+
+export interface GatewayFeaturesBenchResult {
+	connections: number;
+	durationSeconds: number;
+	rounds: number;
+	bare: { requestsPerSecond: number; cpuMicrosPerRequest: number };
+	configurations: GatewayFeatureCost[];
+}
+
+const CLOCK_TICKS_PER_SECOND = Number(execSync("getconf CLK_TCK").toString().trim()) || 100;
+
+/** The process's user + system CPU time so far, in µs (Linux /proc). */
+function cpuMicros(pid: number): number {
+	const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+	// After "pid (comm) ": state is field 3, utime field 14, stime field 15.
+	return ((Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND) * 1e6;
+}
+
+async function measured(url: string, pid: number, connections: number, duration: number): Promise<{ requestsPerSecond: number; cpuMicrosPerRequest: number }> {
+	const before = cpuMicros(pid);
+	const result = await autocannon({ url, connections, duration });
+	if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+	const requests = result.requests.total;
+	return { requestsPerSecond: result.requests.average, cpuMicrosPerRequest: (cpuMicros(pid) - before) / requests };
+}
+
+export async function benchGatewayFeatures(opts: { connections?: number; durationSeconds?: number; rounds?: number } = {}): Promise<GatewayFeaturesBenchResult> {
+	const connections = opts.connections ?? 50;
+	const duration = opts.durationSeconds ?? 5;
+	const rounds = opts.rounds ?? 3;
+	const processes: ChildProcess[] = [];
+	const dataDirs: string[] = [];
+	try {
+		const barePort = await freePort();
+		const bare = startProcess("bench/bare-server.js", { PORT: String(barePort) });
+		processes.push(bare);
+		const servers: Array<{ configuration: Configuration; url: string; pid: number }> = [];
+		for (const configuration of CONFIGURATIONS) {
+			const port = await freePort();
+			const dataDir = tempDataDir();
+			dataDirs.push(dataDir);
+			const publicKeysFile = path.join(dataDir, "signing-keys.public.json");
+			await writePublicKeys(publicKeysFile, (await readOrCreateKeyRing(path.join(dataDir, "signing-keys.json"))).ring);
+			const child = startProcess("platform/runtime/start.js", {
+				NODE_ENV: "production",
+				SERVICES: "api",
+				PORT: String(port),
+				HOST: "127.0.0.1",
+				DATA_DIR: dataDir,
+				AUTH_PUBLIC_KEYS_FILE: publicKeysFile,
+				// Counted like in production (one store increment per request) but never reached by the load.
+				RATE_LIMIT_PER_MINUTE: "1000000000",
+				METRICS_ENABLED: "true",
+				METRICS_PORT: String(await freePort()),
+				LOG_LEVEL: "warn",
+				...configuration.env,
+			});
+			processes.push(child);
+			await waitForHttp(`http://127.0.0.1:${port}/health/ready`);
+			servers.push({ configuration, url: `http://127.0.0.1:${port}/api/ping`, pid: child.pid! });
+		}
+		const bareUrl = `http://127.0.0.1:${barePort}/api/ping`;
+		await waitForHttp(`http://127.0.0.1:${barePort}/`);
+		// Warm every server (JIT, pools) before measuring.
+		await measured(bareUrl, bare.pid!, connections, 2);
+		for (const server of servers) await measured(server.url, server.pid, connections, 2);
+
+		const bareRuns: Array<{ requestsPerSecond: number; cpuMicrosPerRequest: number }> = [];
+		const runs = servers.map(() => [] as Array<{ requestsPerSecond: number; cpuMicrosPerRequest: number }>);
+		for (let round = 0; round < rounds; round++) {
+			bareRuns.push(await measured(bareUrl, bare.pid!, connections, duration));
+			for (const [i, server] of servers.entries()) runs[i].push(await measured(server.url, server.pid, connections, duration));
+		}
+		const summary = (list: Array<{ requestsPerSecond: number; cpuMicrosPerRequest: number }>) => ({
+			requestsPerSecond: Math.round(median(list.map(r => r.requestsPerSecond))),
+			cpuMicrosPerRequest: Math.round(median(list.map(r => r.cpuMicrosPerRequest)) * 10) / 10,
+		});
+		const bareSummary = summary(bareRuns);
+		const configurations = servers.map((server, i) => ({ name: server.configuration.name, ...summary(runs[i]) }));
+		const production = configurations[0];
+		return {
+			connections,
+			durationSeconds: duration,
+			rounds,
+			bare: bareSummary,
+			configurations: configurations.map((c, i) => ({
+				...c,
+				ratioToBare: Math.round((c.requestsPerSecond / bareSummary.requestsPerSecond) * 1000) / 1000,
+				...(i > 0 ? { marginalMicros: Math.round((production.cpuMicrosPerRequest - c.cpuMicrosPerRequest) * 10) / 10 } : {}),
+			})),
+		};
+	} finally {
+		for (const child of processes) await stopProcess(child);
+		for (const dir of dataDirs) fs.rmSync(dir, { recursive: true, force: true });
+	}
+}
