@@ -101,6 +101,7 @@ export function buildBrokerOptions(config: AppConfig, node: NodeOptions = {}): B
 		},
 		tracing: {
 			enabled: config.tracing.exporter !== "none",
+			sampling: { rate: config.tracing.sampleRate },
 			exporter:
 				config.tracing.exporter === "zipkin"
 					? [{ type: "Zipkin", options: { baseURL: config.tracing.endpoint } }]

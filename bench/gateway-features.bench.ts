@@ -24,6 +24,7 @@ const CONFIGURATIONS: Configuration[] = [
 	{ name: "metrics off", env: { METRICS_ENABLED: "false" } },
 	{ name: "rate limit off", env: { RATE_LIMIT_PER_MINUTE: "0" } },
 	{ name: "tracing on (every call, event exporter)", env: { TRACING_EXPORTER: "event" } },
+	{ name: "tracing sampled at 1 %", env: { TRACING_EXPORTER: "event", TRACING_SAMPLE_RATE: "0.01" } },
 ];
 
 export interface GatewayFeatureCost {

@@ -52,6 +52,12 @@ describe("loadConfig", () => {
 		expect(loadConfig({ ...cluster, NODE_ENV: "development" }).storeUrl).toBe("memory://");
 	});
 
+	it("traces a share of requests between 0 and 1, every one unless told", () => {
+		expect(loadConfig({}).tracing.sampleRate).toBe(1);
+		expect(loadConfig({ TRACING_SAMPLE_RATE: "0.01" }).tracing.sampleRate).toBe(0.01);
+		for (const rate of ["1.5", "-0.1", "NaN"]) expect(() => loadConfig({ TRACING_SAMPLE_RATE: rate })).toThrow(/TRACING_SAMPLE_RATE/);
+	});
+
 	it("takes the admin bootstrap only as a pair", () => {
 		expect(() => loadConfig({ ADMIN_EMAIL: "ops@example.com" })).toThrow(/ADMIN_PASSWORD: ADMIN_EMAIL and ADMIN_PASSWORD go together/);
 		expect(loadConfig({ ADMIN_EMAIL: "ops@example.com", ADMIN_PASSWORD: "long enough pass" }).auth.admin).toEqual({ email: "ops@example.com", password: "long enough pass" });

@@ -132,6 +132,7 @@ const ENV_SPEC = {
 	METRICS_PORT: port({ default: 3030, desc: "Prometheus scrape port" }),
 	TRACING_EXPORTER: str({ choices: ["none", "console", "event", "zipkin"], default: "none", desc: "Tracing exporter; zipkin sends spans to TRACING_ENDPOINT" }),
 	TRACING_ENDPOINT: str({ default: "", desc: "Zipkin collector base URL" }),
+	TRACING_SAMPLE_RATE: num({ default: 1, desc: "Share of requests traced, 0 to 1 (0.01: one in a hundred); tracing every request costs about as much as the rest of the gateway" }),
 };
 
 /** Every variable the platform reads (plus <SERVICE>_DATABASE_URL overrides); the README documents each. */
@@ -161,6 +162,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env) {
 		problems.STORE_URL = "must be a shared redis:// store (or set REDIS_URL) in a production cluster: revocations and rate limits would otherwise be per node";
 	}
 	if (Boolean(env.ADMIN_EMAIL) !== Boolean(env.ADMIN_PASSWORD)) problems[env.ADMIN_EMAIL ? "ADMIN_PASSWORD" : "ADMIN_EMAIL"] = "ADMIN_EMAIL and ADMIN_PASSWORD go together";
+	if (!(env.TRACING_SAMPLE_RATE >= 0 && env.TRACING_SAMPLE_RATE <= 1)) problems.TRACING_SAMPLE_RATE = "must be between 0 and 1";
 	if (env.ACCESS_TOKEN_TTL_SECONDS < 30 || env.ACCESS_TOKEN_TTL_SECONDS > 3600) problems.ACCESS_TOKEN_TTL_SECONDS = "must be between 30 and 3600 seconds";
 	if (Object.keys(problems).length) throw new ConfigError(problems);
 
@@ -224,7 +226,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env) {
 		healthPort: env.HEALTH_PORT,
 		log: { level: env.LOG_LEVEL as "fatal" | "error" | "warn" | "info" | "debug" | "trace", format: env.LOG_FORMAT as "pretty" | "json" },
 		metrics: { enabled: env.METRICS_ENABLED, port: env.METRICS_PORT },
-		tracing: { exporter: env.TRACING_EXPORTER as "none" | "console" | "event" | "zipkin", endpoint: env.TRACING_ENDPOINT || undefined },
+		tracing: { exporter: env.TRACING_EXPORTER as "none" | "console" | "event" | "zipkin", endpoint: env.TRACING_ENDPOINT || undefined, sampleRate: env.TRACING_SAMPLE_RATE },
 	};
 }
 
