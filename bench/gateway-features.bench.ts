@@ -7,15 +7,13 @@
  * the machine does not count. A feature's marginal cost is production's µs minus the µs without it.
  */
 import fs from "node:fs";
-import path from "node:path";
 import { execSync, type ChildProcess } from "node:child_process";
 import autocannon from "autocannon";
-import { readOrCreateKeyRing, writePublicKeys } from "../platform/identity/key-store";
-import { freePort, median, startProcess, stopProcess, tempDataDir, waitForHttp } from "./support";
+import { freePort, median, startGatewayNode, startProcess, stopProcess, waitForHttp } from "./support";
 
 interface Configuration {
 	name: string;
-	/** Changes from the production settings. */
+	/** Changes from the production settings (startGatewayNode's). */
 	env: Record<string, string>;
 }
 
@@ -73,28 +71,10 @@ export async function benchGatewayFeatures(opts: { connections?: number; duratio
 		processes.push(bare);
 		const servers: Array<{ configuration: Configuration; url: string; pid: number }> = [];
 		for (const configuration of CONFIGURATIONS) {
-			const port = await freePort();
-			const dataDir = tempDataDir();
-			dataDirs.push(dataDir);
-			const publicKeysFile = path.join(dataDir, "signing-keys.public.json");
-			await writePublicKeys(publicKeysFile, (await readOrCreateKeyRing(path.join(dataDir, "signing-keys.json"))).ring);
-			const child = startProcess("platform/runtime/start.js", {
-				NODE_ENV: "production",
-				SERVICES: "api",
-				PORT: String(port),
-				HOST: "127.0.0.1",
-				DATA_DIR: dataDir,
-				AUTH_PUBLIC_KEYS_FILE: publicKeysFile,
-				// Counted like in production (one store increment per request) but never reached by the load.
-				RATE_LIMIT_PER_MINUTE: "1000000000",
-				METRICS_ENABLED: "true",
-				METRICS_PORT: String(await freePort()),
-				LOG_LEVEL: "warn",
-				...configuration.env,
-			});
-			processes.push(child);
-			await waitForHttp(`http://127.0.0.1:${port}/health/ready`);
-			servers.push({ configuration, url: `http://127.0.0.1:${port}/api/ping`, pid: child.pid! });
+			const gateway = await startGatewayNode(configuration.env);
+			processes.push(gateway.child);
+			dataDirs.push(gateway.dataDir);
+			servers.push({ configuration, url: gateway.pingUrl, pid: gateway.child.pid! });
 		}
 		const bareUrl = `http://127.0.0.1:${barePort}/api/ping`;
 		await waitForHttp(`http://127.0.0.1:${barePort}/`);

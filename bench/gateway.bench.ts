@@ -5,10 +5,9 @@
  * rounds so machine noise hits both. Servers run in child processes; the load generator here. Then a
  * Prometheus scrape under that load: how long it takes and what it does to the slowest request.
  */
-import path from "node:path";
+import fs from "node:fs";
 import autocannon from "autocannon";
-import { readOrCreateKeyRing, writePublicKeys } from "../platform/identity/key-store";
-import { freePort, median, startProcess, stopProcess, tempDataDir, waitForHttp } from "./support";
+import { freePort, median, startGatewayNode, startProcess, stopProcess, waitForHttp } from "./support";
 
 export interface GatewayBenchResult {
 	connections: number;
@@ -51,32 +50,12 @@ export async function benchGateway(opts: { connections?: number; durationSeconds
 	const rounds = opts.rounds ?? 3;
 
 	const barePort = await freePort();
-	const gatewayPort = await freePort();
 	const bare = startProcess("bench/bare-server.js", { PORT: String(barePort) });
-	const dataDir = tempDataDir();
-	const metricsPort = await freePort();
-	const publicKeysFile = path.join(dataDir, "signing-keys.public.json");
-	await writePublicKeys(publicKeysFile, (await readOrCreateKeyRing(path.join(dataDir, "signing-keys.json"))).ring);
-	// The gateway node group as deployed (SERVICES=api, which also runs `system`), so domain services'
-	// background work (channel consumers, timers) does not share its event loop.
-	const gateway = startProcess("platform/runtime/start.js", {
-		NODE_ENV: "production",
-		SERVICES: "api",
-		PORT: String(gatewayPort),
-		HOST: "127.0.0.1",
-		DATA_DIR: dataDir,
-		AUTH_PUBLIC_KEYS_FILE: publicKeysFile,
-		// Counted like in production (one store increment per request) but never reached by the load.
-		RATE_LIMIT_PER_MINUTE: "1000000000",
-		METRICS_ENABLED: "true",
-		METRICS_PORT: String(metricsPort),
-		LOG_LEVEL: "warn",
-	});
+	const gateway = await startGatewayNode();
 	try {
 		await waitForHttp(`http://127.0.0.1:${barePort}/`);
-		await waitForHttp(`http://127.0.0.1:${gatewayPort}/health/ready`);
 		const bareUrl = `http://127.0.0.1:${barePort}/api/ping`;
-		const gatewayUrl = `http://127.0.0.1:${gatewayPort}/api/ping`;
+		const gatewayUrl = gateway.pingUrl;
 		// Warm both (JIT, connection pools) before measuring.
 		await load(bareUrl, connections, 2);
 		await load(gatewayUrl, connections, 2);
@@ -97,7 +76,7 @@ export async function benchGateway(opts: { connections?: number; durationSeconds
 		// After the rounds above the node has counted a few hundred thousand requests: what a scrape finds.
 		const scrapeLoadSeconds = 12;
 		const without = await loadWithScrape(gatewayUrl, connections, scrapeLoadSeconds);
-		const withScrape = await loadWithScrape(gatewayUrl, connections, scrapeLoadSeconds, `http://127.0.0.1:${metricsPort}/metrics`);
+		const withScrape = await loadWithScrape(gatewayUrl, connections, scrapeLoadSeconds, gateway.metricsUrl);
 		return {
 			connections,
 			durationSeconds: duration,
@@ -114,7 +93,8 @@ export async function benchGateway(opts: { connections?: number; durationSeconds
 			},
 		};
 	} finally {
-		await stopProcess(gateway);
+		await stopProcess(gateway.child);
 		await stopProcess(bare);
+		fs.rmSync(gateway.dataDir, { recursive: true, force: true });
 	}
 }

@@ -3,6 +3,7 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { readOrCreateKeyRing, writePublicKeys } from "../platform/identity/key-store";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 
@@ -62,4 +63,41 @@ export function median(values: number[]): number {
 	const sorted = [...values].sort((a, b) => a - b);
 	const mid = Math.floor(sorted.length / 2);
 	return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+export interface GatewayNode {
+	child: ChildProcess;
+	/** GET /api/ping on it. */
+	pingUrl: string;
+	metricsUrl: string;
+	dataDir: string;
+}
+
+/**
+ * The gateway node group as deployed (NODE_ENV=production, SERVICES=api, which also runs `system`,
+ * so domain services' background work does not share its event loop), every production feature
+ * on, with `env`'s changes; ready when this returns. Stop it with stopProcess and remove `dataDir`.
+ */
+export async function startGatewayNode(env: Record<string, string> = {}): Promise<GatewayNode> {
+	const port = await freePort();
+	const metricsPort = await freePort();
+	const dataDir = tempDataDir();
+	const publicKeysFile = path.join(dataDir, "signing-keys.public.json");
+	await writePublicKeys(publicKeysFile, (await readOrCreateKeyRing(path.join(dataDir, "signing-keys.json"))).ring);
+	const child = startProcess("platform/runtime/start.js", {
+		NODE_ENV: "production",
+		SERVICES: "api",
+		PORT: String(port),
+		HOST: "127.0.0.1",
+		DATA_DIR: dataDir,
+		AUTH_PUBLIC_KEYS_FILE: publicKeysFile,
+		// Counted like in production (one store increment per request) but never reached by the load.
+		RATE_LIMIT_PER_MINUTE: "1000000000",
+		METRICS_ENABLED: "true",
+		METRICS_PORT: String(metricsPort),
+		LOG_LEVEL: "warn",
+		...env,
+	});
+	await waitForHttp(`http://127.0.0.1:${port}/health/ready`);
+	return { child, pingUrl: `http://127.0.0.1:${port}/api/ping`, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`, dataDir };
 }
