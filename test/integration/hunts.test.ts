@@ -7,37 +7,21 @@ import { randomUUID } from "node:crypto";
 import { httpClient, expectError, type HttpClient } from "../support/http";
 import { eventually, startTestNode, type TestNode } from "../support/node";
 import { huntReport, huntRows } from "../../services/hunts.repl";
-
-const ADMIN = { email: "ops@lootopia.example", password: "operator passphrase 42" };
-const PASSWORD = "a perfectly fine passphrase";
+import { HUNT_TEST_ENV, signInAdmin, signUp, verifiedPartner as verifiedPartnerOf } from "../support/hunts";
 
 let node: TestNode;
 let http: HttpClient;
 let adminToken: string;
 
 beforeAll(async () => {
-	node = await startTestNode({ ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password, RATE_LIMIT_PER_MINUTE: "0", REGISTRATIONS_PER_HOUR: "0" });
+	node = await startTestNode(HUNT_TEST_ENV);
 	http = httpClient(node.baseUrl);
-	adminToken = await eventually(async () => {
-		const res = await http.post("/api/auth/login", ADMIN);
-		if (res.status !== 200) throw new Error(`admin not ready: ${res.status}`);
-		return res.body.accessToken as string;
-	});
+	adminToken = await signInAdmin(http);
 }, 60_000);
 afterAll(() => node?.stop());
 
-async function register(name: string): Promise<{ userId: string; token: string }> {
-	const res = await http.post("/api/auth/register", { email: `${randomUUID()}@example.com`, password: PASSWORD, displayName: name });
-	expect(res.status).toBe(201);
-	return { userId: res.body.user.id, token: res.body.accessToken };
-}
-
-async function verifiedPartner(owner: { token: string }): Promise<string> {
-	const partner = await http.post("/api/partners", { name: `Museum ${randomUUID().slice(0, 6)}` }, { token: owner.token });
-	expect(partner.status).toBe(201);
-	expect((await http.post(`/api/partners/${partner.body.id}/verify`, {}, { token: adminToken })).status).toBe(200);
-	return partner.body.id;
-}
+const register = (name: string) => signUp(http, name);
+const verifiedPartner = (owner: { token: string }) => verifiedPartnerOf(http, adminToken, owner);
 
 const PARIS = { lat: 48.8566, lon: 2.3522 };
 
