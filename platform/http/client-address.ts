@@ -21,11 +21,25 @@ export function clientAddressResolver(trustedProxies: readonly string[]): Client
 	return req => canonical(proxyaddr(req, trust));
 }
 
+/** Parsing an address costs more than the rest of the rate limiter; clients come back, so keep the answers. */
+const LIMIT_KEY_CACHE_SIZE = 10_000;
+const limitKeys = new Map<string, string>();
+
 /**
  * What per-address limits count by. An IPv6 host is handed a whole /64 and can change address within
  * it at will, so IPv6 addresses are counted by their /64; IPv4 addresses by themselves.
  */
 export function limitKeyOf(address: string): string {
+	let key = limitKeys.get(address);
+	if (key === undefined) {
+		// Emptied rather than evicted one by one: a flood of new addresses only costs re-parsing.
+		if (limitKeys.size >= LIMIT_KEY_CACHE_SIZE) limitKeys.clear();
+		limitKeys.set(address, (key = parsedLimitKey(address)));
+	}
+	return key;
+}
+
+function parsedLimitKey(address: string): string {
 	if (!ipaddr.isValid(address)) return address;
 	const parsed = ipaddr.parse(address);
 	if (parsed.kind() === "ipv4") return parsed.toString();

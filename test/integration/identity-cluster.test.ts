@@ -63,6 +63,34 @@ describeWithBackend("redis", "gateway rate limit across nodes (Redis store)", re
 	});
 });
 
+describeWithBackend("redis", "gateway rate limit across nodes counted locally and settled in batches (Redis store)", redis => {
+	const LIMIT = 200;
+	let nodes: TestNode[] = [];
+	beforeAll(async () => {
+		const common = { SERVICES: "api", STORE_URL: redis.url, NAMESPACE: `ratelimit-${randomUUID().slice(0, 8)}`, RATE_LIMIT_PER_MINUTE: String(LIMIT) };
+		nodes = [await startTestNode({ ...common, NODE_ID: "gateway-a" }), await startTestNode({ ...common, NODE_ID: "gateway-b" })];
+	});
+	afterAll(async () => {
+		for (const node of nodes) await node.stop();
+	});
+
+	it("admits the limit and at most a tenth of it more per node, with requests to both nodes at once", async () => {
+		await awaitFreshRateWindow();
+		const [a, b] = nodes.map(node => httpClient(node.baseUrl));
+		const statuses: number[] = [];
+		// Ten clients' worth of concurrency from one address, spread over both nodes.
+		await Promise.all(
+			Array.from({ length: 10 }, async (_, worker) => {
+				for (let i = 0; i < 40; i++) statuses.push((await (worker % 2 ? b : a).get("/api/ping")).status);
+			}),
+		);
+		const admitted = statuses.filter(status => status === 200).length;
+		expect(statuses.filter(status => status !== 200 && status !== 429)).toEqual([]);
+		expect(admitted).toBeGreaterThanOrEqual(LIMIT);
+		expect(admitted).toBeLessThanOrEqual(LIMIT + 2 * (LIMIT / 10));
+	});
+});
+
 describeWithBackend("nats", "identity over a NATS cluster", nats => {
 	let core: TestNode;
 	let gateway: TestNode;
