@@ -7,6 +7,7 @@ import os from "node:os";
 import { systemContract } from "../contracts/system";
 import { defineService } from "../platform/moleculer/define-service";
 import type { ServiceDeps } from "./deps";
+import { NOTHING_TO_PROTECT } from "../platform/moleculer/breaker-policy";
 import pkg from "../package.json";
 
 const megabytes = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
@@ -19,6 +20,7 @@ export function createSystemService({ backends }: ServiceDeps) {
 				rest: "GET /ping",
 				// No access: only the gateway on this node calls it (a remote call is refused as local-only).
 				openapi: { summary: "Reachability and the server clock", tags: ["system"], security: "none" },
+				...NOTHING_TO_PROTECT,
 				handler() {
 					return { pong: true as const, serverTime: new Date().toISOString() };
 				},

@@ -8,13 +8,32 @@ type Middleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unkno
  * page loads Swagger UI's script and stylesheet from our own origin; Swagger UI sets inline styles.
  */
 export function apiSecurityHeaders(opts: { hsts: boolean }): Middleware {
-	const headers = helmetHeaders(opts);
 	// Answers carry tokens and personal data: no browser or proxy keeps them, unless a handler says
 	// otherwise (the docs' static assets do).
-	return (req, res, next) => {
-		res.setHeader("Cache-Control", "no-store");
-		headers(req, res, next);
+	const headers: Array<[string, string]> = [["Cache-Control", "no-store"], ...staticHeaders(helmetHeaders(opts))];
+	return (_req, res, next) => {
+		for (const [name, value] of headers) res.setHeader(name, value);
+		next();
 	};
+}
+
+/**
+ * The headers a helmet middleware sets. With our options they never depend on the request, so
+ * they are worked out once here instead of by helmet's chain of middlewares on every response.
+ */
+function staticHeaders(middleware: Middleware): Array<[string, string]> {
+	const set = new Map<string, string>();
+	const recorder = {
+		setHeader: (name: string, value: string) => set.set(name, String(value)),
+		removeHeader: (name: string) => set.delete(name),
+	} as unknown as ServerResponse;
+	let synchronous = false;
+	middleware({ headers: {} } as IncomingMessage, recorder, err => {
+		if (err) throw err;
+		synchronous = true;
+	});
+	if (!synchronous) throw new Error("helmet's headers are expected to be set synchronously");
+	return [...set];
 }
 
 function helmetHeaders(opts: { hsts: boolean }): Middleware {

@@ -33,3 +33,14 @@ export function isInfrastructureFailure(err: unknown): boolean {
 	if (typeof e.code === "string" && (NETWORK_CODES.has(e.code) || POSTGRES_INFRASTRUCTURE_CLASS.test(e.code))) return true;
 	return e.name === "Error" && typeof e.message === "string" && PG_CONNECTION_LOST.test(e.message);
 }
+
+/**
+ * For an action that answers from this process's memory and calls nothing: a bulkhead, a breaker
+ * or a retry around it protects no resource and only adds its cost to every call (about 5 µs a
+ * request on the gateway bench). Spread into such an action's definition.
+ */
+export const NOTHING_TO_PROTECT = {
+	bulkhead: { enabled: false },
+	circuitBreaker: { enabled: false },
+	retryPolicy: { enabled: false },
+} as const;

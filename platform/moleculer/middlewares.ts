@@ -9,6 +9,10 @@ import * as Moleculer from "moleculer";
 import type { Middleware, ServiceBroker } from "moleculer";
 import { AuthorizationMiddleware } from "./authorization";
 import { InputGuardMiddleware } from "./input-guard";
+import { ContextTrackerMiddleware } from "./context-tracker";
+import { AggregatedMetricsMiddleware } from "./metrics";
+import { SweptTimeoutMiddleware } from "./timeout";
+import { SampledTracingMiddleware } from "./tracing";
 
 export const MOLECULER_INTERNAL_MIDDLEWARES = [
 	"ActionHook",
@@ -32,6 +36,14 @@ const SKIPPED_ON_FORWARDING = new Set<string>(["Metrics", "Bulkhead", "CircuitBr
 
 type MiddlewareFactory = (broker: ServiceBroker) => Middleware & { localAction?: (next: unknown, action: { name: string }) => unknown };
 
+/** Moleculer's, done the same way at less cost per call (each file says how). Same names, same place. */
+const REPLACED: Partial<Record<(typeof MOLECULER_INTERNAL_MIDDLEWARES)[number], MiddlewareFactory>> = {
+	ContextTracker: ContextTrackerMiddleware as MiddlewareFactory,
+	Metrics: AggregatedMetricsMiddleware as MiddlewareFactory,
+	Timeout: SweptTimeoutMiddleware as MiddlewareFactory,
+	Tracing: SampledTracingMiddleware as MiddlewareFactory,
+};
+
 /**
  * Moleculer's list with ours placed around the Cacher (the last-registered middleware is the
  * outermost): the input guard, then authorization, so a refused call never reaches validation, a
@@ -45,9 +57,10 @@ export function internalMiddlewares(): Array<string | Middleware | ((broker: Ser
 
 function moleculerMiddlewares(): Array<string | ((broker: ServiceBroker) => Middleware)> {
 	return MOLECULER_INTERNAL_MIDDLEWARES.map(name => {
-		if (!SKIPPED_ON_FORWARDING.has(name)) return name;
+		const replacement = REPLACED[name];
+		if (!SKIPPED_ON_FORWARDING.has(name)) return replacement ?? name;
 		// Exported at runtime, missing from the typings.
-		const factory = (Moleculer as unknown as { Middlewares: Record<string, MiddlewareFactory> }).Middlewares[name];
+		const factory = replacement ?? (Moleculer as unknown as { Middlewares: Record<string, MiddlewareFactory> }).Middlewares[name];
 		return (broker: ServiceBroker) => {
 			const middleware = factory.call(broker, broker);
 			const wrapLocalAction = middleware.localAction;
