@@ -9,12 +9,19 @@
 import fs from "node:fs";
 import { execSync, type ChildProcess } from "node:child_process";
 import autocannon from "autocannon";
+import { randomUUID } from "node:crypto";
+import path from "node:path";
 import { freePort, median, startGatewayNode, startProcess, stopProcess, waitForHttp } from "./support";
+import { readOrCreateKeyRing } from "../platform/identity/key-store";
+import { signAccessToken } from "../platform/identity/tokens";
+import { probeBackend } from "../test/backends/probes";
 
 interface Configuration {
 	name: string;
 	/** Changes from the production settings (startGatewayNode's). */
 	env: Record<string, string>;
+	/** Requests carry a signed access token, so the gateway verifies a caller (cached per token). */
+	signedIn?: boolean;
 }
 
 const CONFIGURATIONS: Configuration[] = [
@@ -23,7 +30,22 @@ const CONFIGURATIONS: Configuration[] = [
 	{ name: "rate limit off", env: { RATE_LIMIT_PER_MINUTE: "0" } },
 	{ name: "tracing on (every call, event exporter)", env: { TRACING_EXPORTER: "event" } },
 	{ name: "tracing sampled at 1 %", env: { TRACING_EXPORTER: "event", TRACING_SAMPLE_RATE: "0.01" } },
+	{ name: "signed-in caller (Bearer token)", env: {}, signedIn: true },
 ];
+
+const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
+
+/** With Redis answering, the shared store (rate limit counts) on Redis too: how production runs with more than one gateway. */
+async function redisConfiguration(): Promise<Configuration | undefined> {
+	if (await probeBackend("redis", REDIS_URL)) return undefined;
+	return { name: "rate limit on Redis (STORE_URL)", env: { STORE_URL: REDIS_URL, NAMESPACE: `bench-${randomUUID().slice(0, 8)}` } };
+}
+
+/** A token the gateway node accepts: signed with the key ring startGatewayNode wrote, default issuer and lifetime (a longer one is refused). */
+async function accessTokenFor(dataDir: string): Promise<string> {
+	const ring = (await readOrCreateKeyRing(path.join(dataDir, "signing-keys.json"))).ring;
+	return signAccessToken(ring, { sub: randomUUID(), roles: ["player"], partners: {}, sid: randomUUID() }, { issuer: "lootopia", audience: "lootopia-api", accessTtlSeconds: 900 });
+}
 
 export interface GatewayFeatureCost {
 	name: string;
@@ -39,6 +61,8 @@ export interface GatewayFeaturesBenchResult {
 	durationSeconds: number;
 	rounds: number;
 	bare: { requestsPerSecond: number; cpuMicrosPerRequest: number };
+	/** moleculer-web and Moleculer with their defaults (bench/plain-moleculer-web.ts). */
+	plainMoleculerWeb: { requestsPerSecond: number; cpuMicrosPerRequest: number; ratioToBare: number };
 	configurations: GatewayFeatureCost[];
 }
 
@@ -51,9 +75,9 @@ function cpuMicros(pid: number): number {
 	return ((Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND) * 1e6;
 }
 
-async function measured(url: string, pid: number, connections: number, duration: number): Promise<{ requestsPerSecond: number; cpuMicrosPerRequest: number }> {
+async function measured(url: string, pid: number, connections: number, duration: number, headers: Record<string, string> = {}): Promise<{ requestsPerSecond: number; cpuMicrosPerRequest: number }> {
 	const before = cpuMicros(pid);
-	const result = await autocannon({ url, connections, duration });
+	const result = await autocannon({ url, connections, duration, headers });
 	if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`);
 	const requests = result.requests.total;
 	return { requestsPerSecond: result.requests.average, cpuMicrosPerRequest: (cpuMicros(pid) - before) / requests };
@@ -69,24 +93,36 @@ export async function benchGatewayFeatures(opts: { connections?: number; duratio
 		const barePort = await freePort();
 		const bare = startProcess("bench/bare-server.js", { PORT: String(barePort) });
 		processes.push(bare);
-		const servers: Array<{ configuration: Configuration; url: string; pid: number }> = [];
-		for (const configuration of CONFIGURATIONS) {
+		const servers: Array<{ configuration: Configuration; url: string; pid: number; headers: Record<string, string> }> = [];
+		const measuredConfigurations = [...CONFIGURATIONS];
+		const onRedis = await redisConfiguration();
+		if (onRedis) measuredConfigurations.push(onRedis);
+		for (const configuration of measuredConfigurations) {
 			const gateway = await startGatewayNode(configuration.env);
 			processes.push(gateway.child);
 			dataDirs.push(gateway.dataDir);
-			servers.push({ configuration, url: gateway.pingUrl, pid: gateway.child.pid! });
+			const headers: Record<string, string> = configuration.signedIn ? { authorization: `Bearer ${await accessTokenFor(gateway.dataDir)}` } : {};
+			servers.push({ configuration, url: gateway.pingUrl, pid: gateway.child.pid!, headers });
 		}
+		const plainPort = await freePort();
+		const plain = startProcess("bench/plain-moleculer-web.js", { PORT: String(plainPort) });
+		processes.push(plain);
+		const plainUrl = `http://127.0.0.1:${plainPort}/api/ping`;
+		await waitForHttp(plainUrl);
 		const bareUrl = `http://127.0.0.1:${barePort}/api/ping`;
 		await waitForHttp(`http://127.0.0.1:${barePort}/`);
 		// Warm every server (JIT, pools) before measuring.
 		await measured(bareUrl, bare.pid!, connections, 2);
-		for (const server of servers) await measured(server.url, server.pid, connections, 2);
+		await measured(plainUrl, plain.pid!, connections, 2);
+		for (const server of servers) await measured(server.url, server.pid, connections, 2, server.headers);
 
 		const bareRuns: Array<{ requestsPerSecond: number; cpuMicrosPerRequest: number }> = [];
+		const plainRuns: Array<{ requestsPerSecond: number; cpuMicrosPerRequest: number }> = [];
 		const runs = servers.map(() => [] as Array<{ requestsPerSecond: number; cpuMicrosPerRequest: number }>);
 		for (let round = 0; round < rounds; round++) {
 			bareRuns.push(await measured(bareUrl, bare.pid!, connections, duration));
-			for (const [i, server] of servers.entries()) runs[i].push(await measured(server.url, server.pid, connections, duration));
+			plainRuns.push(await measured(plainUrl, plain.pid!, connections, duration));
+			for (const [i, server] of servers.entries()) runs[i].push(await measured(server.url, server.pid, connections, duration, server.headers));
 		}
 		const summary = (list: Array<{ requestsPerSecond: number; cpuMicrosPerRequest: number }>) => ({
 			requestsPerSecond: Math.round(median(list.map(r => r.requestsPerSecond))),
@@ -100,6 +136,7 @@ export async function benchGatewayFeatures(opts: { connections?: number; duratio
 			durationSeconds: duration,
 			rounds,
 			bare: bareSummary,
+			plainMoleculerWeb: { ...summary(plainRuns), ratioToBare: Math.round((summary(plainRuns).requestsPerSecond / bareSummary.requestsPerSecond) * 1000) / 1000 },
 			configurations: configurations.map((c, i) => ({
 				...c,
 				ratioToBare: Math.round((c.requestsPerSecond / bareSummary.requestsPerSecond) * 1000) / 1000,

@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: runs every benchmark and prints the numbers (also written to
- * bench/results/latest.json). BENCH_ONLY=gateway|features|startup|identity|channels|outbox|hunts runs one; BENCH_DURATION and
+ * bench/results/latest.json). BENCH_ONLY=gateway|features|chain|startup|identity|channels|outbox|hunts runs one; BENCH_DURATION and
  * BENCH_ROUNDS shorten or lengthen the gateway and identity runs.
  */
 import fs from "node:fs";
@@ -8,6 +8,7 @@ import path from "node:path";
 import os from "node:os";
 import { benchGateway } from "./gateway.bench";
 import { benchGatewayFeatures } from "./gateway-features.bench";
+import { benchMiddlewareChain } from "./middleware-chain.bench";
 import { benchStartup } from "./startup.bench";
 import { benchIdentity } from "./identity.bench";
 import { benchChannels } from "./channels.bench";
@@ -37,9 +38,20 @@ async function main(): Promise<void> {
 		results.gatewayFeatures = features;
 		console.log(`gateway features (GET /api/ping, ${features.connections} connections, ${features.rounds}×${features.durationSeconds}s median, server CPU per request):`);
 		console.log(`  bare node:http: ${features.bare.requestsPerSecond} req/s, ${features.bare.cpuMicrosPerRequest} µs`);
+		const plain = features.plainMoleculerWeb;
+		console.log(`  plain moleculer-web (its defaults, no feature of ours): ${plain.requestsPerSecond} req/s (ratio ${plain.ratioToBare}), ${plain.cpuMicrosPerRequest} µs`);
 		for (const c of features.configurations) {
 			const marginal = c.marginalMicros === undefined ? "" : c.marginalMicros >= 0 ? `; the feature costs ${c.marginalMicros} µs` : `; adds ${-c.marginalMicros} µs`;
 			console.log(`  ${c.name}: ${c.requestsPerSecond} req/s (ratio ${c.ratioToBare}), ${c.cpuMicrosPerRequest} µs${marginal}`);
+		}
+	}
+	if (!only || only === "chain") {
+		const chain = await benchMiddlewareChain({ rounds: Number(process.env.BENCH_ROUNDS ?? 5) });
+		results.middlewareChain = chain;
+		console.log(`broker middleware chain (a trivial local action, in-process, ${chain.rounds}×${chain.calls} calls median, CPU per call):`);
+		for (const v of chain.variants) {
+			const marginal = v.marginalMicros === undefined ? "" : v.marginalMicros >= 0 ? `; what it leaves out costs ${v.marginalMicros} µs` : `; adds ${-v.marginalMicros} µs`;
+			console.log(`  ${v.name}: ${v.microsPerCall} µs${marginal}`);
 		}
 	}
 	if (!only || only === "startup") {
