@@ -16,7 +16,7 @@ type Entry = ReturnType<typeof internalMiddlewares>[number];
 type Factory = (broker: ServiceBroker) => Middleware & { name?: string };
 
 /** Ours that stand in for Moleculer's middleware of the same name. */
-const REPLACED = new Set(["Metrics", "Timeout", "Tracing", "ContextTracker"]);
+const REPLACED = new Set(["Metrics", "Timeout", "Tracing", "ContextTracker", "Bulkhead"]);
 const MOLECULER = (Moleculer as unknown as { Middlewares: Record<string, Factory> }).Middlewares;
 
 /** The production list, each entry passed through `choose` once the broker has made it. */
@@ -38,7 +38,7 @@ function variants(): Variant[] {
 		{ name: "production chain", middlewares: chain(made => made) },
 		{ name: "tracing sampled at 1 %", middlewares: chain(made => made), tracingRate: 0.01 },
 		{
-			name: "Moleculer's Metrics, Timeout, Tracing, ContextTracker instead of ours",
+			name: "Moleculer's Metrics, Timeout, Tracing, ContextTracker, Bulkhead instead of ours",
 			middlewares: chain((made, broker) => (made.name && REPLACED.has(made.name) ? MOLECULER[made.name].call(broker, broker) : made)),
 		},
 		{

@@ -13,6 +13,7 @@ import { ContextTrackerMiddleware } from "./context-tracker";
 import { AggregatedMetricsMiddleware } from "./metrics";
 import { SweptTimeoutMiddleware } from "./timeout";
 import { SampledTracingMiddleware } from "./tracing";
+import { LeanBulkheadMiddleware } from "./bulkhead";
 
 export const MOLECULER_INTERNAL_MIDDLEWARES = [
 	"ActionHook",
@@ -42,6 +43,7 @@ const REPLACED: Partial<Record<(typeof MOLECULER_INTERNAL_MIDDLEWARES)[number], 
 	Metrics: AggregatedMetricsMiddleware as MiddlewareFactory,
 	Timeout: SweptTimeoutMiddleware as MiddlewareFactory,
 	Tracing: SampledTracingMiddleware as MiddlewareFactory,
+	Bulkhead: LeanBulkheadMiddleware as MiddlewareFactory,
 };
 
 /**

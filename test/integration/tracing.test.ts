@@ -36,7 +36,7 @@ it("gives a traced HTTP request its gateway span with the action's span under it
 		}
 		expect(requestIds).toEqual(["trace-test-0", "trace-test-1", "trace-test-2"]);
 		// The event exporter sends its spans in batches, every few seconds.
-		await eventually(() => expect(spans.filter(span => span.name === "action 'system.ping'")).toHaveLength(3), { timeoutMs: 15_000, intervalMs: 200 });
+		await eventually(async () => expect(spans.filter(span => span.name === "action 'system.ping'")).toHaveLength(3), { timeoutMs: 15_000, intervalMs: 200 });
 		for (const requestId of requestIds) {
 			const http = spans.find(span => span.name === "GET /api/ping" && span.traceID === requestId);
 			const action = spans.find(span => span.name === "action 'system.ping'" && span.traceID === requestId);
