@@ -11,7 +11,7 @@
  * span with the action's span under it.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Context, Service, ServiceBroker } from "moleculer";
+import { Errors, type Context, type Service, type ServiceBroker } from "moleculer";
 import ApiGateway from "moleculer-web";
 import { trackedContexts } from "../moleculer/context-tracker";
 
@@ -29,6 +29,7 @@ interface GatewayRoute {
 interface GatewaySettings {
 	rootCallOptions?: (this: Gateway, options: object, req: Req, res: Res) => void;
 	logRequest?: string;
+	logRequestParams?: string;
 }
 
 interface Gateway extends Service {
@@ -96,7 +97,8 @@ export const leanGatewayMethods = {
 				this.send404(req, res);
 			}
 		} catch (err) {
-			this.errorHandler(req, res, err);
+			// As Moleculer's ErrorHandler middleware did for the stock path's `rest` action.
+			this.errorHandler(req, res, err instanceof Error ? err : new Errors.MoleculerError(String(err), 500));
 		}
 	},
 
@@ -109,9 +111,13 @@ export const leanGatewayMethods = {
 			params.$req = req;
 			params.$res = res;
 		}
-		if (route.logging && (this.settings as GatewaySettings).logRequest) this.logger.debug(`   Call '${actionName}' action`);
+		const settings = this.settings as GatewaySettings;
+		if (route.logging && settings.logRequest) this.logger.debug(`   Call '${actionName}' action`);
+		if (route.logging && settings.logRequestParams) this.logger.debug("   Params:", params);
 		ctx.params = params;
 		Object.assign(ctx.options, route.callOptions);
+		// Transit reads a stream for another node from the options; a local action from ctx.stream.
+		if (isStream) ctx.options.stream = req as unknown as NonNullable<typeof ctx.options.stream>;
 		let data = await this.broker.call(endpoint as unknown as string, params, { ...route.callOptions, ctx, ...(isStream ? { stream: req } : {}) } as object);
 		if (route.onAfterCall) data = await route.onAfterCall.call(this, ctx, route, req, res, data);
 		this.sendResponse(req, res, data, endpoint.action);

@@ -84,4 +84,22 @@ describe("SharedRateLimitStore", () => {
 		expect(await shared.get("ratelimit:0:203.0.113.1")).toBe("20");
 		node.close();
 	});
+
+	it("holds the limit on one node when a burst arrives while its counts are on their way to a slow store", async () => {
+		const slow: KeyValueStore = Object.create(shared, {
+			incr: { value: (key: string, opts: object) => new Promise(resolve => setTimeout(resolve, 5)).then(() => shared.incr(key, opts)) },
+		});
+		for (const limit of [100, 1000]) {
+			const node = new SharedRateLimitStore(slow, WINDOW, limit, () => 0);
+			const key = `burst-${limit}`;
+			const counts = await Promise.all(
+				Array.from({ length: limit * 3 }, async (_, i) => {
+					if (i % 50 === 0) await node.settleAll();
+					return node.inc(key);
+				}),
+			);
+			expect({ limit, admitted: counts.filter(count => count <= limit).length }).toEqual({ limit, admitted: limit });
+			node.close();
+		}
+	});
 });

@@ -21,14 +21,20 @@ const LOCAL_SHARE = 10;
 interface ClientCount {
 	/** The shared count as of this node's last settlement. */
 	settled: number;
-	/** Requests this node counted since. */
+	/** Requests this node has sent to the store and not yet heard back about. */
+	sending: number;
+	/** Requests this node counted and has not yet sent. */
 	unsettled: number;
 }
+
+/** While the store is down, one warning per this long, not one per settlement. */
+const SETTLE_ERROR_LOG_EVERY_MS = 30_000;
 
 export class SharedRateLimitStore {
 	private window = Number.NaN;
 	private counts = new Map<string, ClientCount>();
 	private settler: NodeJS.Timeout | undefined;
+	private lastSettleErrorMs = -Infinity;
 
 	constructor(
 		private readonly store: KeyValueStore,
@@ -57,11 +63,12 @@ export class SharedRateLimitStore {
 			this.counts = new Map();
 		}
 		let count = this.counts.get(key);
-		if (!count) this.counts.set(key, (count = { settled: 0, unsettled: 0 }));
+		if (!count) this.counts.set(key, (count = { settled: 0, sending: 0, unsettled: 0 }));
 		count.unsettled++;
-		if (count.unsettled <= Math.floor((this.limit - count.settled) / LOCAL_SHARE)) {
+		// Requests on their way to the store count too: until it answers, `settled` is older than they are.
+		if (count.sending + count.unsettled <= Math.floor((this.limit - count.settled) / LOCAL_SHARE)) {
 			this.settler ??= setInterval(() => this.settleAll(), SETTLE_EVERY_MS).unref();
-			return count.settled + count.unsettled;
+			return count.settled + count.sending + count.unsettled;
 		}
 		return this.settle(key, count, window);
 	}
@@ -75,7 +82,12 @@ export class SharedRateLimitStore {
 			return;
 		}
 		const window = this.window;
-		await Promise.all(pending.map(([key, count]) => this.settle(key, count, window).catch(this.onSettleError)));
+		const outcomes = await Promise.allSettled(pending.map(([key, count]) => this.settle(key, count, window)));
+		const failed = outcomes.find(outcome => outcome.status === "rejected");
+		if (failed && this.now() - this.lastSettleErrorMs >= SETTLE_ERROR_LOG_EVERY_MS) {
+			this.lastSettleErrorMs = this.now();
+			this.onSettleError(failed.reason);
+		}
 	}
 
 	close(): void {
@@ -86,14 +98,18 @@ export class SharedRateLimitStore {
 	private async settle(key: string, count: ClientCount, window: number): Promise<number> {
 		const by = count.unsettled;
 		count.unsettled = 0;
+		count.sending += by;
 		try {
 			const total = await this.store.incr(`ratelimit:${window}:${key}`, { by, ttlMs: this.windowMs });
 			count.settled = Math.max(count.settled, total);
 			return total;
 		} catch (err) {
-			// Counted again at the next settlement, not lost.
+			// Sent again at the next settlement, not lost (an increment the store made but could not
+			// confirm is then counted twice: a client is over-counted, never under-counted).
 			count.unsettled += by;
 			throw err;
+		} finally {
+			count.sending -= by;
 		}
 	}
 }

@@ -70,7 +70,8 @@ class RequestSeries {
 
 	failed(err: unknown): void {
 		const e = (err ?? {}) as { name?: unknown; code?: unknown; type?: unknown };
-		const key = `${String(e.name)}|${String(e.code)}|${String(e.type)}`;
+		// Typed, as the registry's label hash is: code 500 and code "500" are two series.
+		const key = JSON.stringify([e.name ?? null, e.code ?? null, e.type ?? null]);
 		const known = this.errors.get(key);
 		if (known) known.count++;
 		else this.errors.set(key, { labels: { ...this.labels, errorName: e.name ?? null, errorCode: e.code ?? null, errorType: e.type ?? null }, count: 1 });

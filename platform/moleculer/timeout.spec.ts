@@ -1,8 +1,11 @@
 import { Errors, ServiceBroker } from "moleculer";
 import { SweptTimeoutMiddleware, TIMEOUT_SWEEP_MS } from "./timeout";
 
+let timeouts: { waitingLengths(): number } | undefined;
+
 function broker(): ServiceBroker {
-	const b = new ServiceBroker({ logger: false, skipProcessEventRegistration: true, requestTimeout: 0, internalMiddlewares: false, middlewares: [SweptTimeoutMiddleware] as never });
+	const middleware = (b: ServiceBroker) => (timeouts = SweptTimeoutMiddleware(b) as unknown as { waitingLengths(): number });
+	const b = new ServiceBroker({ logger: false, skipProcessEventRegistration: true, requestTimeout: 0, internalMiddlewares: false, middlewares: [middleware] as never });
 	b.createService({
 		name: "work",
 		actions: {
@@ -58,5 +61,11 @@ describe("swept request timeouts", () => {
 
 	it("applies no timeout when none is set", async () => {
 		await expect(node.call("work.wait", { ms: 60 })).resolves.toBe("done");
+	});
+
+	it("keeps no list for a timeout length once its calls have ended (nested calls pass on fractional remainders)", async () => {
+		await Promise.all(Array.from({ length: 500 }, (_, i) => node.call("work.wait", { ms: 1 }, { timeout: 1000 + i + 0.5 })));
+		await node.call("work.wait", { ms: 200 }, { timeout: 50 }).catch(() => undefined);
+		expect(timeouts!.waitingLengths()).toBe(0);
 	});
 });

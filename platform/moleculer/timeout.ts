@@ -33,13 +33,20 @@ export function SweptTimeoutMiddleware(broker: ServiceBroker): Middleware {
 		entry.reject(new Moleculer.Errors.RequestTimeoutError({ action: actionName, nodeID: ctx.nodeID } as ConstructorParameters<typeof Moleculer.Errors.RequestTimeoutError>[0]));
 	}
 
+	/** Lists exist only while calls wait: nested calls pass on what is left of a timeout, so lengths vary without end. */
+	function forget(entry: Waiting, list: Set<Waiting>, timeoutMs: number): boolean {
+		if (!list.delete(entry)) return false;
+		waitingCount--;
+		if (list.size === 0) byLength.delete(timeoutMs);
+		return true;
+	}
+
 	function sweep(): void {
 		const now = performance.now();
-		for (const list of byLength.values()) {
+		for (const [timeoutMs, list] of byLength) {
 			for (const entry of list) {
 				if (entry.deadline > now) break;
-				list.delete(entry);
-				waitingCount--;
+				forget(entry, list, timeoutMs);
 				expire(entry);
 			}
 		}
@@ -60,16 +67,10 @@ export function SweptTimeoutMiddleware(broker: ServiceBroker): Middleware {
 			sweeper ??= setInterval(sweep, TIMEOUT_SWEEP_MS).unref();
 			running.then(
 				value => {
-					if (waiting.delete(entry)) {
-						waitingCount--;
-						resolve(value);
-					}
+					if (forget(entry, waiting, timeoutMs)) resolve(value);
 				},
 				err => {
-					if (waiting.delete(entry)) {
-						waitingCount--;
-						reject(err);
-					}
+					if (forget(entry, waiting, timeoutMs)) reject(err);
 				},
 			);
 		});
@@ -81,7 +82,7 @@ export function SweptTimeoutMiddleware(broker: ServiceBroker): Middleware {
 		return function timedHandler(ctx: Context): Promise<unknown> {
 			if (ctx.options.timeout == null) ctx.options.timeout = action.timeout ?? broker.options.requestTimeout;
 			const timeoutMs = ctx.options.timeout ?? 0;
-			// Transit sends a remote node what is left of the timeout, measured from here.
+			// A nested ctx.call passes on what is left of the timeout, measured from here.
 			if (timeoutMs > 0 && !ctx.startHrTime) ctx.startHrTime = process.hrtime();
 			const running = handler(ctx);
 			return timeoutMs > 0 ? withTimeout(running, ctx, timeoutMs, actionName, service) : running;
@@ -106,5 +107,7 @@ export function SweptTimeoutMiddleware(broker: ServiceBroker): Middleware {
 		},
 		localAction: wrap,
 		remoteAction: wrap,
+		/** How many timeout lengths have calls waiting (for tests: lists must not outlive their calls). */
+		waitingLengths: () => byLength.size,
 	} as unknown as Middleware;
 }
