@@ -103,6 +103,7 @@ function answerParserErrors(server: { on(event: "clientError", listener: (err: N
 
 export function createApiService({ config, backends }: ServiceDeps): ServiceSchema {
 	const securityHeaders = apiSecurityHeaders({ hsts: config.isProduction });
+	const perRequestLogs = config.log.level === "debug" || config.log.level === "trace" ? "debug" : null;
 	const clientAddress = clientAddressResolver(config.http.trustProxy);
 	let rateLimitStore: SharedRateLimitStore | undefined;
 	const corsOrigins = config.http.corsOrigins;
@@ -219,9 +220,10 @@ export function createApiService({ config, backends }: ServiceDeps): ServiceSche
 						maxAge: 600,
 					}
 				: undefined,
-			// Per-request logs only at debug level: at info they would cost more than the request.
-			logRequest: "debug",
-			logResponse: "debug",
+			// Per-request logs only at debug level: at info they would cost more than the request. Off
+			// below it: moleculer-web builds each line (colours, padding) before the logger drops it.
+			logRequest: perRequestLogs,
+			logResponse: perRequestLogs,
 			log4XXResponses: false,
 			logRouteRegistration: "debug",
 			debounceTime: 100,
