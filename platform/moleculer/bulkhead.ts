@@ -8,7 +8,7 @@
  */
 import * as Moleculer from "moleculer";
 import type { Context, Middleware, ServiceBroker } from "moleculer";
-import { METRICS_PUBLISH_INTERVAL_MS } from "./metrics";
+import { publishedEverySecond } from "./metrics";
 
 const { METRIC } = Moleculer;
 
@@ -29,7 +29,6 @@ interface Gate {
 export function LeanBulkheadMiddleware(broker: ServiceBroker): Middleware {
 	const stock = (Moleculer as unknown as { Middlewares: Record<string, (broker: ServiceBroker) => Record<string, unknown>> }).Middlewares.Bulkhead.call(broker, broker);
 	const gates = new Set<Gate>();
-	let publisher: NodeJS.Timeout | undefined;
 
 	function publish(): void {
 		for (const gate of gates) {
@@ -68,12 +67,6 @@ export function LeanBulkheadMiddleware(broker: ServiceBroker): Middleware {
 	return {
 		...stock,
 		localAction: wrap,
-		started() {
-			if (broker.isMetricsEnabled()) publisher = setInterval(publish, METRICS_PUBLISH_INTERVAL_MS).unref();
-		},
-		stopped() {
-			if (publisher) clearInterval(publisher);
-			if (broker.isMetricsEnabled()) publish();
-		},
+		...publishedEverySecond(broker, publish),
 	} as unknown as Middleware;
 }

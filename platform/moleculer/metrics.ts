@@ -13,6 +13,21 @@ import type { Context, Middleware, ServiceBroker } from "moleculer";
 const { METRIC } = Moleculer;
 export const METRICS_PUBLISH_INTERVAL_MS = 1000;
 
+/** Middleware hooks that run `publish` once a second while the broker runs, and once more as it stops. */
+export function publishedEverySecond(broker: ServiceBroker, publish: () => void): { started(): void; stopped(): void } {
+	let timer: NodeJS.Timeout | undefined;
+	return {
+		started() {
+			if (broker.isMetricsEnabled()) timer = setInterval(publish, METRICS_PUBLISH_INTERVAL_MS).unref();
+		},
+		stopped() {
+			if (timer) clearInterval(timer);
+			timer = undefined;
+			if (broker.isMetricsEnabled()) publish();
+		},
+	};
+}
+
 interface RequestLabels {
 	service: string | null;
 	action: string;
@@ -82,7 +97,6 @@ export function AggregatedMetricsMiddleware(broker: ServiceBroker): Middleware {
 	const stock = (Moleculer as unknown as { Middlewares: Record<string, (broker: ServiceBroker) => Middleware> }).Middlewares.Metrics.call(broker, broker);
 	const metrics = broker.metrics;
 	const series = new Set<RequestSeries>();
-	let timer: NodeJS.Timeout | undefined;
 
 	function bucketBounds(): number[] {
 		const histogram = metrics.getMetric(METRIC.MOLECULER_REQUEST_TIME) as unknown as RegistryHistogram | null;
@@ -174,12 +188,6 @@ export function AggregatedMetricsMiddleware(broker: ServiceBroker): Middleware {
 		...stock,
 		localAction: wrap("local"),
 		remoteAction: wrap("remote"),
-		started() {
-			if (broker.isMetricsEnabled()) timer = setInterval(publish, METRICS_PUBLISH_INTERVAL_MS).unref();
-		},
-		stopped() {
-			if (timer) clearInterval(timer);
-			if (broker.isMetricsEnabled()) publish();
-		},
+		...publishedEverySecond(broker, publish),
 	} as unknown as Middleware;
 }

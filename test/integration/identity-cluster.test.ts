@@ -41,11 +41,16 @@ describe("gateway rate limit on one node", () => {
 	});
 });
 
+/** Two gateway nodes sharing one Redis store (and so one rate limit), in a namespace of their own. */
+async function twoGatewaysOn(redisUrl: string, limitPerMinute: number): Promise<TestNode[]> {
+	const common = { SERVICES: "api", STORE_URL: redisUrl, NAMESPACE: `ratelimit-${randomUUID().slice(0, 8)}`, RATE_LIMIT_PER_MINUTE: String(limitPerMinute) };
+	return [await startTestNode({ ...common, NODE_ID: "gateway-a" }), await startTestNode({ ...common, NODE_ID: "gateway-b" })];
+}
+
 describeWithBackend("redis", "gateway rate limit across nodes (Redis store)", redis => {
 	let nodes: TestNode[] = [];
 	beforeAll(async () => {
-		const common = { SERVICES: "api", STORE_URL: redis.url, NAMESPACE: `ratelimit-${randomUUID().slice(0, 8)}`, RATE_LIMIT_PER_MINUTE: "6" };
-		nodes = [await startTestNode({ ...common, NODE_ID: "gateway-a" }), await startTestNode({ ...common, NODE_ID: "gateway-b" })];
+		nodes = await twoGatewaysOn(redis.url, 6);
 	});
 	afterAll(async () => {
 		for (const node of nodes) await node.stop();
@@ -67,8 +72,7 @@ describeWithBackend("redis", "gateway rate limit across nodes counted locally an
 	const LIMIT = 200;
 	let nodes: TestNode[] = [];
 	beforeAll(async () => {
-		const common = { SERVICES: "api", STORE_URL: redis.url, NAMESPACE: `ratelimit-${randomUUID().slice(0, 8)}`, RATE_LIMIT_PER_MINUTE: String(LIMIT) };
-		nodes = [await startTestNode({ ...common, NODE_ID: "gateway-a" }), await startTestNode({ ...common, NODE_ID: "gateway-b" })];
+		nodes = await twoGatewaysOn(redis.url, LIMIT);
 	});
 	afterAll(async () => {
 		for (const node of nodes) await node.stop();
