@@ -5,8 +5,17 @@
 import http from "node:http";
 
 const port = Number(process.env.PORT ?? 3999);
+/** Busy CPU per request, to run bare node:http at a slower server's pace (gateway-features.bench.ts). */
+const busyMicros = Number(process.env.BUSY_MICROS ?? 0);
+
+function busyFor(micros: number): void {
+	const until = process.hrtime.bigint() + BigInt(Math.round(micros * 1000));
+	while (process.hrtime.bigint() < until);
+}
+
 http
 	.createServer((_req, res) => {
+		if (busyMicros > 0) busyFor(busyMicros);
 		const body = JSON.stringify({ pong: true, serverTime: new Date().toISOString() });
 		res.writeHead(200, { "Content-Type": "application/json; charset=utf-8", "Content-Length": Buffer.byteLength(body) });
 		res.end(body);

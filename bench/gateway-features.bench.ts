@@ -33,6 +33,8 @@ const CONFIGURATIONS: Configuration[] = [
 	{ name: "signed-in caller (Bearer token)", env: {}, signedIn: true },
 ];
 
+const PACED_BUSY_MICROS = 60;
+
 const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 
 /** With Redis answering, the shared store (rate limit counts) on Redis too: how production runs with more than one gateway. */
@@ -61,6 +63,8 @@ export interface GatewayFeaturesBenchResult {
 	durationSeconds: number;
 	rounds: number;
 	bare: { requestsPerSecond: number; cpuMicrosPerRequest: number };
+	/** Bare node:http with a busy loop of `busyMicros` per request, answering at about the gateway's pace. */
+	barePaced: { busyMicros: number; requestsPerSecond: number; cpuMicrosPerRequest: number };
 	/** moleculer-web and Moleculer with their defaults (bench/plain-moleculer-web.ts). */
 	plainMoleculerWeb: { requestsPerSecond: number; cpuMicrosPerRequest: number; ratioToBare: number };
 	configurations: GatewayFeatureCost[];
@@ -104,6 +108,14 @@ export async function benchGatewayFeatures(opts: { connections?: number; duratio
 			const headers: Record<string, string> = configuration.signedIn ? { authorization: `Bearer ${await accessTokenFor(gateway.dataDir)}` } : {};
 			servers.push({ configuration, url: gateway.pingUrl, pid: gateway.child.pid!, headers });
 		}
+		// Bare node:http made as slow as the gateway by a busy loop: what answering at that pace costs
+		// Node and the kernel per request beyond the loop (the load generator then waits between
+		// answers, and each write must wake it).
+		const pacedPort = await freePort();
+		const paced = startProcess("bench/bare-server.js", { PORT: String(pacedPort), BUSY_MICROS: String(PACED_BUSY_MICROS) });
+		processes.push(paced);
+		const pacedUrl = `http://127.0.0.1:${pacedPort}/api/ping`;
+		await waitForHttp(pacedUrl);
 		const plainPort = await freePort();
 		const plain = startProcess("bench/plain-moleculer-web.js", { PORT: String(plainPort) });
 		processes.push(plain);
@@ -114,14 +126,17 @@ export async function benchGatewayFeatures(opts: { connections?: number; duratio
 		// Warm every server (JIT, pools) before measuring.
 		await measured(bareUrl, bare.pid!, connections, 2);
 		await measured(plainUrl, plain.pid!, connections, 2);
+		await measured(pacedUrl, paced.pid!, connections, 2);
 		for (const server of servers) await measured(server.url, server.pid, connections, 2, server.headers);
 
 		const bareRuns: Array<{ requestsPerSecond: number; cpuMicrosPerRequest: number }> = [];
 		const plainRuns: Array<{ requestsPerSecond: number; cpuMicrosPerRequest: number }> = [];
+		const pacedRuns: Array<{ requestsPerSecond: number; cpuMicrosPerRequest: number }> = [];
 		const runs = servers.map(() => [] as Array<{ requestsPerSecond: number; cpuMicrosPerRequest: number }>);
 		for (let round = 0; round < rounds; round++) {
 			bareRuns.push(await measured(bareUrl, bare.pid!, connections, duration));
 			plainRuns.push(await measured(plainUrl, plain.pid!, connections, duration));
+			pacedRuns.push(await measured(pacedUrl, paced.pid!, connections, duration));
 			for (const [i, server] of servers.entries()) runs[i].push(await measured(server.url, server.pid, connections, duration, server.headers));
 		}
 		const summary = (list: Array<{ requestsPerSecond: number; cpuMicrosPerRequest: number }>) => ({
@@ -136,6 +151,7 @@ export async function benchGatewayFeatures(opts: { connections?: number; duratio
 			durationSeconds: duration,
 			rounds,
 			bare: bareSummary,
+			barePaced: { busyMicros: PACED_BUSY_MICROS, ...summary(pacedRuns) },
 			plainMoleculerWeb: { ...summary(plainRuns), ratioToBare: Math.round((summary(plainRuns).requestsPerSecond / bareSummary.requestsPerSecond) * 1000) / 1000 },
 			configurations: configurations.map((c, i) => ({
 				...c,

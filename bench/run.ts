@@ -38,6 +38,10 @@ async function main(): Promise<void> {
 		results.gatewayFeatures = features;
 		console.log(`gateway features (GET /api/ping, ${features.connections} connections, ${features.rounds}×${features.durationSeconds}s median, server CPU per request):`);
 		console.log(`  bare node:http: ${features.bare.requestsPerSecond} req/s, ${features.bare.cpuMicrosPerRequest} µs`);
+		const paced = features.barePaced;
+		console.log(
+			`  bare node:http with ${paced.busyMicros} µs of busy loop per request: ${paced.requestsPerSecond} req/s, ${paced.cpuMicrosPerRequest} µs (${Math.round((paced.cpuMicrosPerRequest - paced.busyMicros) * 10) / 10} µs beyond the loop: what answering at that pace costs Node and the kernel)`,
+		);
 		const plain = features.plainMoleculerWeb;
 		console.log(`  plain moleculer-web (its defaults, no feature of ours): ${plain.requestsPerSecond} req/s (ratio ${plain.ratioToBare}), ${plain.cpuMicrosPerRequest} µs`);
 		for (const c of features.configurations) {
