@@ -9,6 +9,7 @@
 import * as Moleculer from "moleculer";
 import { ServiceBroker, type BrokerOptions, type Middleware } from "moleculer";
 import { internalMiddlewares } from "../platform/moleculer/middlewares";
+import { stockMiddleware } from "../platform/moleculer/stock-middleware";
 import { isInfrastructureFailure } from "../platform/moleculer/breaker-policy";
 import { median } from "./support";
 
@@ -17,12 +18,11 @@ type Factory = (broker: ServiceBroker) => Middleware & { name?: string };
 
 /** Ours that stand in for Moleculer's middleware of the same name. */
 const REPLACED = new Set(["Metrics", "Timeout", "Tracing", "ContextTracker", "Bulkhead"]);
-const MOLECULER = (Moleculer as unknown as { Middlewares: Record<string, Factory> }).Middlewares;
 
 /** The production list, each entry passed through `choose` once the broker has made it. */
 function chain(choose: (made: Middleware & { name?: string }, broker: ServiceBroker) => Middleware | null): BrokerOptions["middlewares"] {
 	return internalMiddlewares().map((entry: Entry) => (broker: ServiceBroker) => {
-		const made = typeof entry === "string" ? MOLECULER[entry].call(broker, broker) : typeof entry === "function" ? (entry as Factory)(broker) : (entry as Middleware & { name?: string });
+		const made = typeof entry === "string" ? stockMiddleware(entry, broker) : typeof entry === "function" ? (entry as Factory)(broker) : (entry as Middleware & { name?: string });
 		return choose(made, broker) ?? { name: "left out" };
 	}) as BrokerOptions["middlewares"];
 }
@@ -39,11 +39,11 @@ function variants(): Variant[] {
 		{ name: "tracing sampled at 1 %", middlewares: chain(made => made), tracingRate: 0.01 },
 		{
 			name: "Moleculer's Metrics, Timeout, Tracing, ContextTracker, Bulkhead instead of ours",
-			middlewares: chain((made, broker) => (made.name && REPLACED.has(made.name) ? MOLECULER[made.name].call(broker, broker) : made)),
+			middlewares: chain((made, broker) => (made.name && REPLACED.has(made.name) ? stockMiddleware(made.name, broker) : made)),
 		},
 		{
 			name: "the same, tracing sampled at 1 %",
-			middlewares: chain((made, broker) => (made.name && REPLACED.has(made.name) ? MOLECULER[made.name].call(broker, broker) : made)),
+			middlewares: chain((made, broker) => (made.name && REPLACED.has(made.name) ? stockMiddleware(made.name, broker) : made)),
 			tracingRate: 0.01,
 		},
 	];

@@ -42,7 +42,8 @@ interface Gateway extends Service {
 	logResponse(req: Req, res: Res, data: unknown): void;
 }
 
-const stock = ApiGateway as unknown as { actions: { rest: { handler: Handler } }; methods: Record<string, Handler> } as {
+/** moleculer-web's own `rest` handler and `callAction`, which these overrides call into. */
+const stock = ApiGateway as unknown as {
 	actions: { rest: { handler: (this: Gateway, ctx: Context) => Promise<unknown> } };
 	methods: { callAction: Handler };
 };

@@ -33,6 +33,8 @@ const SETTLE_ERROR_LOG_EVERY_MS = 30_000;
 export class SharedRateLimitStore {
 	private window = Number.NaN;
 	private counts = new Map<string, ClientCount>();
+	/** The clients with requests not yet sent, so a settlement does not walk every client of the window. */
+	private unsent = new Map<string, ClientCount>();
 	private settler: NodeJS.Timeout | undefined;
 	private lastSettleErrorMs = -Infinity;
 
@@ -61,12 +63,14 @@ export class SharedRateLimitStore {
 			// Unsettled counts of the window that ended no longer limit anyone.
 			this.window = window;
 			this.counts = new Map();
+			this.unsent = new Map();
 		}
 		let count = this.counts.get(key);
 		if (!count) this.counts.set(key, (count = { settled: 0, sending: 0, unsettled: 0 }));
 		count.unsettled++;
 		// Requests on their way to the store count too: until it answers, `settled` is older than they are.
 		if (count.sending + count.unsettled <= Math.floor((this.limit - count.settled) / LOCAL_SHARE)) {
+			this.unsent.set(key, count);
 			this.settler ??= setInterval(() => this.settleAll(), SETTLE_EVERY_MS).unref();
 			return count.settled + count.sending + count.unsettled;
 		}
@@ -75,7 +79,8 @@ export class SharedRateLimitStore {
 
 	/** Sends what this node counted and has not yet told the store. */
 	async settleAll(): Promise<void> {
-		const pending = [...this.counts].filter(([, count]) => count.unsettled > 0);
+		const pending = [...this.unsent].filter(([, count]) => count.unsettled > 0);
+		this.unsent = new Map();
 		if (pending.length === 0) {
 			clearInterval(this.settler);
 			this.settler = undefined;
@@ -107,6 +112,7 @@ export class SharedRateLimitStore {
 			// Sent again at the next settlement, not lost (an increment the store made but could not
 			// confirm is then counted twice: a client is over-counted, never under-counted).
 			count.unsettled += by;
+			if (this.window === window) this.unsent.set(key, count);
 			throw err;
 		} finally {
 			count.sending -= by;

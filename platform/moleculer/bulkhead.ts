@@ -9,6 +9,7 @@
 import * as Moleculer from "moleculer";
 import type { Context, Middleware, ServiceBroker } from "moleculer";
 import { publishedEverySecond } from "./metrics";
+import { stockMiddleware } from "./stock-middleware";
 
 const { METRIC } = Moleculer;
 
@@ -27,7 +28,7 @@ interface Gate {
 }
 
 export function LeanBulkheadMiddleware(broker: ServiceBroker): Middleware {
-	const stock = (Moleculer as unknown as { Middlewares: Record<string, (broker: ServiceBroker) => Record<string, unknown>> }).Middlewares.Bulkhead.call(broker, broker);
+	const stock = stockMiddleware("Bulkhead", broker);
 	const gates = new Set<Gate>();
 
 	function publish(): void {

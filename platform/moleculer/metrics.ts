@@ -9,6 +9,7 @@
  */
 import * as Moleculer from "moleculer";
 import type { Context, Middleware, ServiceBroker } from "moleculer";
+import { stockMiddleware } from "./stock-middleware";
 
 const { METRIC } = Moleculer;
 export const METRICS_PUBLISH_INTERVAL_MS = 1000;
@@ -94,7 +95,7 @@ class RequestSeries {
 }
 
 export function AggregatedMetricsMiddleware(broker: ServiceBroker): Middleware {
-	const stock = (Moleculer as unknown as { Middlewares: Record<string, (broker: ServiceBroker) => Middleware> }).Middlewares.Metrics.call(broker, broker);
+	const stock = stockMiddleware("Metrics", broker);
 	const metrics = broker.metrics;
 	const series = new Set<RequestSeries>();
 

@@ -1,15 +1,15 @@
 /**
  * Moleculer's internal middlewares, registered by us (broker option `internalMiddlewares: false`)
- * so a few can skip the gateway's own `api.rest` action. That action only forwards an HTTP request
- * to the real action, which gets every middleware itself; counting metrics and applying bulkhead,
- * circuit breaker and retry twice per request cost about a fifth of the gateway's throughput
- * (measured with bench/). middlewares.spec.ts checks this list against the broker's own default.
+ * so that five are replaced by cheaper ones doing the same (REPLACED) and a few skip the gateway's
+ * own `api.rest` action. Only requests the tracer samples still go through that action (the others
+ * take platform/http/lean-gateway.ts's path); it only forwards to the real action, which gets every
+ * middleware itself. middlewares.spec.ts checks this list against the broker's own default.
  */
-import * as Moleculer from "moleculer";
 import type { Middleware, ServiceBroker } from "moleculer";
 import { AuthorizationMiddleware } from "./authorization";
 import { InputGuardMiddleware } from "./input-guard";
 import { ContextTrackerMiddleware } from "./context-tracker";
+import { stockMiddleware } from "./stock-middleware";
 import { AggregatedMetricsMiddleware } from "./metrics";
 import { SweptTimeoutMiddleware } from "./timeout";
 import { SampledTracingMiddleware } from "./tracing";
@@ -62,7 +62,7 @@ function moleculerMiddlewares(): Array<string | ((broker: ServiceBroker) => Midd
 		const replacement = REPLACED[name];
 		if (!SKIPPED_ON_FORWARDING.has(name)) return replacement ?? name;
 		// Exported at runtime, missing from the typings.
-		const factory = replacement ?? (Moleculer as unknown as { Middlewares: Record<string, MiddlewareFactory> }).Middlewares[name];
+		const factory: MiddlewareFactory = replacement ?? (broker => stockMiddleware(name, broker) as ReturnType<MiddlewareFactory>);
 		return (broker: ServiceBroker) => {
 			const middleware = factory.call(broker, broker);
 			const wrapLocalAction = middleware.localAction;

@@ -33,11 +33,9 @@ export function SweptTimeoutMiddleware(broker: ServiceBroker): Middleware {
 		entry.reject(new Moleculer.Errors.RequestTimeoutError({ action: actionName, nodeID: ctx.nodeID } as ConstructorParameters<typeof Moleculer.Errors.RequestTimeoutError>[0]));
 	}
 
-	/** Lists exist only while calls wait: nested calls pass on what is left of a timeout, so lengths vary without end. */
-	function forget(entry: Waiting, list: Set<Waiting>, timeoutMs: number): boolean {
+	function forget(entry: Waiting, list: Set<Waiting>): boolean {
 		if (!list.delete(entry)) return false;
 		waitingCount--;
-		if (list.size === 0) byLength.delete(timeoutMs);
 		return true;
 	}
 
@@ -46,9 +44,12 @@ export function SweptTimeoutMiddleware(broker: ServiceBroker): Middleware {
 		for (const [timeoutMs, list] of byLength) {
 			for (const entry of list) {
 				if (entry.deadline > now) break;
-				forget(entry, list, timeoutMs);
+				forget(entry, list);
 				expire(entry);
 			}
+			// Emptied lists go here, not as each call ends (that would make a list per call in a
+			// row): nested calls pass on what is left of a timeout, so lengths vary without end.
+			if (list.size === 0) byLength.delete(timeoutMs);
 		}
 		if (waitingCount === 0 && sweeper) {
 			clearInterval(sweeper);
@@ -67,10 +68,10 @@ export function SweptTimeoutMiddleware(broker: ServiceBroker): Middleware {
 			sweeper ??= setInterval(sweep, TIMEOUT_SWEEP_MS).unref();
 			running.then(
 				value => {
-					if (forget(entry, waiting, timeoutMs)) resolve(value);
+					if (forget(entry, waiting)) resolve(value);
 				},
 				err => {
-					if (forget(entry, waiting, timeoutMs)) reject(err);
+					if (forget(entry, waiting)) reject(err);
 				},
 			);
 		});

@@ -6,7 +6,7 @@
  * the answer in the Context (which its child calls, local or on other nodes, inherit) and leaves
  * unsampled calls untouched. Sampled calls get Moleculer's own spans, unchanged.
  */
-import * as Moleculer from "moleculer";
+import { stockMiddleware } from "./stock-middleware";
 import type { Context, Middleware, ServiceBroker } from "moleculer";
 
 type Handler = (ctx: Context) => Promise<unknown>;
@@ -15,7 +15,7 @@ type Wrapper = (this: unknown, next: Handler, definition: unknown) => Handler;
 const DEFAULT_SPAN_PRIORITY = 5;
 
 export function SampledTracingMiddleware(broker: ServiceBroker): Middleware {
-	const stock = (Moleculer as unknown as { Middlewares: Record<string, (broker: ServiceBroker) => Record<string, unknown>> }).Middlewares.Tracing.call(broker, broker);
+	const stock = stockMiddleware("Tracing", broker);
 	const tracer = (broker as unknown as { tracer: { shouldSample(span: { priority: number }): boolean } }).tracer;
 	const sampledOnly = (wrapStock: Wrapper | null | undefined): Wrapper | null => {
 		if (!wrapStock) return null;
