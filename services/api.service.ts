@@ -275,6 +275,9 @@ export function createApiService({ config, backends }: ServiceDeps): ServiceSche
 						},
 					},
 					autoAliases: true,
+					// The services' fixed-path actions (GET /api/ping, ...) skip moleculer-web's per-request
+					// routing (platform/http/lean-gateway.ts): every route feature below still applies.
+					lean: config.http.leanRoutes,
 					// Establishes the caller for every request; each service checks again on its own.
 					authentication: true,
 					onBeforeCall(_ctx: Context, _route: unknown, req: Req & { $action?: { secrets?: readonly string[] }; $endpoint?: { local?: boolean }; body?: unknown; $params?: unknown }) {

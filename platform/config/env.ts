@@ -108,6 +108,10 @@ const ENV_SPEC = {
 	CORS_ORIGINS: list({ default: [], devDefault: ["*"], desc: "Allowed browser origins, comma-separated; * allows any (development default)" }),
 	BODY_LIMIT: byteSize({ default: "256kb", desc: "Largest accepted request body" }),
 	TRUST_PROXY: list({ default: [], desc: "Proxy addresses whose X-Forwarded-For is believed; empty trusts none" }),
+	GATEWAY_LEAN_ROUTES: bool({
+		default: true,
+		desc: "Serve requests to fixed-path action routes without moleculer-web's per-request routing (same features, less CPU); false sends every request its way",
+	}),
 
 	RATE_LIMIT_PER_MINUTE: positiveInt({ default: 600, desc: "Requests per minute one client address may make through the gateway (0: off); counted in the shared store" }),
 
@@ -210,6 +214,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env) {
 			corsOrigins: env.CORS_ORIGINS,
 			bodyLimit: env.BODY_LIMIT,
 			trustProxy: env.TRUST_PROXY,
+			leanRoutes: env.GATEWAY_LEAN_ROUTES,
 		},
 		rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
 		auth: {

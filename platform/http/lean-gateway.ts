@@ -9,6 +9,12 @@
  *
  * A request the tracer samples keeps moleculer-web's own path, so its trace still shows the HTTP
  * span with the action's span under it.
+ *
+ * Requests to a route declared `lean: true` also skip moleculer-web's per-request routing when
+ * they name a fixed-path action (below, "The lean route"). That bypass is behind its own route
+ * option, and GATEWAY_LEAN_ROUTES=false turns it off, because it reaches into moleculer-web's
+ * internals (its alias list and `aliasHandler`), which a new moleculer-web version may change:
+ * test/integration/lean-routes.test.ts compares the two paths request by request.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Errors, type Context, type Service, type ServiceBroker } from "moleculer";
@@ -80,7 +86,8 @@ export const leanGatewayMethods = {
 				const tracked = trackedContexts(this);
 				tracked.add(ctx);
 				try {
-					result = await stock.actions.rest.handler.call(this, ctx);
+					const alias = leanAliasFor(this, req);
+					result = alias ? await serveLeanRoute(this, ctx, req, res, alias) : await stock.actions.rest.handler.call(this, ctx);
 				} finally {
 					tracked.delete(ctx);
 				}
@@ -143,4 +150,157 @@ function withRestEndpoint(ctx: Context, gateway: Gateway): Context {
 	}
 	(ctx as unknown as { setEndpoint(endpoint: unknown): void }).setEndpoint(endpoint);
 	return ctx;
+}
+
+/**
+ * The lean route: requests to the fixed-path action aliases of a route declared with `lean: true`
+ * skip moleculer-web's `rest` handler and `routeHandler`. Those matched the URL against every
+ * alias's regular expression and wrapped each request in a Promise waiting on three response
+ * listeners, composing the route's middlewares anew; here the alias comes from a table and the rest
+ * runs as they did, with moleculer-web's own pieces (query parsing, the route's middlewares, CORS,
+ * `aliasHandler` with rate limit, endpoint, onBeforeCall, authentication, then `callAction`).
+ * Anything else (an alias with path parameters or its own handler, a preflight, a route without
+ * the option) takes moleculer-web's path. Measured in bench/gateway-features.bench.ts ("lean
+ * routes off").
+ */
+interface Alias {
+	action?: string;
+	handler?: unknown;
+	type?: string;
+	keys: unknown[];
+	route: GatewayRoute & { path: string; middlewares: Handler[]; opts: { lean?: boolean; mergeParams?: boolean }; hasWhitelist?: boolean; hasBlacklist?: boolean };
+}
+
+interface LeanTable {
+	aliases: unknown;
+	/** Method, then path as requested: the lean alias moleculer-web's own matching picks for it. */
+	byMethod: Map<string, Map<string, Alias>>;
+	size: number;
+}
+
+/** Enough for every fixed path of a route in each letter case a client is likely to send. */
+const LEAN_TABLE_LIMIT = 1024;
+const leanTables = new WeakMap<Gateway, LeanTable>();
+
+function leanAliasFor(gateway: Gateway, req: Req): Alias | undefined {
+	const method = req.method;
+	// A preflight is matched by the method it asks about, and answered by the CORS handler.
+	if (!method || method === "OPTIONS" || !req.url) return undefined;
+	const internals = gateway as unknown as { aliases: Alias[]; resolveAlias(url: string, method?: string): { alias: Alias; params: object } | false };
+	let table = leanTables.get(gateway);
+	// moleculer-web replaces its alias list (filter, then push and sort) whenever it changes it.
+	if (!table || table.aliases !== internals.aliases) {
+		table = { aliases: internals.aliases, byMethod: new Map(), size: 0 };
+		leanTables.set(gateway, table);
+	}
+	const url = pathOf(req.url);
+	let byPath = table.byMethod.get(method);
+	const known = byPath?.get(url);
+	// Past the limit (a client inventing letter cases), the rest go moleculer-web's way.
+	if (known || table.size >= LEAN_TABLE_LIMIT) return known;
+	const found = internals.resolveAlias(url, method);
+	if (!found || !isLeanAlias(found.alias)) return undefined;
+	if (!byPath) table.byMethod.set(method, (byPath = new Map()));
+	byPath.set(url, found.alias);
+	table.size++;
+	return found.alias;
+}
+
+function isLeanAlias(alias: Alias): boolean {
+	const route = alias.route;
+	return (
+		route.opts.lean === true &&
+		route.opts.mergeParams !== false &&
+		!route.hasWhitelist &&
+		!route.hasBlacklist &&
+		typeof alias.action === "string" &&
+		typeof alias.handler !== "function" &&
+		alias.type !== "stream" &&
+		alias.keys.length === 0
+	);
+}
+
+/** The path as moleculer-web matches it: without the query and a trailing slash. */
+function pathOf(url: string): string {
+	const question = url.indexOf("?", 1);
+	const path = question === -1 ? url : url.slice(0, question);
+	return path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path;
+}
+
+async function serveLeanRoute(gateway: Gateway, ctx: Context, req: Req, res: Res, alias: Alias): Promise<unknown> {
+	const service = gateway as Gateway & {
+		parseQueryString(req: Req): { url: string; query: Record<string, unknown> };
+		logRequest(req: Req): void;
+		corsHandler(route: unknown, req: Req, res: Res): boolean;
+		aliasHandler(req: Req, res: Res, alias: Alias): Promise<unknown>;
+	};
+	// What moleculer-web's `rest` handler does before routing.
+	req.$ctx = ctx;
+	res.$ctx = ctx;
+	if (ctx.requestID) res.setHeader("X-Request-ID", ctx.requestID);
+	if (!req.originalUrl) req.originalUrl = req.url;
+	const parsed = service.parseQueryString(req);
+	let url = parsed.url;
+	if (url.length > 1 && url.endsWith("/")) url = url.slice(0, -1);
+	req.parsedUrl = url;
+	if (!req.query) req.query = parsed.query;
+	const route = alias.route;
+	req.baseUrl = route.path;
+	req.url = (req.originalUrl as string).substring(route.path.length);
+	if (req.url.length === 0 || req.url[0] !== "/") req.url = "/" + req.url;
+
+	// What its `routeHandler` does for an alias.
+	req.$route = route;
+	res.$route = route;
+	service.logRequest(req);
+	const pending = runMiddlewares(gateway, req, res, route.middlewares);
+	if (pending) await pending;
+	if (service.corsHandler(route, req, res)) return true;
+	const body = req.body;
+	const params = Object.assign({}, body !== null && typeof body === "object" ? body : {}, req.query) as Record<string, unknown>;
+	req.$params = params;
+	req.$alias = alias;
+	return service.aliasHandler(req, res, alias);
+}
+
+/**
+ * moleculer-web's `composeThen` without its Promise when every middleware calls `next` at once, as
+ * the security headers, the request guard and a body parser for a request without a body do.
+ */
+function runMiddlewares(gateway: Gateway, req: Req, res: Res, middlewares: Handler[]): Promise<void> | undefined {
+	let outcome: { err?: unknown } | undefined;
+	let wake: ((outcome: { err?: unknown }) => void) | undefined;
+	const done = (err?: unknown) => {
+		if (wake) wake({ err });
+		else outcome = { err };
+	};
+	// moleculer-web's `compose`: an error skips to the next error middleware (four arguments).
+	const step = (i: number, err?: unknown): void => {
+		if (i >= middlewares.length) return done(err);
+		const middleware = middlewares[i];
+		const next = (nextErr?: unknown) => step(i + 1, nextErr);
+		if (err) {
+			if (middleware.length === 4) middleware.call(gateway, err, req, res, next);
+			else next(err);
+		} else if (middleware.length < 4) middleware.call(gateway, req, res, next);
+		else next();
+	};
+	step(0);
+	if (outcome) {
+		if (outcome.err) throw asMoleculerError(outcome.err);
+		return undefined;
+	}
+	return new Promise((resolve, reject) => {
+		wake = ({ err }) => (err ? reject(asMoleculerError(err)) : resolve());
+	});
+}
+
+/** As `composeThen` turns a middleware's error into the one the error handler renders. */
+function asMoleculerError(err: unknown): Error {
+	if (err instanceof Errors.MoleculerError) return err;
+	if (err instanceof Error) {
+		const { code, status, type } = err as Error & { code?: unknown; status?: unknown; type?: unknown };
+		return new Errors.MoleculerError(err.message, (code || status) as number, type as string);
+	}
+	return new Errors.MoleculerError(err as string);
 }

@@ -1,0 +1,155 @@
+/**
+ * The lean route (platform/http/lean-gateway.ts) answers exactly as moleculer-web's own routing:
+ * the same battery of requests, good and bad, sent to a node with it and a node without it
+ * (GATEWAY_LEAN_ROUTES=false) gets the same statuses, headers and bodies. And it is really taken:
+ * moleculer-web's route handler never runs for a fixed-path action on the lean node.
+ */
+import http from "node:http";
+import type { Service } from "moleculer";
+import { startTestNode, TestNode } from "../support/node";
+
+interface RawResponse {
+	status: number;
+	headers: http.IncomingHttpHeaders;
+	text: string;
+}
+
+interface RawRequest {
+	method: string;
+	path: string;
+	headers?: Record<string, string>;
+	body?: string;
+}
+
+function send(baseUrl: string, { method, path, headers = {}, body }: RawRequest): Promise<RawResponse> {
+	const url = new URL(baseUrl);
+	return new Promise((resolve, reject) => {
+		const req = http.request(
+			{ host: url.hostname, port: url.port, method, path, headers: { ...headers, ...(body !== undefined ? { "Content-Length": String(Buffer.byteLength(body)) } : {}) } },
+			res => {
+				const chunks: Buffer[] = [];
+				res.on("data", chunk => chunks.push(chunk));
+				res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString("utf8") }));
+				res.on("error", reject);
+			},
+		);
+		req.on("error", reject);
+		req.end(body);
+	});
+}
+
+const ISO_TIME = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z/g;
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
+
+/** What may differ between two nodes answering the same request: the clock and generated ids. */
+function comparable(res: RawResponse) {
+	const headers = { ...res.headers };
+	delete headers.date;
+	if (typeof headers["x-request-id"] === "string") headers["x-request-id"] = headers["x-request-id"].replace(UUID, "<uuid>");
+	return { status: res.status, headers, text: res.text.replace(ISO_TIME, "<time>").replace(UUID, "<uuid>") };
+}
+
+const ORIGIN = "https://play.lootopia.example";
+const json = { "Content-Type": "application/json" };
+
+const battery: Array<[string, RawRequest]> = [
+	["a trivial GET", { method: "GET", path: "/api/ping" }],
+	["HEAD", { method: "HEAD", path: "/api/ping" }],
+	["a trailing slash", { method: "GET", path: "/api/ping/" }],
+	["another letter case", { method: "GET", path: "/API/Ping" }],
+	["a query string", { method: "GET", path: "/api/ping?x=1&x=2&a[b]=c" }],
+	["a method the path does not take", { method: "POST", path: "/api/ping", headers: json, body: "{}" }],
+	["OPTIONS without CORS", { method: "OPTIONS", path: "/api/ping" }],
+	["a CORS preflight", { method: "OPTIONS", path: "/api/auth/login", headers: { Origin: ORIGIN, "Access-Control-Request-Method": "POST" } }],
+	["an allowed origin", { method: "GET", path: "/api/ping", headers: { Origin: ORIGIN } }],
+	["a foreign origin", { method: "GET", path: "/api/ping", headers: { Origin: "https://evil.example" } }],
+	["a client's request id", { method: "GET", path: "/api/ping", headers: { "X-Request-ID": "client-chosen-id-42" } }],
+	["an unsafe request id", { method: "GET", path: "/api/ping", headers: { "X-Request-ID": "<script>" } }],
+	["a broken token on a public route", { method: "GET", path: "/api/ping", headers: { Authorization: "Bearer not.a.token" } }],
+	["a GET with a JSON body", { method: "GET", path: "/api/ping", headers: json, body: '{"a":1}' }],
+	["a GET with a non-JSON body", { method: "GET", path: "/api/ping", headers: { "Content-Type": "text/plain" }, body: "hello" }],
+	["an over-long URL", { method: "GET", path: `/api/ping?q=${"x".repeat(9000)}` }],
+	["a guarded route without a token", { method: "GET", path: "/api/users/me" }],
+	["a guarded route with a broken token", { method: "GET", path: "/api/users/me", headers: { Authorization: "Bearer not.a.token" } }],
+	["a guarded route with another scheme", { method: "GET", path: "/api/auth/me", headers: { Authorization: "Basic dXNlcjpwYXNz" } }],
+	["wrong credentials", { method: "POST", path: "/api/auth/login", headers: json, body: '{"email":"nobody@example.com","password":"wrong password 1"}' }],
+	["invalid JSON", { method: "POST", path: "/api/auth/login", headers: json, body: '{"email":' }],
+	["JSON that is not an object", { method: "POST", path: "/api/auth/login", headers: json, body: "[1,2]" }],
+	["a body that is not JSON", { method: "POST", path: "/api/auth/login", headers: { "Content-Type": "text/plain" }, body: "email=a" }],
+	["no body", { method: "POST", path: "/api/auth/login" }],
+	["a body over the limit", { method: "POST", path: "/api/auth/login", headers: json, body: JSON.stringify({ email: "a@b.c", password: "x".repeat(2000) }) }],
+	["nesting too deep", { method: "POST", path: "/api/auth/login", headers: json, body: `${"[".repeat(40)}${"]".repeat(40)}` }],
+	["a NUL character", { method: "POST", path: "/api/auth/login", headers: json, body: '{"email":"a\\u0000@b.c","password":"whatever 123"}' }],
+	["a secret in the URL", { method: "POST", path: "/api/auth/login?password=hunter22", headers: json, body: '{"email":"a@b.c"}' }],
+	["a query that fails validation", { method: "GET", path: "/api/hunts?limit=abc" }],
+	["a listing", { method: "GET", path: "/api/hunts?limit=2" }],
+	["a path with a parameter", { method: "GET", path: "/api/hunts/not-a-hunt" }],
+	["an unknown path", { method: "GET", path: "/api/nothing-here" }],
+	["a documentation page", { method: "GET", path: "/api/openapi.json" }],
+	["an admin route without a token", { method: "GET", path: "/api/admin/audit" }],
+];
+
+let lean: TestNode;
+let stock: TestNode;
+const routeHandlerRuns = new Map<TestNode, jest.SpyInstance>();
+
+beforeAll(async () => {
+	const env = { BODY_LIMIT: "1kb", CORS_ORIGINS: ORIGIN, RATE_LIMIT_PER_MINUTE: "100000" };
+	[lean, stock] = await Promise.all([startTestNode({ ...env, GATEWAY_LEAN_ROUTES: "true" }), startTestNode({ ...env, GATEWAY_LEAN_ROUTES: "false" })]);
+	for (const node of [lean, stock]) {
+		const gateway = node.broker.getLocalService("api") as Service & { routeHandler: (...args: unknown[]) => unknown };
+		routeHandlerRuns.set(node, jest.spyOn(gateway, "routeHandler"));
+	}
+}, 120_000);
+
+afterAll(async () => {
+	await Promise.all([lean?.stop(), stock?.stop()]);
+});
+
+describe.each(battery)("%s", (_name, request) => {
+	it("is answered by the lean route exactly as by moleculer-web's routing", async () => {
+		const [fromLean, fromStock] = await Promise.all([send(lean.baseUrl, request), send(stock.baseUrl, request)]);
+		expect(comparable(fromLean)).toEqual(comparable(fromStock));
+	});
+});
+
+it("echoes a client's safe request id on both paths", async () => {
+	for (const node of [lean, stock]) {
+		const res = await send(node.baseUrl, { method: "GET", path: "/api/ping", headers: { "X-Request-ID": "client-chosen-id-42" } });
+		expect(res.headers["x-request-id"]).toBe("client-chosen-id-42");
+	}
+});
+
+it("keeps the security headers on the lean route's answers and errors", async () => {
+	for (const path of ["/api/ping", "/api/users/me", "/api/hunts?limit=abc"]) {
+		const res = await send(lean.baseUrl, { method: "GET", path });
+		expect(res.headers).toMatchObject({ "content-security-policy": expect.stringContaining("default-src 'none'"), "x-content-type-options": "nosniff", "cache-control": "no-store" });
+	}
+});
+
+describe("which requests take the lean route", () => {
+	async function routeHandlerRunsFor(node: TestNode, request: RawRequest): Promise<number> {
+		const spy = routeHandlerRuns.get(node)!;
+		spy.mockClear();
+		await send(node.baseUrl, request);
+		return spy.mock.calls.length;
+	}
+
+	it("fixed-path actions skip moleculer-web's route handler, with or without a body", async () => {
+		expect(await routeHandlerRunsFor(lean, { method: "GET", path: "/api/ping" })).toBe(0);
+		expect(await routeHandlerRunsFor(lean, { method: "GET", path: "/api/hunts?limit=1" })).toBe(0);
+		expect(await routeHandlerRunsFor(lean, { method: "POST", path: "/api/auth/login", headers: json, body: "{}" })).toBe(0);
+	});
+
+	it("paths with parameters, preflights, pages and unknown paths take moleculer-web's", async () => {
+		expect(await routeHandlerRunsFor(lean, { method: "GET", path: "/api/hunts/some-id" })).toBe(1);
+		expect(await routeHandlerRunsFor(lean, { method: "OPTIONS", path: "/api/auth/login", headers: { Origin: ORIGIN, "Access-Control-Request-Method": "POST" } })).toBe(1);
+		expect(await routeHandlerRunsFor(lean, { method: "GET", path: "/api/openapi.json" })).toBe(1);
+		expect(await routeHandlerRunsFor(lean, { method: "GET", path: "/api/nothing-here" })).toBe(1);
+	});
+
+	it("GATEWAY_LEAN_ROUTES=false sends every request moleculer-web's way", async () => {
+		expect(await routeHandlerRunsFor(stock, { method: "GET", path: "/api/ping" })).toBe(1);
+		expect(await routeHandlerRunsFor(stock, { method: "POST", path: "/api/auth/login", headers: json, body: "{}" })).toBe(1);
+	});
+});
