@@ -20,9 +20,10 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { Errors, type Context, type Service, type ServiceBroker } from "moleculer";
 import ApiGateway from "moleculer-web";
 import { trackedContexts } from "../moleculer/context-tracker";
+import type { StaticHeadersMiddleware } from "./security-headers";
 
 type Req = IncomingMessage & Record<string, unknown> & { $ctx?: Context };
-type Res = ServerResponse & Record<string, unknown>;
+type Res = ServerResponse & Record<string, unknown> & { [HELD_HEADERS]?: string[] };
 type Handler = (this: unknown, ...args: unknown[]) => unknown;
 
 interface GatewayRoute {
@@ -57,6 +58,13 @@ const stock = ApiGateway as unknown as {
 interface SamplingTracer {
 	shouldSample(span: { priority: number }): boolean;
 }
+
+/**
+ * Headers the lean route holds back to send with the response head in one `writeHead` (name, value,
+ * name, value): the request id and the route's fixed headers. Node validates and stores a header
+ * set with `setHeader` one call at a time, which cost more than the rest of the answer's headers.
+ */
+const HELD_HEADERS = Symbol("headers held for the response head");
 
 /** Marks the Contexts made here: their request runs on the lean path. */
 const LEAN = Symbol("lean gateway request");
@@ -105,6 +113,8 @@ export const leanGatewayMethods = {
 				this.send404(req, res);
 			}
 		} catch (err) {
+			// An error answer carries the headers the lean route held back for the response head.
+			if (!res.headersSent) applyHeldHeaders(res);
 			// As Moleculer's ErrorHandler middleware did for the stock path's `rest` action.
 			this.errorHandler(req, res, err instanceof Error ? err : new Errors.MoleculerError(String(err), 500));
 		}
@@ -128,7 +138,10 @@ export const leanGatewayMethods = {
 		if (isStream) ctx.options.stream = req as unknown as NonNullable<typeof ctx.options.stream>;
 		let data = await this.broker.call(endpoint as unknown as string, params, { ...route.callOptions, ctx, ...(isStream ? { stream: req } : {}) } as object);
 		if (route.onAfterCall) data = await route.onAfterCall.call(this, ctx, route, req, res, data);
-		this.sendResponse(req, res, data, endpoint.action);
+		if (!(res[HELD_HEADERS] && sendPlainJson(this, ctx, req, res, data, endpoint.action))) {
+			applyHeldHeaders(res);
+			this.sendResponse(req, res, data, endpoint.action);
+		}
 		if (route.logging) this.logResponse(req, res, data);
 		return true;
 	},
@@ -237,7 +250,8 @@ async function serveLeanRoute(gateway: Gateway, ctx: Context, req: Req, res: Res
 	// What moleculer-web's `rest` handler does before routing.
 	req.$ctx = ctx;
 	res.$ctx = ctx;
-	if (ctx.requestID) res.setHeader("X-Request-ID", ctx.requestID);
+	const held: string[] = (res[HELD_HEADERS] = []);
+	if (ctx.requestID) held.push("X-Request-ID", ctx.requestID);
 	if (!req.originalUrl) req.originalUrl = req.url;
 	const parsed = service.parseQueryString(req);
 	let url = parsed.url;
@@ -282,6 +296,9 @@ function runMiddlewares(gateway: Gateway, req: Req, res: Res, middlewares: Handl
 		if (err) {
 			if (middleware.length === 4) middleware.call(gateway, err, req, res, next);
 			else next(err);
+		} else if (isStaticHeaders(middleware)) {
+			holdHeaders(res, middleware.staticHeaders);
+			next();
 		} else if (middleware.length < 4) middleware.call(gateway, req, res, next);
 		else next();
 	};
@@ -303,4 +320,53 @@ function asMoleculerError(err: unknown): Error {
 		return new Errors.MoleculerError(err.message, (code || status) as number, type as string);
 	}
 	return new Errors.MoleculerError(err as string);
+}
+
+function isStaticHeaders(middleware: Handler): middleware is Handler & StaticHeadersMiddleware {
+	return Array.isArray((middleware as Partial<StaticHeadersMiddleware>).staticHeaders);
+}
+
+function holdHeaders(res: Res, headers: StaticHeadersMiddleware["staticHeaders"]): void {
+	const held = res[HELD_HEADERS]!;
+	for (const [name, value] of headers) held.push(name, value);
+}
+
+/**
+ * Sets the held headers one by one, before anything else writes the answer. They were the first
+ * set on moleculer-web's path, so a header set since (CORS, an action's own) keeps its value.
+ */
+function applyHeldHeaders(res: Res): void {
+	const held = res[HELD_HEADERS];
+	if (!held) return;
+	res[HELD_HEADERS] = undefined;
+	for (let i = 0; i < held.length; i += 2) if (!res.hasHeader(held[i])) res.setHeader(held[i], held[i + 1]);
+}
+
+const JSON_TYPE = "application/json; charset=utf-8";
+
+/**
+ * moleculer-web's `sendResponse` for its most common case, in one `writeHead`: a 200 with a plain
+ * object or array as JSON, no header set along the way, nothing the action asked of the response
+ * (status, headers, type, location), no ETag and no conditional request. False for anything else,
+ * which `sendResponse` answers.
+ */
+function sendPlainJson(gateway: Gateway, ctx: Context, req: Req, res: Res, data: unknown, action: unknown): boolean {
+	if (data === null || typeof data !== "object" || res.headersSent || res.statusCode !== 200) return false;
+	const prototype = Object.getPrototypeOf(data);
+	if ((prototype !== Object.prototype && !Array.isArray(data)) || (data as { type?: unknown }).type === "Buffer") return false;
+	const meta = ctx.meta as Record<string, unknown>;
+	if (meta.$statusCode || meta.$statusMessage || meta.$responseType || meta.$responseHeaders || meta.$location) return false;
+	const declared = action as { responseType?: unknown; responseHeaders?: unknown } | undefined;
+	if (declared?.responseType || declared?.responseHeaders || (req.$route as { etag?: unknown } | undefined)?.etag) return false;
+	if (req.headers["if-none-match"] !== undefined || req.headers["if-modified-since"] !== undefined) return false;
+	if (res.getHeaderNames().length > 0) return false;
+	const body = (gateway as unknown as { encodeResponse(req: Req, res: Res, data: unknown): string | undefined }).encodeResponse(req, res, data);
+	// A toJSON that answers undefined: sendResponse's empty answer.
+	if (typeof body !== "string") return false;
+	const head = res[HELD_HEADERS]!;
+	res[HELD_HEADERS] = undefined;
+	head.push("Content-Type", JSON_TYPE, "Content-Length", String(Buffer.byteLength(body)));
+	res.writeHead(200, head);
+	res.end(body);
+	return true;
 }

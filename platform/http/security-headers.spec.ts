@@ -23,6 +23,13 @@ describe("apiSecurityHeaders", () => {
 		});
 	});
 
+	it("declares the same headers as static, for the lean route to send with the response head", () => {
+		for (const hsts of [true, false]) {
+			const declared = Object.fromEntries(apiSecurityHeaders({ hsts }).staticHeaders.map(([name, value]) => [name.toLowerCase(), value]));
+			expect(declared).toEqual(headersSetBy({ hsts }));
+		}
+	});
+
 	it("leaves HSTS out outside production", () => {
 		expect(headersSetBy({ hsts: false })).not.toHaveProperty("strict-transport-security");
 	});

@@ -4,17 +4,25 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 type Middleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
 
 /**
+ * A route middleware that only ever sets these fixed headers. The lean route (lean-gateway.ts)
+ * sends them with the response head instead of running it: Node validates and stores each header
+ * set one by one.
+ */
+export type StaticHeadersMiddleware = Middleware & { staticHeaders: ReadonlyArray<readonly [string, string]> };
+
+/**
  * The API only ever answers JSON, so its pages may load nothing and be framed by no one. The docs
  * page loads Swagger UI's script and stylesheet from our own origin; Swagger UI sets inline styles.
  */
-export function apiSecurityHeaders(opts: { hsts: boolean }): Middleware {
+export function apiSecurityHeaders(opts: { hsts: boolean }): StaticHeadersMiddleware {
 	// Answers carry tokens and personal data: no browser or proxy keeps them, unless a handler says
 	// otherwise (the docs' static assets do).
 	const headers: Array<[string, string]> = [["Cache-Control", "no-store"], ...staticHeaders(helmetHeaders(opts))];
-	return (_req, res, next) => {
+	const middleware: Middleware = (_req, res, next) => {
 		for (const [name, value] of headers) res.setHeader(name, value);
 		next();
 	};
+	return Object.assign(middleware, { staticHeaders: headers });
 }
 
 /**

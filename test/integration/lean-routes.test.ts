@@ -40,13 +40,15 @@ function send(baseUrl: string, { method, path, headers = {}, body }: RawRequest)
 
 const ISO_TIME = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z/g;
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
+const TOKEN = /eyJ[\w-]+\.[\w-]+\.[\w-]+|"refreshToken":"[^"]+"/g;
 
 /** What may differ between two nodes answering the same request: the clock and generated ids. */
 function comparable(res: RawResponse) {
 	const headers = { ...res.headers };
 	delete headers.date;
 	if (typeof headers["x-request-id"] === "string") headers["x-request-id"] = headers["x-request-id"].replace(UUID, "<uuid>");
-	return { status: res.status, headers, text: res.text.replace(ISO_TIME, "<time>").replace(UUID, "<uuid>") };
+	if (typeof headers.location === "string") headers.location = headers.location.replace(UUID, "<uuid>");
+	return { status: res.status, headers, text: res.text.replace(ISO_TIME, "<time>").replace(UUID, "<uuid>").replace(TOKEN, "<token>") };
 }
 
 const ORIGIN = "https://play.lootopia.example";
@@ -58,6 +60,16 @@ const battery: Array<[string, RawRequest]> = [
 	["a trailing slash", { method: "GET", path: "/api/ping/" }],
 	["another letter case", { method: "GET", path: "/API/Ping" }],
 	["a query string", { method: "GET", path: "/api/ping?x=1&x=2&a[b]=c" }],
+	["a conditional GET on any version", { method: "GET", path: "/api/ping", headers: { "If-None-Match": "*" } }],
+	["a conditional GET on a date", { method: "GET", path: "/api/ping", headers: { "If-Modified-Since": "Wed, 21 Oct 2015 07:28:00 GMT" } }],
+	[
+		"a registration (201 with a Location)",
+		{ method: "POST", path: "/api/auth/register", headers: json, body: '{"email":"lean-route@example.com","password":"correct horse battery","displayName":"Lean Route"}' },
+	],
+	[
+		"the same registration again",
+		{ method: "POST", path: "/api/auth/register", headers: json, body: '{"email":"lean-route@example.com","password":"correct horse battery","displayName":"Lean Route"}' },
+	],
 	["a method the path does not take", { method: "POST", path: "/api/ping", headers: json, body: "{}" }],
 	["OPTIONS without CORS", { method: "OPTIONS", path: "/api/ping" }],
 	["a CORS preflight", { method: "OPTIONS", path: "/api/auth/login", headers: { Origin: ORIGIN, "Access-Control-Request-Method": "POST" } }],
@@ -109,7 +121,15 @@ afterAll(async () => {
 describe.each(battery)("%s", (_name, request) => {
 	it("is answered by the lean route exactly as by moleculer-web's routing", async () => {
 		const [fromLean, fromStock] = await Promise.all([send(lean.baseUrl, request), send(stock.baseUrl, request)]);
-		expect(comparable(fromLean)).toEqual(comparable(fromStock));
+		const expected = comparable(fromStock);
+		// One difference, on purpose: the lean route's HEAD answer gives GET's Content-Length (RFC 9110
+		// §9.3.2: the same header fields as GET), where Node leaves it out on moleculer-web's path.
+		if (request.method === "HEAD" && fromLean.headers["content-length"] !== undefined) {
+			const get = await send(lean.baseUrl, { ...request, method: "GET" });
+			expect(fromLean.headers["content-length"]).toBe(String(Buffer.byteLength(get.text)));
+			expected.headers["content-length"] = fromLean.headers["content-length"];
+		}
+		expect(comparable(fromLean)).toEqual(expected);
 	});
 });
 
