@@ -25,6 +25,13 @@ describe("error code registry", () => {
 		expect(ERROR_CODES.PAYLOAD_TOO_LARGE.status).toBe(413);
 		expect(ERROR_CODES.VALIDATION_FAILED.status).toBe(422);
 		expect(ERROR_CODES.RATE_LIMITED.status).toBe(429);
+		// The play contract (PRODUCT.md, "Hunts and play").
+		expect(ERROR_CODES.ALREADY_JOINED.status).toBe(409);
+		expect(ERROR_CODES.HUNT_FULL.status).toBe(409);
+		expect(ERROR_CODES.HUNT_NOT_RUNNING.status).toBe(409);
+		expect(ERROR_CODES.JOIN_CODE_INVALID.status).toBe(403);
+		expect(ERROR_CODES.TOO_MANY_ATTEMPTS.status).toBe(429);
+		expect(ERROR_CODES.NO_MORE_HINTS.status).toBe(409);
 	});
 
 	it("builds AppErrors that carry code, status and details", () => {
