@@ -28,7 +28,9 @@ describe("check fix", () => {
 		const replayed = at(0, 0);
 		const history = { lastAccepted: at(500, 60), recent: [fixFingerprint(replayed)] };
 		for (const rule of FIX_CHECKS) {
-			const raised = [replayed, { ...at(0, 1), recordedAt: t0 + 3_600_000 }, at(490, 59), at(100_000, 61)].map(fix => rule.check({ history, fix, now: t0 + 62_000, policy: DEFAULT_ANTI_CHEAT_POLICY })?.code);
+			const raised = [replayed, { ...at(0, 1), recordedAt: t0 + 3_600_000 }, at(490, 59), at(100_000, 61)].map(
+				fix => rule.check({ history, fix, now: t0 + 62_000, policy: DEFAULT_ANTI_CHEAT_POLICY })?.code,
+			);
 			expect(raised.filter(Boolean)).toContain(rule.code);
 			expect(raised.filter(code => code && code !== rule.code)).toEqual([]);
 		}
