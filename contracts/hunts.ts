@@ -108,6 +108,40 @@ const PublicHunt = T.Object(
 );
 
 const HuntId = () => T.Object({ id: Uuid() });
+
+/**
+ * A published (or archived) hunt as the gameplay service needs it to decide a player's reports on
+ * its own: every clue's place, geofence, content, challenge (the answer's hash only), hints, points
+ * and search zone, and the paths. For other services only, never for a client.
+ */
+const Playbook = T.Object(
+	{
+		id: Uuid(),
+		status: T.Union([T.Literal("published"), T.Literal("archived")]),
+		partnerSuspended: T.Boolean(),
+		startsAt: IsoDateTime(),
+		endsAt: IsoDateTime(),
+		visibility: Visibility(),
+		capacity: T.Union([T.Integer(), T.Null()]),
+		timeLimitMinutes: T.Union([T.Integer(), T.Null()]),
+		joinCode: T.Union([T.String(), T.Null()]),
+		clues: T.Array(
+			T.Object({
+				id: Uuid(),
+				title: T.String(),
+				position: T.Object({ lat: T.Number(), lon: T.Number() }),
+				radiusM: T.Integer(),
+				content: T.String(),
+				challenge: T.Union([T.Object({ question: T.String(), answerHash: T.String() }), T.Null()]),
+				hints: T.Array(T.Object({ text: T.String(), cost: T.Integer() })),
+				points: T.Integer(),
+				zone: Zone(),
+			}),
+		),
+		paths: T.Array(T.Object({ from: Uuid(), to: Uuid() })),
+	},
+	{ title: "Playbook" },
+);
 const huntChangeFields = () => ({ huntId: Uuid(), partnerId: Uuid(), at: IsoDateTime() });
 /** Where a visible hunt is, for the geo index: its area's centre, and whether it may be listed. */
 const placement = () => ({ area: T.Object({ lat: T.Number(), lon: T.Number(), radiusM: T.Integer() }), visibility: Visibility() });
@@ -184,6 +218,7 @@ export const huntsContract = defineContract({
 				zones: T.Array(T.Object({ clueId: Uuid(), zone: T.Union([Zone(), T.Null()]) })),
 			}),
 		},
+		playbook: { params: HuntId(), result: Playbook },
 		listed: {
 			params: T.Object({ after: T.Optional(Uuid()), limit: Defaulted(withValidation(T.Integer({ minimum: 1, maximum: 1000 }), { convert: true }), 500) }),
 			result: T.Object({ items: T.Array(T.Object({ huntId: Uuid(), area: T.Object({ lat: T.Number(), lon: T.Number() }) })), next: T.Optional(Uuid()) }),
@@ -237,6 +272,7 @@ function UpdateClueShape() {
 export type HuntView = Static<typeof Hunt>;
 export type PublicHuntView = Static<typeof PublicHunt>;
 export type ClueView = Static<typeof Clue>;
+export type HuntPlaybook = Static<typeof Playbook>;
 export type HuntVisibility = Static<ReturnType<typeof Visibility>>;
 export type NewHunt = Static<(typeof huntsContract.actions)["create"]["params"]>;
 export type NewClue = Static<(typeof huntsContract.actions)["addClue"]["params"]>;

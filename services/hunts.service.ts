@@ -288,6 +288,14 @@ export function createHuntsService({ config, backends }: ServiceDeps) {
 				},
 			},
 
+			playbook: {
+				// The gameplay service decides players' reports from this, kept in memory per hunt.
+				access: "service",
+				handler(ctx) {
+					return flows.playbook(ctx.params.id);
+				},
+			},
+
 			listed: {
 				// The geo index (and search indexes) rebuild themselves from this.
 				access: "service",

@@ -10,7 +10,7 @@
  *    again), it becomes published with its zones, and the announcement (hunts.changed) and the
  *    audit fact are written with it.
  */
-import { HUNTS_CHANNEL, type ClueView, type HuntView, type NewClue, type NewHunt, type PublicHuntView } from "../../contracts/hunts";
+import { HUNTS_CHANNEL, type ClueView, type HuntPlaybook, type HuntView, type NewClue, type NewHunt, type PublicHuntView } from "../../contracts/hunts";
 import { writeAuditFactFrom, type ChangeOrigin } from "../audit/facts";
 import { AppError, notFound } from "../../platform/errors/app-error";
 import type { MessageWriter, Outbox } from "../../platform/outbox/outbox";
@@ -83,6 +83,44 @@ export class HuntFlows {
 
 	async list(filter: { status?: HuntRecord["status"]; partnerId?: string }, limit: number): Promise<HuntView[]> {
 		return Promise.all((await this.hunts.list(filter, limit)).map(hunt => this.membersView(hunt)));
+	}
+
+	/**
+	 * What the gameplay service plays a hunt from. Only a published hunt is played, and an archived
+	 * one keeps answering for the participations it had: both are frozen, so the answer may be kept.
+	 * A draft (never published, or taken back by moderation) is no one's to play: 404.
+	 */
+	async playbook(id: string): Promise<HuntPlaybook> {
+		const hunt = await this.hunts.get(id);
+		if (!hunt || hunt.status === "draft") throw notFound("Hunt");
+		const [clues, paths] = await Promise.all([this.hunts.clues(id), this.hunts.paths(id)]);
+		return {
+			id: hunt.id,
+			status: hunt.status,
+			partnerSuspended: hunt.partnerSuspended,
+			startsAt: hunt.startsAt,
+			endsAt: hunt.endsAt,
+			visibility: hunt.visibility,
+			capacity: hunt.capacity,
+			timeLimitMinutes: hunt.timeLimitMinutes,
+			joinCode: hunt.joinCode,
+			clues: clues.map(clue => {
+				// Publication gave every clue its zone and froze them; a clue without one is a broken row.
+				if (!clue.zone) throw new AppError("INTERNAL_ERROR", `Clue ${clue.id} of published hunt ${id} has no search zone`);
+				return {
+					id: clue.id,
+					title: clue.title,
+					position: clue.position,
+					radiusM: clue.radiusM,
+					content: clue.content,
+					challenge: clue.challenge && clue.answerHash ? { question: clue.challenge.question, answerHash: clue.answerHash } : null,
+					hints: clue.hints,
+					points: clue.points,
+					zone: clue.zone,
+				};
+			}),
+			paths,
+		};
 	}
 
 	/** For operators: the hunt, what stands between it and publication, its graph's ends and its zones. */

@@ -8,6 +8,8 @@ import { httpClient, expectError, type HttpClient } from "../support/http";
 import { eventually, startTestNode, type TestNode } from "../support/node";
 import { huntReport, huntRows } from "../../services/hunts.repl";
 import { HUNT_TEST_ENV, signInAdmin, signUp, verifiedPartner as verifiedPartnerOf } from "../support/hunts";
+import { callAsService } from "../../platform/moleculer/service-identity";
+import { distanceM } from "../../domain/hunts/geo";
 
 let node: TestNode;
 let http: HttpClient;
@@ -190,6 +192,50 @@ it("lets admins take a hunt down with a reason, on the record, back to a draft",
 		},
 		{ timeoutMs: 20_000 },
 	);
+});
+
+it("hands the gameplay service a played hunt's playbook: every clue's secrets but the answer, which stays a hash; nothing for drafts or clients", async () => {
+	const owner = await register("Owner");
+	const partnerId = await verifiedPartner(owner);
+	const huntId = (await http.post("/api/hunts", draft(partnerId, { visibility: "private", capacity: 30, timeLimitMinutes: 90 }), { token: owner.token })).body.id;
+	const first = clue(1);
+	const firstId = (await http.post(`/api/hunts/${huntId}/clues`, first, { token: owner.token })).body.id;
+	const secondId = (await http.post(`/api/hunts/${huntId}/clues`, clue(2, { challenge: null, hints: [] }), { token: owner.token })).body.id;
+	await http.put(`/api/hunts/${huntId}/paths`, { paths: [{ from: firstId, to: secondId }] }, { token: owner.token });
+	await expect(callAsService(node.broker, "gameplay", "hunts.playbook", { id: huntId })).rejects.toMatchObject({ type: "NOT_FOUND" });
+
+	const published = (await http.post(`/api/hunts/${huntId}/publish`, {}, { token: owner.token })).body;
+	const playbook = await callAsService(node.broker, "gameplay", "hunts.playbook", { id: huntId });
+	expect(playbook).toMatchObject({
+		id: huntId,
+		status: "published",
+		partnerSuspended: false,
+		visibility: "private",
+		capacity: 30,
+		timeLimitMinutes: 90,
+		joinCode: published.joinCode,
+		paths: [{ from: firstId, to: secondId }],
+	});
+	const [one, two] = [firstId, secondId].map(id => playbook.clues.find(c => c.id === id)!);
+	expect(one).toMatchObject({
+		title: "Clue 1",
+		position: first.position,
+		radiusM: 25,
+		content: first.content,
+		hints: first.hints,
+		points: 10,
+		challenge: { question: "Question 1?", answerHash: expect.stringMatching(/^scrypt\$/) },
+	});
+	expect(JSON.stringify(playbook)).not.toContain(first.challenge.answer);
+	expect(two.challenge).toBeNull();
+	// The search zone players get holds the place.
+	for (const c of [one, two]) expect(distanceM(c.position, c.zone)).toBeLessThanOrEqual(c.zone.radiusM);
+
+	// An archived hunt still answers for the participations it had; no client reaches the action.
+	await http.post(`/api/hunts/${huntId}/archive`, {}, { token: owner.token });
+	expect((await callAsService(node.broker, "gameplay", "hunts.playbook", { id: huntId })).status).toBe("archived");
+	await expect(node.broker.call("hunts.playbook", { id: huntId }, { meta: { accessToken: owner.token } })).rejects.toMatchObject({ code: 403 });
+	await expect(node.broker.call("hunts.playbook", { id: huntId })).rejects.toMatchObject({ code: 401 });
 });
 
 describe("finding hunts", () => {
