@@ -189,9 +189,11 @@ interface LeanTable {
 	/** Method, then path as requested: the lean alias moleculer-web's own matching picks for it. */
 	byMethod: Map<string, Map<string, Alias>>;
 	size: number;
+	/** Without one (GATEWAY_LEAN_ROUTES=false), no request is matched here at all. */
+	anyLeanRoute: boolean;
 }
 
-/** Enough for every fixed path of a route in each letter case a client is likely to send. */
+/** Every fixed path of a route in each letter case a client is likely to send, many times over. */
 const LEAN_TABLE_LIMIT = 1024;
 const leanTables = new WeakMap<Gateway, LeanTable>();
 
@@ -203,15 +205,29 @@ function leanAliasFor(gateway: Gateway, req: Req): Alias | undefined {
 	let table = leanTables.get(gateway);
 	// moleculer-web replaces its alias list (filter, then push and sort) whenever it changes it.
 	if (!table || table.aliases !== internals.aliases) {
-		table = { aliases: internals.aliases, byMethod: new Map(), size: 0 };
+		table = { aliases: internals.aliases, byMethod: new Map(), size: 0, anyLeanRoute: internals.aliases.some(alias => alias.route.opts.lean === true) };
 		leanTables.set(gateway, table);
 	}
+	if (!table.anyLeanRoute) return undefined;
 	const url = pathOf(req.url);
 	let byPath = table.byMethod.get(method);
 	const known = byPath?.get(url);
-	// Past the limit (a client inventing letter cases), the rest go moleculer-web's way.
-	if (known || table.size >= LEAN_TABLE_LIMIT) return known;
-	const found = internals.resolveAlias(url, method);
+	if (known) return known;
+	// A client inventing letter cases fills it: start over rather than stop learning, so the paths
+	// clients really use come back at their next request.
+	if (table.size >= LEAN_TABLE_LIMIT) {
+		table.byMethod.clear();
+		table.size = 0;
+		byPath = undefined;
+	}
+	let found: ReturnType<typeof internals.resolveAlias>;
+	try {
+		found = internals.resolveAlias(url, method);
+	} catch {
+		// A path parameter that does not decode (`%E0%A4`): moleculer-web's path answers it (400),
+		// with the request id it sets before matching.
+		return undefined;
+	}
 	if (!found || !isLeanAlias(found.alias)) return undefined;
 	if (!byPath) table.byMethod.set(method, (byPath = new Map()));
 	byPath.set(url, found.alias);

@@ -1,11 +1,13 @@
 /**
  * The lean route (platform/http/lean-gateway.ts) answers exactly as moleculer-web's own routing:
- * the same battery of requests, good and bad, sent to a node with it and a node without it
- * (GATEWAY_LEAN_ROUTES=false) gets the same statuses, headers and bodies. And it is really taken:
- * moleculer-web's route handler never runs for a fixed-path action on the lean node.
+ * the same battery of requests, good and bad, sent to a node with it and to a node whose server
+ * runs moleculer-web's own, unmodified `httpHandler`, gets the same statuses, headers and bodies.
+ * And it is really taken: moleculer-web's route handler never runs for a fixed-path action on the
+ * lean node, and always does with GATEWAY_LEAN_ROUTES=false.
  */
 import http from "node:http";
 import type { Service } from "moleculer";
+import ApiGateway from "moleculer-web";
 import { startTestNode, TestNode } from "../support/node";
 
 interface RawResponse {
@@ -99,23 +101,37 @@ const battery: Array<[string, RawRequest]> = [
 	["an unknown path", { method: "GET", path: "/api/nothing-here" }],
 	["a documentation page", { method: "GET", path: "/api/openapi.json" }],
 	["an admin route without a token", { method: "GET", path: "/api/admin/audit" }],
+	["a path parameter that does not decode", { method: "GET", path: "/api/hunts/%E0%A4" }],
+	["a lone percent sign", { method: "GET", path: "/api/users/%" }],
+	["a doubled slash", { method: "GET", path: "/api//ping" }],
+	["an encoded fixed path", { method: "GET", path: "/api/%70ing" }],
 ];
 
 let lean: TestNode;
+/** Its server runs moleculer-web's own httpHandler: nothing of lean-gateway.ts before routing. */
 let stock: TestNode;
+/** Ours, with GATEWAY_LEAN_ROUTES=false. */
+let switchedOff: TestNode;
 const routeHandlerRuns = new Map<TestNode, jest.SpyInstance>();
+
+type Gateway = Service & { routeHandler: (...args: unknown[]) => unknown; server: http.Server };
+const stockHttpHandler = (ApiGateway as unknown as { methods: { httpHandler: (this: Gateway, req: http.IncomingMessage, res: http.ServerResponse) => unknown } }).methods.httpHandler;
 
 beforeAll(async () => {
 	const env = { BODY_LIMIT: "1kb", CORS_ORIGINS: ORIGIN, RATE_LIMIT_PER_MINUTE: "100000" };
-	[lean, stock] = await Promise.all([startTestNode({ ...env, GATEWAY_LEAN_ROUTES: "true" }), startTestNode({ ...env, GATEWAY_LEAN_ROUTES: "false" })]);
-	for (const node of [lean, stock]) {
-		const gateway = node.broker.getLocalService("api") as Service & { routeHandler: (...args: unknown[]) => unknown };
-		routeHandlerRuns.set(node, jest.spyOn(gateway, "routeHandler"));
-	}
+	[lean, stock, switchedOff] = await Promise.all([
+		startTestNode({ ...env, GATEWAY_LEAN_ROUTES: "true" }),
+		startTestNode({ ...env, GATEWAY_LEAN_ROUTES: "false" }),
+		startTestNode({ ...env, GATEWAY_LEAN_ROUTES: "false" }),
+	]);
+	const stockGateway = stock.broker.getLocalService("api") as Gateway;
+	stockGateway.server.removeAllListeners("request");
+	stockGateway.server.on("request", (req, res) => stockHttpHandler.call(stockGateway, req, res));
+	for (const node of [lean, switchedOff]) routeHandlerRuns.set(node, jest.spyOn(node.broker.getLocalService("api") as Gateway, "routeHandler"));
 }, 120_000);
 
 afterAll(async () => {
-	await Promise.all([lean?.stop(), stock?.stop()]);
+	await Promise.all([lean?.stop(), stock?.stop(), switchedOff?.stop()]);
 });
 
 describe.each(battery)("%s", (_name, request) => {
@@ -169,7 +185,21 @@ describe("which requests take the lean route", () => {
 	});
 
 	it("GATEWAY_LEAN_ROUTES=false sends every request moleculer-web's way", async () => {
-		expect(await routeHandlerRunsFor(stock, { method: "GET", path: "/api/ping" })).toBe(1);
-		expect(await routeHandlerRunsFor(stock, { method: "POST", path: "/api/auth/login", headers: json, body: "{}" })).toBe(1);
+		expect(await routeHandlerRunsFor(switchedOff, { method: "GET", path: "/api/ping" })).toBe(1);
+		expect(await routeHandlerRunsFor(switchedOff, { method: "POST", path: "/api/auth/login", headers: json, body: "{}" })).toBe(1);
+	});
+
+	it("keeps learning the paths clients use when a client fills the table with letter cases", async () => {
+		// 1,100 letter-case variants of one fixed path (16 letters): more than the table holds.
+		const caseVariant = (n: number) => {
+			let letter = 0;
+			return [..."admin/audit/verify"].map(char => (char === "/" ? char : (n >> letter++) & 1 ? char.toUpperCase() : char)).join("");
+		};
+		const variants = Array.from({ length: 1100 }, (_, n) => `/api/${caseVariant(n)}`);
+		expect(new Set(variants).size).toBe(1100);
+		for (let i = 0; i < variants.length; i += 100) await Promise.all(variants.slice(i, i + 100).map(path => send(lean.baseUrl, { method: "GET", path })));
+		// A path no request of this file used before: the table must still take it in.
+		await send(lean.baseUrl, { method: "GET", path: "/api/auth/jwks" });
+		expect(await routeHandlerRunsFor(lean, { method: "GET", path: "/api/auth/jwks" })).toBe(0);
 	});
 });
