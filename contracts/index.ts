@@ -7,6 +7,7 @@
 import type { Static, TSchema } from "./kit";
 import { auditContract } from "./audit";
 import { huntsContract } from "./hunts";
+import { gameplayContract } from "./gameplay";
 import { geoContract } from "./geo";
 import { authContract } from "./auth";
 import { partnersContract } from "./partners";
@@ -19,6 +20,7 @@ export const CONTRACTS = {
 	partners: partnersContract,
 	audit: auditContract,
 	hunts: huntsContract,
+	gameplay: gameplayContract,
 	geo: geoContract,
 	system: systemContract,
 } as const;

@@ -71,6 +71,7 @@ const OPENAPI_TAGS: Record<string, string> = {
 	users: "Profiles: what players see of each other, and account deletion.",
 	partners: "Organisations that design hunts and sponsor rewards, and their members.",
 	hunts: "Hunts partners design (drafts, clues, paths, publishing) and players find.",
+	play: "Joining a hunt and playing it: positions, answers, hints; the server decides what was found.",
 	admin: "Operations reserved to platform admins.",
 	audit: "The append-only, hash-chained audit log.",
 	system: "Reachability and the server clock.",

@@ -19,6 +19,7 @@ import { createPartnersService } from "./partners.service";
 import { createAuditService } from "./audit.service";
 import { createHuntsService } from "./hunts.service";
 import { createGeoService } from "./geo.service";
+import { createGameplayService } from "./gameplay.service";
 
 interface ServiceEntry {
 	create(deps: ServiceDeps): ServiceSchema;
@@ -35,6 +36,7 @@ export const SERVICES: Record<string, ServiceEntry> = {
 	audit: { create: createAuditService, replCommands: auditReplCommands },
 	hunts: { create: createHuntsService, replCommands: huntsReplCommands },
 	geo: { create: createGeoService },
+	gameplay: { create: createGameplayService },
 };
 
 /** Every service's operator commands, for moleculer-repl (broker option `replOptions.customCommands`). */

@@ -1,0 +1,87 @@
+/**
+ * Play: a player joins a published hunt and walks it; the server alone decides what they found.
+ * The shapes are PRODUCT.md's "Hunts and play" (participation, position, answer, hint); field names
+ * never change.
+ */
+import { T, defineContract, withValidation, type Static } from "./kit";
+import { IsoDateTime, Uuid } from "./identity";
+
+const Zone = () => T.Object({ lat: T.Number(), lon: T.Number(), radiusM: T.Integer() });
+const HintShape = () => T.Object({ text: T.String(), cost: T.Integer() });
+const State = () => T.Union([T.Literal("active"), T.Literal("completed"), T.Literal("suspended"), T.Literal("disqualified")]);
+/** A phone's clock reading with its zone, so it reads the same wherever the phone is. */
+const Instant = () => T.String({ format: "date-time", pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?(Z|[+-]\\d{2}:\\d{2})$" });
+const FlagCode = () => T.Union([T.Literal("IMPOSSIBLE_SPEED"), T.Literal("FUTURE_TIMESTAMP"), T.Literal("TIME_WENT_BACKWARDS"), T.Literal("REPLAYED_FIX")]);
+
+const DiscoveredClue = T.Object(
+	{
+		clueId: Uuid(),
+		title: T.String(),
+		content: T.String(),
+		points: T.Integer(),
+		discoveredAt: IsoDateTime(),
+		challenge: T.Optional(T.Object({ question: T.String(), solved: T.Boolean() })),
+		hintsUsed: T.Array(HintShape()),
+	},
+	{ title: "DiscoveredClue" },
+);
+
+const Participation = T.Object(
+	{
+		id: Uuid(),
+		huntId: Uuid(),
+		playerId: Uuid(),
+		state: State(),
+		score: T.Integer(),
+		startedAt: IsoDateTime(),
+		completedAt: T.Optional(IsoDateTime()),
+		targets: T.Array(T.Object({ clueId: Uuid(), zone: Zone() }), { description: "The clues being looked for: a search zone each, never the place" }),
+		discovered: T.Array(DiscoveredClue),
+	},
+	{ title: "Participation" },
+);
+
+const ParticipationId = () => T.Object({ id: Uuid() });
+
+export const gameplayContract = defineContract({
+	service: "gameplay",
+	description: "Joining hunts, position reports, answers and hints: the game itself",
+	actions: {
+		join: {
+			params: T.Object({ id: Uuid(), code: T.Optional(withValidation(T.String({ minLength: 1, maxLength: 64 }), { trim: true })) }, { additionalProperties: false }),
+			result: Participation,
+		},
+		get: { params: ParticipationId(), result: Participation },
+		report: {
+			params: T.Object(
+				{
+					id: Uuid(),
+					lat: T.Number({ minimum: -90, maximum: 90 }),
+					lon: T.Number({ minimum: -180, maximum: 180 }),
+					accuracy: T.Number({ minimum: 0, maximum: 100_000, description: "Metres: the phone's 68 % radius" }),
+					recordedAt: Instant(),
+				},
+				{ additionalProperties: false },
+			),
+			result: T.Object({
+				outcome: T.Union([T.Literal("discovered"), T.Literal("completed"), T.Literal("nothing"), T.Literal("inaccurate"), T.Literal("flagged")]),
+				discovered: T.Optional(T.Array(DiscoveredClue)),
+				flags: T.Optional(T.Array(FlagCode())),
+				score: T.Integer(),
+			}),
+		},
+		answer: {
+			params: T.Object({ id: Uuid(), clueId: Uuid(), answer: withValidation(T.String({ minLength: 1, maxLength: 200 }), { trim: true }) }, { additionalProperties: false }),
+			result: T.Object({ correct: T.Boolean(), score: T.Integer(), opened: T.Optional(T.Array(Uuid())) }),
+		},
+		hint: {
+			params: T.Object({ id: Uuid(), clueId: Uuid() }, { additionalProperties: false }),
+			result: T.Object({ hint: HintShape(), score: T.Integer() }),
+		},
+	},
+	events: {},
+	channels: {},
+});
+
+export type ParticipationView = Static<typeof Participation>;
+export type DiscoveredClueView = Static<typeof DiscoveredClue>;

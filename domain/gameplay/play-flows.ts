@@ -1,0 +1,294 @@
+/**
+ * The game's use cases: join, look at one's participation, report a position, answer a challenge,
+ * take a hint. The rules are the pure files beside this one; this file loads what they need, locks
+ * the participation while one decision is made and stores what it changed in one transaction, so
+ * concurrent reports of one player make one discovery and one score.
+ *
+ * A published hunt is frozen, so its playbook (from the hunts service) is kept in memory per hunt;
+ * joining reads it afresh, as that is when window, capacity and join code matter.
+ */
+import { timingSafeEqual } from "node:crypto";
+import type { HuntPlaybook } from "../../contracts/hunts";
+import type { DiscoveredClueView, ParticipationView } from "../../contracts/gameplay";
+import { AppError, notFound } from "../../platform/errors/app-error";
+import { decideAttempt, DEFAULT_ATTEMPT_POLICY, type AttemptPolicy } from "./answer-attempts";
+import type { FlagCode } from "./anti-cheat/fix";
+import { isComplete } from "./completion";
+import { nextHint } from "./hints";
+import { compilePlayGraph, openClues } from "./opening";
+import { assertPlaying } from "./participation-lifecycle";
+import { decideReport, DEFAULT_PLAY_POLICY, passedClues, targetsOf, type PlayHunt, type PlayPolicy } from "./position-report";
+import { score } from "./scoring";
+import type { ParticipationChanges, ParticipationRecord, PlayStore } from "./play-store";
+
+export interface PlayPorts {
+	/** The hunt as the hunts service plays it; 404 for a hunt no one may play. */
+	playbook(huntId: string): Promise<HuntPlaybook>;
+	answerMatches(attempt: string, answerHash: string): Promise<boolean>;
+	/** Epoch ms. */
+	now(): number;
+}
+
+type PlaybookClue = HuntPlaybook["clues"][number];
+
+interface PlayedHunt {
+	playbook: HuntPlaybook;
+	play: PlayHunt;
+	clues: Map<string, PlaybookClue>;
+	totalPoints: number;
+}
+
+/** Published hunts kept in memory per node; past this many, the least recently played is dropped. */
+const PLAYED_HUNTS_KEPT = 1000;
+
+export interface ReportResultView {
+	outcome: "discovered" | "completed" | "nothing" | "inaccurate" | "flagged";
+	discovered?: DiscoveredClueView[];
+	flags?: FlagCode[];
+	score: number;
+}
+
+export class PlayFlows {
+	private readonly played = new Map<string, Promise<PlayedHunt>>();
+
+	constructor(
+		private readonly store: PlayStore,
+		private readonly ports: PlayPorts,
+		private readonly policy: PlayPolicy & { attempts: AttemptPolicy } = { ...DEFAULT_PLAY_POLICY, attempts: DEFAULT_ATTEMPT_POLICY },
+	) {}
+
+	async join(huntId: string, playerId: string, code: string | undefined): Promise<ParticipationView> {
+		const hunt = await this.huntAfresh(huntId);
+		const existing = await this.store.participationOf(huntId, playerId);
+		if (existing) throw new AppError("ALREADY_JOINED", undefined, { participationId: existing });
+		const { playbook } = hunt;
+		const now = this.ports.now();
+		if (playbook.status !== "published" || playbook.partnerSuspended || now < Date.parse(playbook.startsAt) || now >= Date.parse(playbook.endsAt)) {
+			throw new AppError("HUNT_NOT_RUNNING", undefined, { startsAt: playbook.startsAt, endsAt: playbook.endsAt });
+		}
+		if (playbook.visibility === "private" && !sameJoinCode(code, playbook.joinCode)) throw new AppError("JOIN_CODE_INVALID");
+		const joined = await this.store.join(huntId, playerId, playbook.capacity, new Date(now));
+		if (joined.kind === "full") throw new AppError("HUNT_FULL", undefined, { capacity: playbook.capacity });
+		if (joined.kind === "already") throw new AppError("ALREADY_JOINED", undefined, { participationId: joined.id });
+		return this.view(joined.id, playerId);
+	}
+
+	async view(id: string, playerId: string): Promise<ParticipationView> {
+		const record = ownedBy(await this.store.load(this.store.db, id), playerId);
+		return viewOf(await this.hunt(record.huntId), record);
+	}
+
+	async report(id: string, playerId: string, report: { lat: number; lon: number; accuracy: number; recordedAt: string }): Promise<ReportResultView> {
+		const fix = { lat: report.lat, lon: report.lon, accuracy: report.accuracy, recordedAt: Date.parse(report.recordedAt) };
+		return this.store.db.transaction(async tx => {
+			const record = ownedBy(await this.store.load(tx, id, { forUpdate: true }), playerId);
+			const hunt = await this.hunt(record.huntId);
+			const now = this.ports.now();
+			assertPlaying(record.state);
+			assertTimeLeft(hunt, record, now);
+			const decision = decideReport(hunt.play, snapshotOf(record), fix, now, this.policy);
+			const changes: ParticipationChanges = { history: decision.history };
+			if (decision.flags.length) {
+				changes.flags = decision.flags;
+				changes.flagTimes = [...record.flagTimes, now];
+				if (decision.suspend) changes.state = "suspended";
+			}
+			for (const clueId of decision.discovered) record.discoveries.set(clueId, { discoveredAt: new Date(now), solvedAt: null });
+			if (decision.discovered.length) {
+				changes.discovered = decision.discovered;
+				if (decision.complete) {
+					changes.state = "completed";
+					changes.completedAt = new Date(now);
+					record.completedAt = changes.completedAt;
+				}
+				changes.score = scoreOf(hunt, record);
+			}
+			await this.store.apply(tx, id, changes, new Date(now));
+			return {
+				outcome: decision.outcome,
+				...(decision.discovered.length ? { discovered: decision.discovered.map(clueId => discoveredView(hunt, record, clueId)) } : {}),
+				...(decision.flags.length ? { flags: decision.flags.map(flag => flag.code) } : {}),
+				score: changes.score ?? record.score,
+			};
+		});
+	}
+
+	async answer(id: string, playerId: string, clueId: string, attempt: string): Promise<{ correct: boolean; score: number; opened?: string[] }> {
+		// The answer's hash is slow to check on purpose: checked before the participation is locked.
+		const before = ownedBy(await this.store.load(this.store.db, id), playerId);
+		const hunt = await this.hunt(before.huntId);
+		const challenge = this.challengeOf(hunt, before, clueId);
+		await this.assertMayAnswer(this.store.db, before, clueId);
+		const correct = await this.ports.answerMatches(attempt, challenge.answerHash);
+
+		return this.store.db.transaction(async tx => {
+			const record = ownedBy(await this.store.load(tx, id, { forUpdate: true }), playerId);
+			const now = this.ports.now();
+			assertPlaying(record.state);
+			assertTimeLeft(hunt, record, now);
+			const discovery = record.discoveries.get(clueId)!;
+			if (discovery.solvedAt) return { correct: true, score: record.score };
+			if (!correct) {
+				await this.assertMayAnswer(tx, record, clueId);
+				await this.store.apply(tx, id, { wrongAnswer: clueId }, new Date(now));
+				return { correct: false, score: record.score };
+			}
+			const openBefore = new Set(openClues(hunt.play.graph, passedClues(hunt.play, new Set(record.discoveries.keys()), solvedOf(record))));
+			discovery.solvedAt = new Date(now);
+			const passed = passedClues(hunt.play, new Set(record.discoveries.keys()), solvedOf(record));
+			const opened = openClues(hunt.play.graph, passed).filter(next => !openBefore.has(next) && !record.discoveries.has(next));
+			const changes: ParticipationChanges = { solved: clueId };
+			// Solving the last challenge at a trail's end completes the hunt.
+			if (isComplete(hunt.play.graph, passed)) {
+				changes.state = "completed";
+				changes.completedAt = record.completedAt = new Date(now);
+			}
+			changes.score = scoreOf(hunt, record);
+			await this.store.apply(tx, id, changes, new Date(now));
+			return { correct: true, score: changes.score, ...(opened.length ? { opened } : {}) };
+		});
+	}
+
+	async hint(id: string, playerId: string, clueId: string): Promise<{ hint: { text: string; cost: number }; score: number }> {
+		return this.store.db.transaction(async tx => {
+			const record = ownedBy(await this.store.load(tx, id, { forUpdate: true }), playerId);
+			const hunt = await this.hunt(record.huntId);
+			const now = this.ports.now();
+			assertPlaying(record.state);
+			assertTimeLeft(hunt, record, now);
+			const clue = hunt.clues.get(clueId);
+			// A clue not found yet is one the player may not know exists.
+			if (!clue || !record.discoveries.has(clueId)) throw notFound("Clue");
+			const taken = record.hintsTaken.get(clueId) ?? [];
+			const hint = nextHint(clue.hints, taken.length);
+			record.hintsTaken.set(clueId, [...taken, hint.cost]);
+			const total = scoreOf(hunt, record);
+			await this.store.apply(tx, id, { hint: { clueId, seq: taken.length, cost: hint.cost }, score: total }, new Date(now));
+			return { hint, score: total };
+		});
+	}
+
+	private challengeOf(hunt: PlayedHunt, record: ParticipationRecord, clueId: string): NonNullable<PlaybookClue["challenge"]> {
+		const clue = hunt.clues.get(clueId);
+		if (!clue || !record.discoveries.has(clueId)) throw notFound("Clue");
+		if (!clue.challenge) throw new AppError("CONFLICT", "This clue has no challenge");
+		return clue.challenge;
+	}
+
+	private async assertMayAnswer(db: Parameters<PlayStore["wrongAnswerTimes"]>[0], record: ParticipationRecord, clueId: string): Promise<void> {
+		assertPlaying(record.state);
+		if (record.discoveries.get(clueId)?.solvedAt) return;
+		const decision = decideAttempt(await this.store.wrongAnswerTimes(db, record.id, clueId), this.ports.now(), this.policy.attempts);
+		if (!decision.allowed) throw new AppError("TOO_MANY_ATTEMPTS", undefined, { retryAfterSeconds: decision.retryAfterSeconds });
+	}
+
+	private async huntAfresh(huntId: string): Promise<PlayedHunt> {
+		const hunt = compileHunt(await this.ports.playbook(huntId));
+		this.keep(huntId, Promise.resolve(hunt));
+		return hunt;
+	}
+
+	private hunt(huntId: string): Promise<PlayedHunt> {
+		const kept = this.played.get(huntId);
+		if (kept) {
+			// Most recently played last: the first entry is the one to drop.
+			this.played.delete(huntId);
+			this.played.set(huntId, kept);
+			return kept;
+		}
+		const loading = this.ports.playbook(huntId).then(compileHunt);
+		this.keep(huntId, loading);
+		loading.catch(() => this.played.get(huntId) === loading && this.played.delete(huntId));
+		return loading;
+	}
+
+	private keep(huntId: string, hunt: Promise<PlayedHunt>): void {
+		this.played.delete(huntId);
+		this.played.set(huntId, hunt);
+		if (this.played.size > PLAYED_HUNTS_KEPT) this.played.delete(this.played.keys().next().value!);
+	}
+}
+
+function compileHunt(playbook: HuntPlaybook): PlayedHunt {
+	const clues = new Map(playbook.clues.map(clue => [clue.id, clue]));
+	return {
+		playbook,
+		clues,
+		totalPoints: playbook.clues.reduce((total, clue) => total + clue.points, 0),
+		play: {
+			graph: compilePlayGraph({ clueIds: playbook.clues.map(clue => clue.id), paths: playbook.paths }),
+			clues: new Map(playbook.clues.map(clue => [clue.id, { clueId: clue.id, position: clue.position, radiusM: clue.radiusM, hasChallenge: clue.challenge !== null }])),
+		},
+	};
+}
+
+/** Someone else's participation is answered as one that does not exist. */
+function ownedBy(record: ParticipationRecord | undefined, playerId: string): ParticipationRecord {
+	if (!record || record.playerId !== playerId) throw notFound("Participation");
+	return record;
+}
+
+/** Join codes are shown in capitals; a player may type them in any case, with spaces around. */
+function sameJoinCode(given: string | undefined, expected: string | null): boolean {
+	if (!given || !expected) return false;
+	const a = Buffer.from(given.trim().toUpperCase());
+	const b = Buffer.from(expected.toUpperCase());
+	return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Past the hunt's end, or past the player's own time limit, nothing more is played. */
+function assertTimeLeft(hunt: PlayedHunt, record: ParticipationRecord, now: number): void {
+	const { endsAt, timeLimitMinutes, status } = hunt.playbook;
+	if (status !== "published" || now >= Date.parse(endsAt)) throw new AppError("HUNT_NOT_RUNNING", "The hunt is over", { endsAt });
+	if (timeLimitMinutes !== null && now > record.startedAt.getTime() + timeLimitMinutes * 60_000) {
+		throw new AppError("HUNT_NOT_RUNNING", "Your time for this hunt is up", { timeLimitMinutes });
+	}
+}
+
+function solvedOf(record: ParticipationRecord): Set<string> {
+	return new Set([...record.discoveries].filter(([, discovery]) => discovery.solvedAt).map(([clueId]) => clueId));
+}
+
+function snapshotOf(record: ParticipationRecord) {
+	return { state: record.state, discovered: new Set(record.discoveries.keys()), solved: solvedOf(record), history: record.history, flagTimes: record.flagTimes };
+}
+
+function scoreOf(hunt: PlayedHunt, record: ParticipationRecord): number {
+	return score({
+		discoveredPoints: [...record.discoveries.keys()].map(clueId => hunt.clues.get(clueId)?.points ?? 0),
+		hintCosts: [...record.hintsTaken.values()].flat(),
+		...(record.completedAt
+			? { completion: { elapsedMs: record.completedAt.getTime() - record.startedAt.getTime(), huntCluePoints: hunt.totalPoints, timeLimitMinutes: hunt.playbook.timeLimitMinutes ?? undefined } }
+			: {}),
+	}).total;
+}
+
+function discoveredView(hunt: PlayedHunt, record: ParticipationRecord, clueId: string): DiscoveredClueView {
+	const clue = hunt.clues.get(clueId)!;
+	const discovery = record.discoveries.get(clueId)!;
+	const taken = record.hintsTaken.get(clueId)?.length ?? 0;
+	return {
+		clueId,
+		title: clue.title,
+		content: clue.content,
+		points: clue.points,
+		discoveredAt: discovery.discoveredAt.toISOString(),
+		...(clue.challenge ? { challenge: { question: clue.challenge.question, solved: discovery.solvedAt !== null } } : {}),
+		hintsUsed: clue.hints.slice(0, taken),
+	};
+}
+
+function viewOf(hunt: PlayedHunt, record: ParticipationRecord): ParticipationView {
+	const discovered = new Set(record.discoveries.keys());
+	return {
+		id: record.id,
+		huntId: record.huntId,
+		playerId: record.playerId,
+		state: record.state,
+		score: record.score,
+		startedAt: record.startedAt.toISOString(),
+		...(record.completedAt ? { completedAt: record.completedAt.toISOString() } : {}),
+		targets: targetsOf(hunt.play, discovered, solvedOf(record)).map(target => ({ clueId: target.clueId, zone: hunt.clues.get(target.clueId)!.zone })),
+		discovered: [...record.discoveries].sort(([, a], [, b]) => a.discoveredAt.getTime() - b.discoveredAt.getTime()).map(([clueId]) => discoveredView(hunt, record, clueId)),
+	};
+}

@@ -1,0 +1,241 @@
+/**
+ * Participations and what each has done: discoveries (and solved challenges), hints taken, wrong
+ * answers, cheat flags. The gameplay service's own tables; a hunt's clues come from the hunts
+ * service (its playbook), never from its tables.
+ */
+import { randomUUID } from "node:crypto";
+import { SQLSTATE, type Migration, type SqlClient, type SqlError, type SqlExecutor } from "../../platform/sql";
+import type { FixHistory, Flag } from "./anti-cheat/fix";
+import type { ParticipationState } from "./participation-lifecycle";
+
+export const GAMEPLAY_MIGRATIONS: readonly Migration[] = [
+	{
+		version: 1,
+		name: "participations, discoveries, hints, wrong answers, flags",
+		up: `
+			create table participations (
+				id uuid primary key,
+				hunt_id uuid not null,
+				player_id uuid not null,
+				state text not null check (state in ('active', 'completed', 'suspended', 'disqualified')),
+				score integer not null default 0,
+				started_at timestamptz not null,
+				completed_at timestamptz,
+				fix_history jsonb not null default '{"recent": []}',
+				flag_times jsonb not null default '[]',
+				unique (hunt_id, player_id)
+			);
+			create index participations_player on participations (player_id);
+
+			-- Seats taken per hunt with a capacity: one row to lock, so concurrent joins never exceed it.
+			create table hunt_seats (
+				hunt_id uuid primary key,
+				taken integer not null check (taken >= 0)
+			);
+
+			create table discoveries (
+				participation_id uuid not null references participations (id) on delete cascade,
+				clue_id uuid not null,
+				discovered_at timestamptz not null,
+				solved_at timestamptz,
+				primary key (participation_id, clue_id)
+			);
+
+			create table hints_taken (
+				participation_id uuid not null references participations (id) on delete cascade,
+				clue_id uuid not null,
+				seq integer not null,
+				cost integer not null,
+				taken_at timestamptz not null,
+				primary key (participation_id, clue_id, seq)
+			);
+
+			create table wrong_answers (
+				participation_id uuid not null references participations (id) on delete cascade,
+				clue_id uuid not null,
+				answered_at timestamptz not null
+			);
+			create index wrong_answers_clue on wrong_answers (participation_id, clue_id, answered_at);
+
+			create table flags (
+				id uuid primary key,
+				participation_id uuid not null references participations (id) on delete cascade,
+				code text not null,
+				evidence jsonb not null,
+				raised_at timestamptz not null
+			);
+			create index flags_participation on flags (participation_id, raised_at);
+		`,
+	},
+];
+
+export interface ParticipationRecord {
+	id: string;
+	huntId: string;
+	playerId: string;
+	state: ParticipationState;
+	score: number;
+	startedAt: Date;
+	completedAt: Date | null;
+	history: FixHistory;
+	flagTimes: number[];
+	/** Clue id → when discovered, and when its challenge was solved. */
+	discoveries: Map<string, { discoveredAt: Date; solvedAt: Date | null }>;
+	/** Clue id → the costs of the hints taken, in order. */
+	hintsTaken: Map<string, number[]>;
+}
+
+type ParticipationRow = {
+	id: string;
+	hunt_id: string;
+	player_id: string;
+	state: ParticipationState;
+	score: number;
+	started_at: Date;
+	completed_at: Date | null;
+	fix_history: FixHistory;
+	flag_times: number[];
+};
+
+export type JoinResult = { kind: "joined"; id: string } | { kind: "already"; id: string } | { kind: "full" };
+
+/** What one decision changes; written in one transaction with the participation row locked. */
+export interface ParticipationChanges {
+	state?: ParticipationState;
+	score?: number;
+	completedAt?: Date;
+	history?: FixHistory;
+	flagTimes?: number[];
+	discovered?: readonly string[];
+	solved?: string;
+	flags?: readonly Flag[];
+	wrongAnswer?: string;
+	hint?: { clueId: string; seq: number; cost: number };
+}
+
+export class PlayStore {
+	private readonly participations: string;
+	private readonly seats: string;
+	private readonly discoveries: string;
+	private readonly hints: string;
+	private readonly wrongAnswers: string;
+	private readonly flags: string;
+
+	constructor(
+		readonly db: SqlClient,
+		schema: string,
+	) {
+		const table = (name: string) => `"${schema}".${name}`;
+		this.participations = table("participations");
+		this.seats = table("hunt_seats");
+		this.discoveries = table("discoveries");
+		this.hints = table("hints_taken");
+		this.wrongAnswers = table("wrong_answers");
+		this.flags = table("flags");
+	}
+
+	/**
+	 * A new participation, unless the player already has one in this hunt or its seats are taken.
+	 * The seat count is one row updated under its lock, so joins racing for the last seat get it once.
+	 */
+	async join(huntId: string, playerId: string, capacity: number | null, now: Date): Promise<JoinResult> {
+		const existing = await this.idOf(this.db, huntId, playerId);
+		if (existing) return { kind: "already", id: existing };
+		try {
+			return await this.db.transaction(async tx => {
+				if (capacity !== null) {
+					await tx.query(`insert into ${this.seats} (hunt_id, taken) values ($1, 0) on conflict (hunt_id) do nothing`, [huntId]);
+					const seat = await tx.query(`update ${this.seats} set taken = taken + 1 where hunt_id = $1 and taken < $2 returning taken`, [huntId, capacity]);
+					if (!seat.rows.length) return { kind: "full" as const };
+				}
+				const id = randomUUID();
+				await tx.query(`insert into ${this.participations} (id, hunt_id, player_id, state, started_at) values ($1, $2, $3, 'active', $4)`, [id, huntId, playerId, now]);
+				return { kind: "joined" as const, id };
+			});
+		} catch (err) {
+			// The same player joining twice at once: the second insert meets the first's row (and its
+			// seat is rolled back with it).
+			if ((err as SqlError).code !== SQLSTATE.uniqueViolation) throw err;
+			const id = await this.idOf(this.db, huntId, playerId);
+			if (!id) throw err;
+			return { kind: "already", id };
+		}
+	}
+
+	/** The player's participation in this hunt, if they joined it. */
+	participationOf(huntId: string, playerId: string): Promise<string | undefined> {
+		return this.idOf(this.db, huntId, playerId);
+	}
+
+	private async idOf(db: SqlExecutor, huntId: string, playerId: string): Promise<string | undefined> {
+		const found = await db.query<{ id: string }>(`select id from ${this.participations} where hunt_id = $1 and player_id = $2`, [huntId, playerId]);
+		return found.rows[0]?.id;
+	}
+
+	/** The participation with all it has done; `forUpdate` locks its row until `db`'s transaction ends. */
+	async load(db: SqlExecutor, id: string, options: { forUpdate?: boolean } = {}): Promise<ParticipationRecord | undefined> {
+		const found = await db.query<ParticipationRow>(
+			`select id, hunt_id, player_id, state, score, started_at, completed_at, fix_history, flag_times from ${this.participations} where id = $1${options.forUpdate ? " for update" : ""}`,
+			[id],
+		);
+		const row = found.rows[0];
+		if (!row) return undefined;
+		const [discoveries, hints] = await Promise.all([
+			db.query<{ clue_id: string; discovered_at: Date; solved_at: Date | null }>(`select clue_id, discovered_at, solved_at from ${this.discoveries} where participation_id = $1`, [id]),
+			db.query<{ clue_id: string; cost: number }>(`select clue_id, cost from ${this.hints} where participation_id = $1 order by clue_id, seq`, [id]),
+		]);
+		const hintsTaken = new Map<string, number[]>();
+		for (const hint of hints.rows) hintsTaken.set(hint.clue_id, [...(hintsTaken.get(hint.clue_id) ?? []), hint.cost]);
+		return {
+			id: row.id,
+			huntId: row.hunt_id,
+			playerId: row.player_id,
+			state: row.state,
+			score: row.score,
+			startedAt: row.started_at,
+			completedAt: row.completed_at,
+			history: row.fix_history,
+			flagTimes: row.flag_times,
+			discoveries: new Map(discoveries.rows.map(d => [d.clue_id, { discoveredAt: d.discovered_at, solvedAt: d.solved_at }])),
+			hintsTaken,
+		};
+	}
+
+	/** When this participation answered `clueId` wrong (epoch ms). */
+	async wrongAnswerTimes(db: SqlExecutor, id: string, clueId: string): Promise<number[]> {
+		const found = await db.query<{ answered_at: Date }>(`select answered_at from ${this.wrongAnswers} where participation_id = $1 and clue_id = $2 order by answered_at`, [id, clueId]);
+		return found.rows.map(row => row.answered_at.getTime());
+	}
+
+	async apply(tx: SqlExecutor, id: string, changes: ParticipationChanges, now: Date): Promise<void> {
+		const sets: string[] = [];
+		const params: unknown[] = [id];
+		const set = (column: string, value: unknown, cast = "") => {
+			params.push(value);
+			sets.push(`${column} = $${params.length}${cast}`);
+		};
+		if (changes.state) set("state", changes.state);
+		if (changes.score !== undefined) set("score", changes.score);
+		if (changes.completedAt) set("completed_at", changes.completedAt);
+		// Bound as JSON text: pg would send a JS array as a Postgres array.
+		if (changes.history) set("fix_history", JSON.stringify(changes.history), "::text::jsonb");
+		if (changes.flagTimes) set("flag_times", JSON.stringify(changes.flagTimes), "::text::jsonb");
+		if (sets.length) await tx.query(`update ${this.participations} set ${sets.join(", ")} where id = $1`, params);
+		for (const clueId of changes.discovered ?? []) {
+			await tx.query(`insert into ${this.discoveries} (participation_id, clue_id, discovered_at) values ($1, $2, $3) on conflict do nothing`, [id, clueId, now]);
+		}
+		if (changes.solved) await tx.query(`update ${this.discoveries} set solved_at = $3 where participation_id = $1 and clue_id = $2 and solved_at is null`, [id, changes.solved, now]);
+		for (const flag of changes.flags ?? []) {
+			await tx.query(`insert into ${this.flags} (id, participation_id, code, evidence, raised_at) values ($1, $2, $3, $4::text::jsonb, $5)`, [
+				randomUUID(),
+				id,
+				flag.code,
+				JSON.stringify(flag.evidence),
+				now,
+			]);
+		}
+		if (changes.wrongAnswer) await tx.query(`insert into ${this.wrongAnswers} (participation_id, clue_id, answered_at) values ($1, $2, $3)`, [id, changes.wrongAnswer, now]);
+		if (changes.hint)
+			await tx.query(`insert into ${this.hints} (participation_id, clue_id, seq, cost, taken_at) values ($1, $2, $3, $4, $5)`, [id, changes.hint.clueId, changes.hint.seq, changes.hint.cost, now]);
+	}
+}

@@ -1,0 +1,106 @@
+/**
+ * The game: players join published hunts and walk them; every position, answer and hint is decided
+ * here, never by the phone. The rules are domain/gameplay/ (play-flows.ts and the pure rules beside
+ * it); this file maps them to actions and REST routes. A hunt's clues come from the hunts service's
+ * playbook, called as this service.
+ */
+import { gameplayContract } from "../contracts/gameplay";
+import { answerMatches } from "../domain/hunts/answers";
+import { PlayFlows } from "../domain/gameplay/play-flows";
+import { GAMEPLAY_MIGRATIONS, PlayStore } from "../domain/gameplay/play-store";
+import { userOf } from "../platform/moleculer/authorization";
+import { defineService } from "../platform/moleculer/define-service";
+import { created } from "../platform/moleculer/responses";
+import { callAsService } from "../platform/moleculer/service-identity";
+import { AccessControlMixin } from "../mixins/access-control.mixin";
+import { ServiceDatabase } from "../mixins/database.mixin";
+import type { ServiceDeps } from "./deps";
+
+export function createGameplayService({ backends }: ServiceDeps) {
+	const database = new ServiceDatabase(backends, "gameplay", GAMEPLAY_MIGRATIONS);
+	let flows!: PlayFlows;
+
+	return defineService(gameplayContract, {
+		mixins: [database.mixin(), AccessControlMixin()],
+		settings: { rest: "/" },
+
+		actions: {
+			join: {
+				rest: "POST /hunts/:id/join",
+				access: "user",
+				openapi: {
+					summary: "Join a running hunt (a private one with its join code)",
+					tags: ["play"],
+					successStatus: 201,
+					responses: {
+						"403": { description: "JOIN_CODE_INVALID" },
+						"404": { description: "No such hunt to play" },
+						"409": { description: "ALREADY_JOINED (details.participationId), HUNT_FULL or HUNT_NOT_RUNNING" },
+					},
+				},
+				async handler(ctx) {
+					const participation = await flows.join(ctx.params.id, userOf(ctx).userId, ctx.params.code);
+					return created(ctx, `/api/participations/${participation.id}`, participation);
+				},
+			},
+
+			get: {
+				rest: "GET /participations/:id",
+				access: "user",
+				openapi: { summary: "Your participation: the search zones of the clues you look for, the clues you found, your score", tags: ["play"] },
+				handler(ctx) {
+					return flows.view(ctx.params.id, userOf(ctx).userId);
+				},
+			},
+
+			report: {
+				rest: "POST /participations/:id/locations",
+				access: "user",
+				openapi: {
+					summary: "Report where you are; the server decides what you found",
+					tags: ["play"],
+					responses: { "409": { description: "PARTICIPATION_STATE (completed, suspended or disqualified) or HUNT_NOT_RUNNING (over, or your time limit passed)" } },
+				},
+				handler(ctx) {
+					const { id, ...fix } = ctx.params;
+					return flows.report(id, userOf(ctx).userId, fix);
+				},
+			},
+
+			answer: {
+				rest: "POST /participations/:id/answers",
+				access: "user",
+				openapi: {
+					summary: "Answer a found clue's challenge; a right answer opens the paths beyond it",
+					tags: ["play"],
+					responses: { "404": { description: "No such clue among those you found" }, "429": { description: "TOO_MANY_ATTEMPTS; see Retry-After" } },
+				},
+				handler(ctx) {
+					return flows.answer(ctx.params.id, userOf(ctx).userId, ctx.params.clueId, ctx.params.answer);
+				},
+			},
+
+			hint: {
+				rest: "POST /participations/:id/hints",
+				access: "user",
+				openapi: {
+					summary: "Take the next hint of a clue you found; it costs its points",
+					tags: ["play"],
+					responses: { "404": { description: "No such clue among those you found" }, "409": { description: "NO_MORE_HINTS" } },
+				},
+				handler(ctx) {
+					return flows.hint(ctx.params.id, userOf(ctx).userId, ctx.params.clueId);
+				},
+			},
+		},
+
+		started() {
+			const broker = this.broker;
+			flows = new PlayFlows(new PlayStore(database.db, "gameplay"), {
+				playbook: huntId => callAsService(broker, "gameplay", "hunts.playbook", { id: huntId }),
+				answerMatches,
+				now: Date.now,
+			});
+		},
+	});
+}

@@ -1,0 +1,217 @@
+/**
+ * Play through HTTP on a real node: joining (window, capacity under concurrent joins, join codes,
+ * one participation per player), walking a hunt with the server deciding every discovery, answers
+ * (rate-limited), hints (costing points), completion with its time bonus, and cheating that does
+ * not pay: flagged fixes discover nothing and repeated flags suspend the participation.
+ */
+import { randomUUID } from "node:crypto";
+import { destination, type LatLon } from "../../domain/hunts/geo";
+import { expectError, httpClient, type HttpClient } from "../support/http";
+import { startTestNode, type TestNode } from "../support/node";
+import { HUNT_TEST_ENV, publishedHunt, signInAdmin, signUp, verifiedPartner } from "../support/hunts";
+
+let node: TestNode;
+let http: HttpClient;
+let owner: { userId: string; token: string };
+let partnerId: string;
+
+const START: LatLon = { lat: 45.764, lon: 4.8357 };
+const EAST = Math.PI / 2;
+const east = (metres: number) => destination(START, metres, EAST);
+
+beforeAll(async () => {
+	node = await startTestNode(HUNT_TEST_ENV);
+	http = httpClient(node.baseUrl);
+	const adminToken = await signInAdmin(http);
+	owner = await signUp(http, "Owner");
+	partnerId = await verifiedPartner(http, adminToken, owner);
+}, 60_000);
+afterAll(() => node?.stop());
+
+/** A three-clue trail east of START: a challenge with a hint at 0 m, then 300 m, then the finish at 600 m. */
+async function trail(extra: Record<string, unknown> = {}): Promise<{ huntId: string; clueIds: string[]; answer: string }> {
+	const answer = "Fourvière Basilica";
+	const hunt = await http.post(
+		"/api/hunts",
+		{
+			partnerId,
+			title: "Lyon trail",
+			description: "Three places",
+			tags: [],
+			area: { ...START, radiusM: 2000 },
+			startsAt: "2026-01-01T00:00:00Z",
+			endsAt: "2099-01-01T00:00:00Z",
+			visibility: "public",
+			timeLimitMinutes: 240,
+			...extra,
+		},
+		{ token: owner.token },
+	);
+	const clueIds: string[] = [];
+	const clues = [
+		{
+			title: "Hill",
+			position: east(0),
+			radiusM: 25,
+			content: "Climb to the basilica",
+			challenge: { question: "Which basilica?", answer },
+			hints: [{ text: "It overlooks the city", cost: 4 }],
+			points: 10,
+		},
+		{ title: "Bridge", position: east(300), radiusM: 25, content: "Cross the river", points: 20 },
+		{ title: "Square", position: east(600), radiusM: 25, content: "The end", points: 30 },
+	];
+	for (const clue of clues) clueIds.push((await http.post(`/api/hunts/${hunt.body.id}/clues`, clue, { token: owner.token })).body.id);
+	await http.put(
+		`/api/hunts/${hunt.body.id}/paths`,
+		{
+			paths: [
+				{ from: clueIds[0], to: clueIds[1] },
+				{ from: clueIds[1], to: clueIds[2] },
+			],
+		},
+		{ token: owner.token },
+	);
+	const published = await http.post(`/api/hunts/${hunt.body.id}/publish`, {}, { token: owner.token });
+	if (published.status !== 200) throw new Error(`publish answered ${published.status}: ${published.text}`);
+	return { huntId: hunt.body.id, clueIds, answer };
+}
+
+/** Fixes stamped in the past, a minute apart: a walk, never a teleport, never from the future. */
+function walker(startMinutesAgo = 60) {
+	let minute = -startMinutesAgo;
+	return (at: LatLon, accuracy = 8) => ({ ...at, accuracy, recordedAt: new Date(Date.now() + minute++ * 60_000).toISOString() });
+}
+
+it("walks a hunt: the server decides each discovery, challenges open the way, hints cost points, the finish completes it", async () => {
+	const { huntId, clueIds, answer } = await trail();
+	const player = await signUp(http, "Walker");
+	const joined = await http.post(`/api/hunts/${huntId}/join`, {}, { token: player.token });
+	expect(joined.status).toBe(201);
+	expect(joined.headers.get("location")).toBe(`/api/participations/${joined.body.id}`);
+	expect(joined.body).toMatchObject({ huntId, playerId: player.userId, state: "active", score: 0, discovered: [], targets: [{ clueId: clueIds[0], zone: { radiusM: expect.any(Number) } }] });
+	// The search zone, never the place.
+	expect(JSON.stringify(joined.body)).not.toContain(String(START.lat));
+	const id = joined.body.id;
+	expectError(await http.post(`/api/hunts/${huntId}/join`, {}, { token: player.token }), 409, "ALREADY_JOINED");
+	expect((await http.post(`/api/hunts/${huntId}/join`, {}, { token: player.token })).body.error.details).toEqual({ participationId: id });
+
+	const fix = walker();
+	const report = (at: LatLon, accuracy?: number) => http.post(`/api/participations/${id}/locations`, fix(at, accuracy), { token: player.token });
+	expect((await report(east(-500))).body).toEqual({ outcome: "nothing", score: 0 });
+	expect((await report(east(0), 120)).body).toEqual({ outcome: "inaccurate", score: 0 });
+	// Standing on the second clue finds nothing: it is not open yet.
+	expect((await report(east(300))).body).toEqual({ outcome: "nothing", score: 0 });
+	const found = await report(east(5));
+	expect(found.body).toEqual({
+		outcome: "discovered",
+		score: 10,
+		discovered: [
+			{ clueId: clueIds[0], title: "Hill", content: "Climb to the basilica", points: 10, discoveredAt: expect.any(String), challenge: { question: "Which basilica?", solved: false }, hintsUsed: [] },
+		],
+	});
+	// The challenge stands between the player and the rest.
+	expect((await http.get(`/api/participations/${id}`, { token: player.token })).body.targets).toEqual([]);
+
+	expect((await http.post(`/api/participations/${id}/hints`, { clueId: clueIds[0] }, { token: player.token })).body).toEqual({ hint: { text: "It overlooks the city", cost: 4 }, score: 6 });
+	expectError(await http.post(`/api/participations/${id}/hints`, { clueId: clueIds[0] }, { token: player.token }), 409, "NO_MORE_HINTS");
+	expectError(await http.post(`/api/participations/${id}/hints`, { clueId: clueIds[1] }, { token: player.token }), 404, "NOT_FOUND");
+	expect((await http.post(`/api/participations/${id}/answers`, { clueId: clueIds[0], answer: "Notre-Dame" }, { token: player.token })).body).toEqual({ correct: false, score: 6 });
+	expect((await http.post(`/api/participations/${id}/answers`, { clueId: clueIds[0], answer: "  fourviere BASILICA " }, { token: player.token })).body).toEqual({
+		correct: true,
+		score: 6,
+		opened: [clueIds[1]],
+	});
+	expect(answer).not.toBe("  fourviere BASILICA ");
+
+	const view = (await http.get(`/api/participations/${id}`, { token: player.token })).body;
+	expect(view.targets.map((t: { clueId: string }) => t.clueId)).toEqual([clueIds[1]]);
+	expect(view.discovered[0]).toMatchObject({ challenge: { solved: true }, hintsUsed: [{ text: "It overlooks the city", cost: 4 }] });
+
+	expect((await report(east(150))).body.outcome).toBe("nothing");
+	expect((await report(east(300))).body).toMatchObject({ outcome: "discovered", score: 26, discovered: [{ clueId: clueIds[1], hintsUsed: [] }] });
+	const done = await report(east(600));
+	// 60 points found − 4 for the hint + the time bonus, on the server's clock (the phone's is the
+	// player's to set): a test's few seconds of a 240-minute limit earn all of half the hunt's 60 points.
+	expect(done.body).toMatchObject({ outcome: "completed", discovered: [{ clueId: clueIds[2] }] });
+	expect(done.body.score).toBe(56 + 30);
+	const final = (await http.get(`/api/participations/${id}`, { token: player.token })).body;
+	expect(final).toMatchObject({ state: "completed", score: done.body.score, completedAt: expect.any(String), targets: [] });
+	expect(final.discovered).toHaveLength(3);
+	expectError(await report(east(600)), 409, "PARTICIPATION_STATE");
+});
+
+it("keeps a participation to its player", async () => {
+	const { huntId } = await trail();
+	const player = await signUp(http, "Owner of it");
+	const other = await signUp(http, "Someone else");
+	const id = (await http.post(`/api/hunts/${huntId}/join`, {}, { token: player.token })).body.id;
+	expectError(await http.get(`/api/participations/${id}`, { token: other.token }), 404, "NOT_FOUND");
+	expectError(await http.post(`/api/participations/${id}/locations`, walker()(east(0)), { token: other.token }), 404, "NOT_FOUND");
+	expectError(await http.get(`/api/participations/${id}`), 401, "UNAUTHENTICATED");
+	expectError(await http.get(`/api/participations/${randomUUID()}`, { token: player.token }), 404, "NOT_FOUND");
+});
+
+it("lets cheating not pay: a teleport discovers nothing, and the third flag suspends the participation", async () => {
+	const { huntId } = await trail();
+	const player = await signUp(http, "Teleporter");
+	const id = (await http.post(`/api/hunts/${huntId}/join`, {}, { token: player.token })).body.id;
+	const report = (body: object) => http.post(`/api/participations/${id}/locations`, body, { token: player.token });
+	const now = Date.now();
+	const at = (where: LatLon, secondsAgo: number) => ({ ...where, accuracy: 5, recordedAt: new Date(now - secondsAgo * 1000).toISOString() });
+	expect((await report(at(east(-5_000), 60))).body.outcome).toBe("nothing");
+	// 5 km in 10 s, landing on the first clue.
+	expect((await report(at(east(0), 50))).body).toEqual({ outcome: "flagged", flags: ["IMPOSSIBLE_SPEED"], score: 0 });
+	expect((await report({ ...at(east(-5_000), 0), recordedAt: new Date(now + 3_600_000).toISOString() })).body).toMatchObject({ outcome: "flagged", flags: ["FUTURE_TIMESTAMP"] });
+	expect((await http.get(`/api/participations/${id}`, { token: player.token })).body).toMatchObject({ state: "active", discovered: [] });
+	expect((await report(at(east(-5_000), 60))).body).toMatchObject({ outcome: "flagged", flags: ["REPLAYED_FIX"] });
+	expect((await http.get(`/api/participations/${id}`, { token: player.token })).body).toMatchObject({ state: "suspended", discovered: [], score: 0 });
+	expectError(await report(at(east(-4_990), 5)), 409, "PARTICIPATION_STATE");
+});
+
+it("never seats more players than the hunt's capacity, however many join at once", async () => {
+	const huntId = await publishedHunt(http, owner, partnerId, "Tiny hunt", START, { capacity: 2 });
+	const players = await Promise.all(Array.from({ length: 6 }, (_, i) => signUp(http, `Racer ${i}`)));
+	const answers = await Promise.all(players.map(player => http.post(`/api/hunts/${huntId}/join`, {}, { token: player.token })));
+	expect(answers.filter(res => res.status === 201)).toHaveLength(2);
+	for (const res of answers.filter(res => res.status !== 201)) expectError(res, 409, "HUNT_FULL");
+});
+
+it("asks a private hunt's join code, in any letter case, and refuses hunts that are not running", async () => {
+	const privateHunt = await publishedHunt(http, owner, partnerId, "Private hunt", START, { visibility: "private" });
+	const joinCode = (await http.get(`/api/hunts/${privateHunt}`, { token: owner.token })).body.joinCode as string;
+	const player = await signUp(http, "Invited");
+	expectError(await http.post(`/api/hunts/${privateHunt}/join`, {}, { token: player.token }), 403, "JOIN_CODE_INVALID");
+	expectError(await http.post(`/api/hunts/${privateHunt}/join`, { code: "WRONG123" }, { token: player.token }), 403, "JOIN_CODE_INVALID");
+	expect((await http.post(`/api/hunts/${privateHunt}/join`, { code: ` ${joinCode.toLowerCase()} ` }, { token: player.token })).status).toBe(201);
+
+	const later = await publishedHunt(http, owner, partnerId, "Not yet", START, { startsAt: "2098-01-01T00:00:00Z" });
+	expectError(await http.post(`/api/hunts/${later}/join`, {}, { token: player.token }), 409, "HUNT_NOT_RUNNING");
+	const archived = await publishedHunt(http, owner, partnerId, "Over", START);
+	await http.post(`/api/hunts/${archived}/archive`, {}, { token: owner.token });
+	expectError(await http.post(`/api/hunts/${archived}/join`, {}, { token: player.token }), 409, "HUNT_NOT_RUNNING");
+	expectError(await http.post(`/api/hunts/${randomUUID()}/join`, {}, { token: player.token }), 404, "NOT_FOUND");
+});
+
+it("rate-limits wrong answers with Retry-After, and refuses malformed reports without changing anything", async () => {
+	const { huntId, clueIds } = await trail();
+	const player = await signUp(http, "Guesser");
+	const id = (await http.post(`/api/hunts/${huntId}/join`, {}, { token: player.token })).body.id;
+	expectError(await http.post(`/api/participations/${id}/answers`, { clueId: clueIds[0], answer: "x" }, { token: player.token }), 404, "NOT_FOUND");
+	expect((await http.post(`/api/participations/${id}/locations`, walker()(east(0)), { token: player.token })).body.outcome).toBe("discovered");
+	for (let i = 0; i < 5; i++) expect((await http.post(`/api/participations/${id}/answers`, { clueId: clueIds[0], answer: `guess ${i}` }, { token: player.token })).body.correct).toBe(false);
+	const limited = await http.post(`/api/participations/${id}/answers`, { clueId: clueIds[0], answer: "Fourvière Basilica" }, { token: player.token });
+	expectError(limited, 429, "TOO_MANY_ATTEMPTS");
+	expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(500);
+
+	for (const bad of [
+		{ lat: 200, lon: 0, accuracy: 5, recordedAt: new Date().toISOString() },
+		{ lat: 45, lon: 4, accuracy: -1, recordedAt: new Date().toISOString() },
+		{ lat: 45, lon: 4, accuracy: 5 },
+		{ lat: 45, lon: 4, accuracy: 5, recordedAt: "yesterday" },
+		{ lat: "45", lon: 4, accuracy: 5, recordedAt: new Date().toISOString() },
+	]) {
+		expectError(await http.post(`/api/participations/${id}/locations`, bad, { token: player.token }), 422, "VALIDATION_FAILED");
+	}
+	expect((await http.get(`/api/participations/${id}`, { token: player.token })).body).toMatchObject({ state: "active", score: 10 });
+});
