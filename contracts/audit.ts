@@ -40,6 +40,9 @@ export const AUDIT_ACTIONS = [
 	"hunts.published",
 	"hunts.archived",
 	"hunts.unpublished",
+	"gameplay.flagged",
+	"gameplay.suspended",
+	"gameplay.reviewed",
 ] as const;
 
 export type KnownAuditAction = (typeof AUDIT_ACTIONS)[number];
@@ -147,7 +150,7 @@ export const auditContract = defineContract({
 		[AUDIT_CHANNEL]: {
 			description: "Audit-worthy facts (logins, failed logins, role and membership changes, partner verification, account deletion, …), appended to the audit log once each.",
 			payload: AuditFact,
-			publishers: ["auth", "users", "partners", "hunts"],
+			publishers: ["auth", "users", "partners", "hunts", "gameplay"],
 		},
 	},
 });

@@ -3,7 +3,7 @@
  * The shapes are PRODUCT.md's "Hunts and play" (participation, position, answer, hint); field names
  * never change.
  */
-import { T, defineContract, withValidation, type Static } from "./kit";
+import { Defaulted, T, defineContract, withValidation, type Static } from "./kit";
 import { IsoDateTime, Uuid } from "./identity";
 
 const Zone = () => T.Object({ lat: T.Number(), lon: T.Number(), radiusM: T.Integer() });
@@ -43,6 +43,9 @@ const Participation = T.Object(
 
 const ParticipationId = () => T.Object({ id: Uuid() });
 
+const FlagRecord = T.Object({ code: FlagCode(), evidence: T.Record(T.String(), T.Union([T.Number(), T.String()])), raisedAt: IsoDateTime() });
+const ReviewedParticipation = T.Composite([Participation, T.Object({ flags: T.Array(FlagRecord) })], { title: "ReviewedParticipation" });
+
 export const gameplayContract = defineContract({
 	service: "gameplay",
 	description: "Joining hunts, position reports, answers and hints: the game itself",
@@ -78,6 +81,20 @@ export const gameplayContract = defineContract({
 			params: T.Object({ id: Uuid(), clueId: Uuid() }, { additionalProperties: false }),
 			result: T.Object({ hint: HintShape(), score: T.Integer() }),
 		},
+		reviewQueue: {
+			params: T.Object({
+				state: Defaulted(T.Union([T.Literal("suspended"), T.Literal("disqualified")]), "suspended"),
+				limit: Defaulted(withValidation(T.Integer({ minimum: 1, maximum: 200 }), { convert: true }), 50),
+			}),
+			result: T.Object({ items: T.Array(ReviewedParticipation) }),
+		},
+		review: {
+			params: T.Object(
+				{ id: Uuid(), decision: T.Union([T.Literal("reinstate"), T.Literal("disqualify")]), note: withValidation(T.String({ minLength: 1, maxLength: 1000 }), { trim: true }) },
+				{ additionalProperties: false },
+			),
+			result: ReviewedParticipation,
+		},
 	},
 	events: {},
 	channels: {},
@@ -85,3 +102,4 @@ export const gameplayContract = defineContract({
 
 export type ParticipationView = Static<typeof Participation>;
 export type DiscoveredClueView = Static<typeof DiscoveredClue>;
+export type ReviewedParticipationView = Static<typeof ReviewedParticipation>;

@@ -8,6 +8,7 @@ import { gameplayContract } from "../contracts/gameplay";
 import { answerMatches } from "../domain/hunts/answers";
 import { PlayFlows } from "../domain/gameplay/play-flows";
 import { GAMEPLAY_MIGRATIONS, PlayStore } from "../domain/gameplay/play-store";
+import { changeOriginOf } from "../platform/moleculer/audit";
 import { userOf } from "../platform/moleculer/authorization";
 import { defineService } from "../platform/moleculer/define-service";
 import { created } from "../platform/moleculer/responses";
@@ -63,7 +64,7 @@ export function createGameplayService({ backends }: ServiceDeps) {
 				},
 				handler(ctx) {
 					const { id, ...fix } = ctx.params;
-					return flows.report(id, userOf(ctx).userId, fix);
+					return flows.report(id, userOf(ctx).userId, fix, changeOriginOf(ctx));
 				},
 			},
 
@@ -92,11 +93,33 @@ export function createGameplayService({ backends }: ServiceDeps) {
 					return flows.hint(ctx.params.id, userOf(ctx).userId, ctx.params.clueId);
 				},
 			},
+
+			reviewQueue: {
+				rest: "GET /admin/participations",
+				access: "admin",
+				openapi: { summary: "Participations waiting for a review (suspended by repeated cheat flags), with every flag and its evidence", tags: ["admin", "play"] },
+				handler(ctx) {
+					return flows.reviewQueue(ctx.params.state, ctx.params.limit);
+				},
+			},
+
+			review: {
+				rest: "POST /admin/participations/:id/review",
+				access: "admin",
+				openapi: {
+					summary: "Decide on a suspended participation: reinstate it, or disqualify the player (off the leaderboard); on the record",
+					tags: ["admin", "play"],
+					responses: { "409": { description: "PARTICIPATION_STATE: only a suspended participation is reviewed" } },
+				},
+				handler(ctx) {
+					return flows.review(ctx.params.id, ctx.params.decision, ctx.params.note, changeOriginOf(ctx));
+				},
+			},
 		},
 
 		started() {
 			const broker = this.broker;
-			flows = new PlayFlows(new PlayStore(database.db, "gameplay"), {
+			flows = new PlayFlows(new PlayStore(database.db, "gameplay"), database.outbox, {
 				playbook: huntId => callAsService(broker, "gameplay", "hunts.playbook", { id: huntId }),
 				answerMatches,
 				now: Date.now,

@@ -9,14 +9,16 @@
  */
 import { timingSafeEqual } from "node:crypto";
 import type { HuntPlaybook } from "../../contracts/hunts";
-import type { DiscoveredClueView, ParticipationView } from "../../contracts/gameplay";
+import type { DiscoveredClueView, ParticipationView, ReviewedParticipationView } from "../../contracts/gameplay";
+import { writeAuditFactFrom, type ChangeOrigin } from "../audit/facts";
+import type { Outbox } from "../../platform/outbox/outbox";
 import { AppError, notFound } from "../../platform/errors/app-error";
 import { decideAttempt, DEFAULT_ATTEMPT_POLICY, type AttemptPolicy } from "./answer-attempts";
 import type { FlagCode } from "./anti-cheat/fix";
 import { isComplete } from "./completion";
 import { nextHint } from "./hints";
 import { compilePlayGraph, openClues } from "./opening";
-import { assertPlaying } from "./participation-lifecycle";
+import { assertPlaying, nextParticipationState } from "./participation-lifecycle";
 import { decideReport, DEFAULT_PLAY_POLICY, passedClues, targetsOf, type PlayHunt, type PlayPolicy } from "./position-report";
 import { score } from "./scoring";
 import type { ParticipationChanges, ParticipationRecord, PlayStore } from "./play-store";
@@ -53,6 +55,7 @@ export class PlayFlows {
 
 	constructor(
 		private readonly store: PlayStore,
+		private readonly outbox: Outbox,
 		private readonly ports: PlayPorts,
 		private readonly policy: PlayPolicy & { attempts: AttemptPolicy } = { ...DEFAULT_PLAY_POLICY, attempts: DEFAULT_ATTEMPT_POLICY },
 	) {}
@@ -78,9 +81,10 @@ export class PlayFlows {
 		return viewOf(await this.hunt(record.huntId), record);
 	}
 
-	async report(id: string, playerId: string, report: { lat: number; lon: number; accuracy: number; recordedAt: string }): Promise<ReportResultView> {
+	async report(id: string, playerId: string, report: { lat: number; lon: number; accuracy: number; recordedAt: string }, origin: ChangeOrigin): Promise<ReportResultView> {
 		const fix = { lat: report.lat, lon: report.lon, accuracy: report.accuracy, recordedAt: Date.parse(report.recordedAt) };
 		return this.store.db.transaction(async tx => {
+			const messages = this.outbox.writer(tx);
 			const record = ownedBy(await this.store.load(tx, id, { forUpdate: true }), playerId);
 			const hunt = await this.hunt(record.huntId);
 			const now = this.ports.now();
@@ -91,7 +95,13 @@ export class PlayFlows {
 			if (decision.flags.length) {
 				changes.flags = decision.flags;
 				changes.flagTimes = [...record.flagTimes, now];
-				if (decision.suspend) changes.state = "suspended";
+				// On the record with the change: a flag and its audit fact commit together.
+				const subject = { type: "participation", id };
+				await writeAuditFactFrom(messages, origin, { action: "gameplay.flagged", subject, data: { huntId: record.huntId, flags: decision.flags } });
+				if (decision.suspend) {
+					changes.state = "suspended";
+					await writeAuditFactFrom(messages, origin, { action: "gameplay.suspended", subject, data: { huntId: record.huntId, flaggedFixes: changes.flagTimes.length } });
+				}
 			}
 			for (const clueId of decision.discovered) record.discoveries.set(clueId, { discoveredAt: new Date(now), solvedAt: null });
 			if (decision.discovered.length) {
@@ -166,6 +176,43 @@ export class PlayFlows {
 			await this.store.apply(tx, id, { hint: { clueId, seq: taken.length, cost: hint.cost }, score: total }, new Date(now));
 			return { hint, score: total };
 		});
+	}
+
+	/** The admins' review queue: participations in `state`, with every flag and its evidence. */
+	async reviewQueue(state: "suspended" | "disqualified", limit: number): Promise<{ items: ReviewedParticipationView[] }> {
+		const items: ReviewedParticipationView[] = [];
+		for (const id of await this.store.idsInState(state, limit)) {
+			const record = await this.store.load(this.store.db, id);
+			if (record) items.push(await this.reviewed(this.store.db, record));
+		}
+		return { items };
+	}
+
+	/**
+	 * An admin's decision on a suspended participation, on the record. Reinstating clears the flags'
+	 * count (they were honest), so the next glitch does not suspend the player again at once; the
+	 * flags themselves stay, with their evidence.
+	 */
+	review(id: string, decision: "reinstate" | "disqualify", note: string, origin: ChangeOrigin): Promise<ReviewedParticipationView> {
+		return this.store.db.transaction(async tx => {
+			const record = await this.store.load(tx, id, { forUpdate: true });
+			if (!record) throw notFound("Participation");
+			const state = nextParticipationState(record.state, decision);
+			const now = new Date(this.ports.now());
+			await this.store.apply(tx, id, { state, ...(decision === "reinstate" ? { flagTimes: [] } : {}) }, now);
+			await writeAuditFactFrom(this.outbox.writer(tx), origin, {
+				action: "gameplay.reviewed",
+				subject: { type: "participation", id },
+				data: { decision, note, huntId: record.huntId, playerId: record.playerId },
+			});
+			record.state = state;
+			return this.reviewed(tx, record);
+		});
+	}
+
+	private async reviewed(db: Parameters<PlayStore["flagsOf"]>[0], record: ParticipationRecord): Promise<ReviewedParticipationView> {
+		const flags = await this.store.flagsOf(db, record.id);
+		return { ...viewOf(await this.hunt(record.huntId), record), flags: flags.map(flag => ({ code: flag.code, evidence: flag.evidence, raisedAt: flag.raisedAt.toISOString() })) };
 	}
 
 	private challengeOf(hunt: PlayedHunt, record: ParticipationRecord, clueId: string): NonNullable<PlaybookClue["challenge"]> {

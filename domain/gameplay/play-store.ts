@@ -201,6 +201,25 @@ export class PlayStore {
 		};
 	}
 
+	/** Participations in `state`, the longest waiting first: the admins' review queue. */
+	async idsInState(state: ParticipationState, limit: number): Promise<string[]> {
+		const found = await this.db.query<{ id: string }>(
+			`select p.id from ${this.participations} p
+			 left join lateral (select max(raised_at) as last_flag from ${this.flags} f where f.participation_id = p.id) f on true
+			 where p.state = $1 order by f.last_flag nulls first, p.id limit $2`,
+			[state, limit],
+		);
+		return found.rows.map(row => row.id);
+	}
+
+	async flagsOf(db: SqlExecutor, id: string): Promise<Array<{ code: Flag["code"]; evidence: Flag["evidence"]; raisedAt: Date }>> {
+		const found = await db.query<{ code: Flag["code"]; evidence: Flag["evidence"]; raised_at: Date }>(
+			`select code, evidence, raised_at from ${this.flags} where participation_id = $1 order by raised_at, id`,
+			[id],
+		);
+		return found.rows.map(row => ({ code: row.code, evidence: row.evidence, raisedAt: row.raised_at }));
+	}
+
 	/** When this participation answered `clueId` wrong (epoch ms). */
 	async wrongAnswerTimes(db: SqlExecutor, id: string, clueId: string): Promise<number[]> {
 		const found = await db.query<{ answered_at: Date }>(`select answered_at from ${this.wrongAnswers} where participation_id = $1 and clue_id = $2 order by answered_at`, [id, clueId]);

@@ -7,13 +7,14 @@
 import { randomUUID } from "node:crypto";
 import { destination, type LatLon } from "../../domain/hunts/geo";
 import { expectError, httpClient, type HttpClient } from "../support/http";
-import { startTestNode, type TestNode } from "../support/node";
+import { eventually, startTestNode, type TestNode } from "../support/node";
 import { HUNT_TEST_ENV, publishedHunt, signInAdmin, signUp, verifiedPartner } from "../support/hunts";
 
 let node: TestNode;
 let http: HttpClient;
 let owner: { userId: string; token: string };
 let partnerId: string;
+let adminToken: string;
 
 const START: LatLon = { lat: 45.764, lon: 4.8357 };
 const EAST = Math.PI / 2;
@@ -22,7 +23,7 @@ const east = (metres: number) => destination(START, metres, EAST);
 beforeAll(async () => {
 	node = await startTestNode(HUNT_TEST_ENV);
 	http = httpClient(node.baseUrl);
-	const adminToken = await signInAdmin(http);
+	adminToken = await signInAdmin(http);
 	owner = await signUp(http, "Owner");
 	partnerId = await verifiedPartner(http, adminToken, owner);
 }, 60_000);
@@ -90,8 +91,8 @@ it("walks a hunt: the server decides each discovery, challenges open the way, hi
 	expect(joined.status).toBe(201);
 	expect(joined.headers.get("location")).toBe(`/api/participations/${joined.body.id}`);
 	expect(joined.body).toMatchObject({ huntId, playerId: player.userId, state: "active", score: 0, discovered: [], targets: [{ clueId: clueIds[0], zone: { radiusM: expect.any(Number) } }] });
-	// The search zone, never the place.
-	expect(JSON.stringify(joined.body)).not.toContain(String(START.lat));
+	// The search zone, never the place: neither coordinate appears as a value.
+	for (const coordinate of [START.lat, START.lon]) expect(JSON.stringify(joined.body)).not.toMatch(new RegExp(`[:,\\[]${String(coordinate).replace(".", "\\.")}[,}\\]]`));
 	const id = joined.body.id;
 	expectError(await http.post(`/api/hunts/${huntId}/join`, {}, { token: player.token }), 409, "ALREADY_JOINED");
 	expect((await http.post(`/api/hunts/${huntId}/join`, {}, { token: player.token })).body.error.details).toEqual({ participationId: id });
@@ -141,6 +142,21 @@ it("walks a hunt: the server decides each discovery, challenges open the way, hi
 	expectError(await report(east(600)), 409, "PARTICIPATION_STATE");
 });
 
+it("makes one discovery and one score of concurrent reports from one participation", async () => {
+	const { huntId, clueIds } = await trail();
+	const player = await signUp(http, "Double tap");
+	const id = (await http.post(`/api/hunts/${huntId}/join`, {}, { token: player.token })).body.id;
+	const base = Date.now() - 10_000;
+	const reports = await Promise.all(
+		[0, 1, 2].map(i => http.post(`/api/participations/${id}/locations`, { ...east(i), accuracy: 5, recordedAt: new Date(base + i * 1000).toISOString() }, { token: player.token })),
+	);
+	expect(reports.filter(res => res.body.outcome === "discovered")).toHaveLength(1);
+	expect(reports.every(res => res.status === 200)).toBe(true);
+	const view = (await http.get(`/api/participations/${id}`, { token: player.token })).body;
+	expect(view).toMatchObject({ score: 10, state: "active" });
+	expect(view.discovered.map((clue: { clueId: string }) => clue.clueId)).toEqual([clueIds[0]]);
+});
+
 it("keeps a participation to its player", async () => {
 	const { huntId } = await trail();
 	const player = await signUp(http, "Owner of it");
@@ -167,6 +183,54 @@ it("lets cheating not pay: a teleport discovers nothing, and the third flag susp
 	expect((await report(at(east(-5_000), 60))).body).toMatchObject({ outcome: "flagged", flags: ["REPLAYED_FIX"] });
 	expect((await http.get(`/api/participations/${id}`, { token: player.token })).body).toMatchObject({ state: "suspended", discovered: [], score: 0 });
 	expectError(await report(at(east(-4_990), 5)), 409, "PARTICIPATION_STATE");
+
+	// The review queue shows each flag with its evidence; only admins see it or decide.
+	expectError(await http.get("/api/admin/participations", { token: player.token }), 403, "FORBIDDEN");
+	const queue = await http.get("/api/admin/participations?state=suspended", { token: adminToken });
+	const queued = queue.body.items.find((item: { id: string }) => item.id === id);
+	expect(queued).toMatchObject({ state: "suspended", playerId: player.userId, huntId });
+	expect(queued.flags.map((flag: { code: string }) => flag.code)).toEqual(["IMPOSSIBLE_SPEED", "FUTURE_TIMESTAMP", "REPLAYED_FIX"]);
+	expect(queued.flags[0].evidence).toMatchObject({ requiredDistanceM: expect.any(Number), seconds: 10, maxSpeedMps: expect.any(Number) });
+	expectError(await http.post(`/api/admin/participations/${id}/review`, { decision: "reinstate", note: "GPS glitch" }, { token: player.token }), 403, "FORBIDDEN");
+	expectError(await http.post(`/api/admin/participations/${id}/review`, { decision: "pardon", note: "x" }, { token: adminToken }), 422, "VALIDATION_FAILED");
+
+	const reinstated = await http.post(`/api/admin/participations/${id}/review`, { decision: "reinstate", note: "A tunnel confused the GPS" }, { token: adminToken });
+	expect(reinstated.body).toMatchObject({ id, state: "active" });
+	// Playing again, and one more glitch does not suspend at once: the honest flags no longer count.
+	expect((await report(at(east(-4_990), 5))).body.outcome).toBe("nothing");
+	expect((await report(at(east(9_000), 4))).body.outcome).toBe("flagged");
+	expect((await http.get(`/api/participations/${id}`, { token: player.token })).body.state).toBe("active");
+	expectError(await http.post(`/api/admin/participations/${id}/review`, { decision: "disqualify", note: "Again" }, { token: adminToken }), 409, "PARTICIPATION_STATE");
+
+	await eventually(
+		async () => {
+			const audit = await http.get(`/api/admin/audit?subject=${id}`, { token: adminToken });
+			expect(audit.body.entries.map((entry: { action: string }) => entry.action).sort()).toEqual(
+				["gameplay.flagged", "gameplay.flagged", "gameplay.flagged", "gameplay.suspended", "gameplay.reviewed", "gameplay.flagged"].sort(),
+			);
+		},
+		{ timeoutMs: 20_000 },
+	);
+});
+
+it("disqualifies on review: the participation plays no more", async () => {
+	const { huntId } = await trail();
+	const player = await signUp(http, "Cheater");
+	const id = (await http.post(`/api/hunts/${huntId}/join`, {}, { token: player.token })).body.id;
+	const now = Date.now();
+	for (const [metres, secondsAgo] of [
+		[0, 100],
+		[50_000, 99],
+		[100_000, 98],
+		[150_000, 97],
+	]) {
+		await http.post(`/api/participations/${id}/locations`, { ...east(metres), accuracy: 5, recordedAt: new Date(now - secondsAgo * 1000).toISOString() }, { token: player.token });
+	}
+	expect((await http.get(`/api/participations/${id}`, { token: player.token })).body.state).toBe("suspended");
+	expect((await http.post(`/api/admin/participations/${id}/review`, { decision: "disqualify", note: "Teleports across the region" }, { token: adminToken })).body.state).toBe("disqualified");
+	expect((await http.get("/api/admin/participations?state=disqualified", { token: adminToken })).body.items.map((item: { id: string }) => item.id)).toContain(id);
+	expectError(await http.post(`/api/participations/${id}/locations`, { ...east(0), accuracy: 5, recordedAt: new Date().toISOString() }, { token: player.token }), 409, "PARTICIPATION_STATE");
+	expectError(await http.post(`/api/admin/participations/${id}/review`, { decision: "reinstate", note: "Oops" }, { token: adminToken }), 409, "PARTICIPATION_STATE");
 });
 
 it("never seats more players than the hunt's capacity, however many join at once", async () => {
