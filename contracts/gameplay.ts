@@ -43,6 +43,10 @@ const Participation = T.Object(
 
 const ParticipationId = () => T.Object({ id: Uuid() });
 
+/** Durable: a participation's score or state changed. Leaderboards follow it. */
+export const STANDINGS_CHANNEL = "gameplay.standings";
+const Standing = T.Object({ huntId: Uuid(), playerId: Uuid(), state: State(), score: T.Integer(), completedAt: T.Union([IsoDateTime(), T.Null()]) });
+
 const FlagRecord = T.Object({ code: FlagCode(), evidence: T.Record(T.String(), T.Union([T.Number(), T.String()])), raisedAt: IsoDateTime() });
 const ReviewedParticipation = T.Composite([Participation, T.Object({ flags: T.Array(FlagRecord) })], { title: "ReviewedParticipation" });
 
@@ -88,6 +92,10 @@ export const gameplayContract = defineContract({
 			}),
 			result: T.Object({ items: T.Array(ReviewedParticipation) }),
 		},
+		standings: {
+			params: T.Object({ huntId: Uuid() }),
+			result: T.Object({ items: T.Array(T.Composite([T.Object({ participationId: Uuid() }), Standing])) }),
+		},
 		review: {
 			params: T.Object(
 				{ id: Uuid(), decision: T.Union([T.Literal("reinstate"), T.Literal("disqualify")]), note: withValidation(T.String({ minLength: 1, maxLength: 1000 }), { trim: true }) },
@@ -97,7 +105,13 @@ export const gameplayContract = defineContract({
 		},
 	},
 	events: {},
-	channels: {},
+	channels: {
+		[STANDINGS_CHANNEL]: {
+			description: "A participation's score or state changed (a discovery, a hint, a completion, a suspension or a review): what leaderboards rank; a disqualified player leaves them.",
+			payload: T.Composite([T.Object({ participationId: Uuid(), at: IsoDateTime() }), Standing]),
+			partitionKey: "huntId",
+		},
+	},
 });
 
 export type ParticipationView = Static<typeof Participation>;

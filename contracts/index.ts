@@ -8,6 +8,7 @@ import type { Static, TSchema } from "./kit";
 import { auditContract } from "./audit";
 import { huntsContract } from "./hunts";
 import { gameplayContract } from "./gameplay";
+import { leaderboardsContract } from "./leaderboards";
 import { geoContract } from "./geo";
 import { authContract } from "./auth";
 import { partnersContract } from "./partners";
@@ -21,6 +22,7 @@ export const CONTRACTS = {
 	audit: auditContract,
 	hunts: huntsContract,
 	gameplay: gameplayContract,
+	leaderboards: leaderboardsContract,
 	geo: geoContract,
 	system: systemContract,
 } as const;

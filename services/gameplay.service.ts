@@ -94,6 +94,14 @@ export function createGameplayService({ backends }: ServiceDeps) {
 				},
 			},
 
+			standings: {
+				// The leaderboards rebuild a hunt's board from this.
+				access: "service",
+				handler(ctx) {
+					return flows.standings(ctx.params.huntId);
+				},
+			},
+
 			reviewQueue: {
 				rest: "GET /admin/participations",
 				access: "admin",

@@ -20,6 +20,8 @@ import { createAuditService } from "./audit.service";
 import { createHuntsService } from "./hunts.service";
 import { createGeoService } from "./geo.service";
 import { createGameplayService } from "./gameplay.service";
+import { createLeaderboardsService } from "./leaderboards.service";
+import { leaderboardsReplCommands } from "./leaderboards.repl";
 
 interface ServiceEntry {
 	create(deps: ServiceDeps): ServiceSchema;
@@ -37,6 +39,7 @@ export const SERVICES: Record<string, ServiceEntry> = {
 	hunts: { create: createHuntsService, replCommands: huntsReplCommands },
 	geo: { create: createGeoService },
 	gameplay: { create: createGameplayService },
+	leaderboards: { create: createLeaderboardsService, replCommands: leaderboardsReplCommands },
 };
 
 /** Every service's operator commands, for moleculer-repl (broker option `replOptions.customCommands`). */

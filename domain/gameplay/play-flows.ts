@@ -9,7 +9,8 @@
  */
 import { timingSafeEqual } from "node:crypto";
 import type { HuntPlaybook } from "../../contracts/hunts";
-import type { DiscoveredClueView, ParticipationView, ReviewedParticipationView } from "../../contracts/gameplay";
+import { STANDINGS_CHANNEL, type DiscoveredClueView, type ParticipationView, type ReviewedParticipationView } from "../../contracts/gameplay";
+import type { SqlExecutor } from "../../platform/sql";
 import { writeAuditFactFrom, type ChangeOrigin } from "../audit/facts";
 import type { Outbox } from "../../platform/outbox/outbox";
 import { AppError, notFound } from "../../platform/errors/app-error";
@@ -113,7 +114,7 @@ export class PlayFlows {
 				}
 				changes.score = scoreOf(hunt, record);
 			}
-			await this.store.apply(tx, id, changes, new Date(now));
+			await this.commit(tx, record, changes, new Date(now));
 			return {
 				outcome: decision.outcome,
 				...(decision.discovered.length ? { discovered: decision.discovered.map(clueId => discoveredView(hunt, record, clueId)) } : {}),
@@ -154,7 +155,7 @@ export class PlayFlows {
 				changes.completedAt = record.completedAt = new Date(now);
 			}
 			changes.score = scoreOf(hunt, record);
-			await this.store.apply(tx, id, changes, new Date(now));
+			await this.commit(tx, record, changes, new Date(now));
 			return { correct: true, score: changes.score, ...(opened.length ? { opened } : {}) };
 		});
 	}
@@ -173,9 +174,35 @@ export class PlayFlows {
 			const hint = nextHint(clue.hints, taken.length);
 			record.hintsTaken.set(clueId, [...taken, hint.cost]);
 			const total = scoreOf(hunt, record);
-			await this.store.apply(tx, id, { hint: { clueId, seq: taken.length, cost: hint.cost }, score: total }, new Date(now));
+			await this.commit(tx, record, { hint: { clueId, seq: taken.length, cost: hint.cost }, score: total }, new Date(now));
 			return { hint, score: total };
 		});
+	}
+
+	/** Every participation of a hunt as leaderboards rank it: what they are rebuilt from. */
+	async standings(huntId: string) {
+		const items = await this.store.standingsOf(huntId);
+		return { items: items.map(item => ({ ...item, huntId, completedAt: item.completedAt?.toISOString() ?? null })) };
+	}
+
+	/**
+	 * Stores what a decision changed and, when the score or the state moved, tells the leaderboards
+	 * in the same transaction (outbox): a standing is never lost, nor announced for a change that
+	 * rolled back.
+	 */
+	private async commit(tx: SqlExecutor, record: ParticipationRecord, changes: ParticipationChanges, now: Date): Promise<void> {
+		await this.store.apply(tx, record.id, changes, now);
+		const score = changes.score ?? record.score;
+		const state = changes.state ?? record.state;
+		if (score === record.score && state === record.state) return;
+		const completedAt = changes.completedAt ?? record.completedAt;
+		await this.outbox
+			.writer(tx)
+			.add(
+				STANDINGS_CHANNEL,
+				{ participationId: record.id, huntId: record.huntId, playerId: record.playerId, state, score, completedAt: completedAt?.toISOString() ?? null, at: now.toISOString() },
+				{ partitionKey: record.huntId },
+			);
 	}
 
 	/** The admins' review queue: participations in `state`, with every flag and its evidence. */
@@ -199,7 +226,7 @@ export class PlayFlows {
 			if (!record) throw notFound("Participation");
 			const state = nextParticipationState(record.state, decision);
 			const now = new Date(this.ports.now());
-			await this.store.apply(tx, id, { state, ...(decision === "reinstate" ? { flagTimes: [] } : {}) }, now);
+			await this.commit(tx, record, { state, ...(decision === "reinstate" ? { flagTimes: [] } : {}) }, now);
 			await writeAuditFactFrom(this.outbox.writer(tx), origin, {
 				action: "gameplay.reviewed",
 				subject: { type: "participation", id },

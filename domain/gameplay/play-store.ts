@@ -201,6 +201,15 @@ export class PlayStore {
 		};
 	}
 
+	/** Every participation of a hunt as leaderboards rank it. */
+	async standingsOf(huntId: string): Promise<Array<{ participationId: string; playerId: string; state: ParticipationState; score: number; completedAt: Date | null }>> {
+		const found = await this.db.query<{ id: string; player_id: string; state: ParticipationState; score: number; completed_at: Date | null }>(
+			`select id, player_id, state, score, completed_at from ${this.participations} where hunt_id = $1 order by id`,
+			[huntId],
+		);
+		return found.rows.map(row => ({ participationId: row.id, playerId: row.player_id, state: row.state, score: row.score, completedAt: row.completed_at }));
+	}
+
 	/** Participations in `state`, the longest waiting first: the admins' review queue. */
 	async idsInState(state: ParticipationState, limit: number): Promise<string[]> {
 		const found = await this.db.query<{ id: string }>(

@@ -8,6 +8,8 @@ import { randomUUID } from "node:crypto";
 import { destination, type LatLon } from "../../domain/hunts/geo";
 import { expectError, httpClient, type HttpClient } from "../support/http";
 import { eventually, startTestNode, type TestNode } from "../support/node";
+import { nodeBackends } from "../../platform/runtime/node-backends";
+import { leaderboardRows } from "../../services/leaderboards.repl";
 import { HUNT_TEST_ENV, publishedHunt, signInAdmin, signUp, verifiedPartner } from "../support/hunts";
 
 let node: TestNode;
@@ -157,6 +159,40 @@ it("makes one discovery and one score of concurrent reports from one participati
 	expect(view.discovered.map((clue: { clueId: string }) => clue.clueId)).toEqual([clueIds[0]]);
 });
 
+it("ranks players live by score then finish time, and rebuilds the board identically from the participations", async () => {
+	const { huntId, clueIds, answer } = await trail();
+	const [fast, slow] = await Promise.all([signUp(http, "Fast Finisher"), signUp(http, "Slow Walker")]);
+	const play = async (player: { token: string }, metres: number[], solve: boolean) => {
+		const id = (await http.post(`/api/hunts/${huntId}/join`, {}, { token: player.token })).body.id;
+		const fix = walker();
+		for (const at of metres) {
+			await http.post(`/api/participations/${id}/locations`, fix(east(at)), { token: player.token });
+			if (at === 0 && solve) await http.post(`/api/participations/${id}/answers`, { clueId: clueIds[0], answer }, { token: player.token });
+		}
+		return id;
+	};
+	await play(fast, [0, 300, 600], true);
+	await play(slow, [0], false);
+	const board = await eventually(async () => {
+		const res = await http.get(`/api/hunts/${huntId}/leaderboard`);
+		expect(res.body.items).toHaveLength(2);
+		return res.body.items;
+	});
+	expect(board).toEqual([
+		{ rank: 1, playerId: fast.userId, displayName: "Fast Finisher", score: 60 + 30, completedAt: expect.any(String) },
+		{ rank: 2, playerId: slow.userId, displayName: "Slow Walker", score: 10 },
+	]);
+
+	// Lost, then rebuilt from the participations: the same board.
+	await nodeBackends(node.broker).keyValueStore().del(`leaderboard:${huntId}`);
+	expect((await http.get(`/api/hunts/${huntId}/leaderboard`)).body.items).toEqual([]);
+	expectError(await http.get(`/api/hunts/${huntId}/leaderboard?limit=0`), 422, "VALIDATION_FAILED");
+	const { rebuilt, rows } = await leaderboardRows(node.broker, huntId, { rebuild: true });
+	expect(rebuilt).toBe(2);
+	expect(rows.slice(1).map(row => row[1])).toEqual([fast.userId, slow.userId]);
+	expect((await http.get(`/api/hunts/${huntId}/leaderboard`)).body.items).toEqual(board);
+});
+
 it("keeps a participation to its player", async () => {
 	const { huntId } = await trail();
 	const player = await signUp(http, "Owner of it");
@@ -231,6 +267,13 @@ it("disqualifies on review: the participation plays no more", async () => {
 	expect((await http.get("/api/admin/participations?state=disqualified", { token: adminToken })).body.items.map((item: { id: string }) => item.id)).toContain(id);
 	expectError(await http.post(`/api/participations/${id}/locations`, { ...east(0), accuracy: 5, recordedAt: new Date().toISOString() }, { token: player.token }), 409, "PARTICIPATION_STATE");
 	expectError(await http.post(`/api/admin/participations/${id}/review`, { decision: "reinstate", note: "Oops" }, { token: adminToken }), 409, "PARTICIPATION_STATE");
+	// Ranked while suspended (at 0 points), gone once disqualified.
+	await eventually(async () => {
+		const board = (await http.get(`/api/hunts/${huntId}/leaderboard`)).body.items.map((item: { playerId: string }) => item.playerId);
+		expect(board).not.toContain(player.userId);
+	});
+	await leaderboardRows(node.broker, huntId, { rebuild: true });
+	expect((await http.get(`/api/hunts/${huntId}/leaderboard`)).body.items.map((item: { playerId: string }) => item.playerId)).not.toContain(player.userId);
 });
 
 it("never seats more players than the hunt's capacity, however many join at once", async () => {

@@ -1,0 +1,50 @@
+import { MemoryStore } from "../../platform/store";
+import { fromRankValue, Leaderboards, MAX_RANKED_SCORE, rankValue, type Standing } from "./leaderboard";
+
+const HUNT = "hunt-1";
+const standing = (playerId: string, score: number, completedAt: string | null = null, state: Standing["state"] = completedAt ? "completed" : "active"): Standing => ({
+	huntId: HUNT,
+	playerId,
+	state,
+	score,
+	completedAt,
+});
+
+describe("rankValue", () => {
+	it("ranks a higher score first, then an earlier finish, then a finisher before a player still walking", () => {
+		const ordered = [rankValue(120, null), rankValue(100, "2026-06-01T10:00:00Z"), rankValue(100, "2026-06-01T10:00:01Z"), rankValue(100, null), rankValue(0, null)];
+		expect([...ordered].sort((a, b) => b - a)).toEqual(ordered);
+		expect(new Set(ordered).size).toBe(ordered.length);
+	});
+
+	it("gives back the score and the finish (to the second) it was made of", () => {
+		expect(fromRankValue(rankValue(4321, "2026-06-01T10:00:00.750Z"))).toEqual({ score: 4321, completedAt: "2026-06-01T10:00:00.000Z" });
+		expect(fromRankValue(rankValue(7, null))).toEqual({ score: 7, completedAt: null });
+		expect(fromRankValue(rankValue(MAX_RANKED_SCORE, "2300-01-01T00:00:00Z"))).toEqual({ score: MAX_RANKED_SCORE, completedAt: "2300-01-01T00:00:00.000Z" });
+		expect(Number.isSafeInteger(rankValue(MAX_RANKED_SCORE, "2020-01-01T00:00:00Z"))).toBe(true);
+	});
+});
+
+describe("Leaderboards", () => {
+	it("keeps each player at their latest standing, ranks ties alike, and drops the disqualified", async () => {
+		const boards = new Leaderboards(new MemoryStore());
+		for (const s of [standing("ann", 10), standing("bob", 30), standing("cid", 30), standing("ann", 50, "2026-06-01T10:00:00Z"), standing("dan", 40)]) await boards.apply(s);
+		expect(await boards.top(HUNT, 10)).toEqual([
+			{ rank: 1, playerId: "ann", score: 50, completedAt: "2026-06-01T10:00:00.000Z" },
+			{ rank: 2, playerId: "dan", score: 40 },
+			{ rank: 3, playerId: "cid", score: 30 },
+			{ rank: 3, playerId: "bob", score: 30 },
+		]);
+		await boards.apply(standing("dan", 40, null, "disqualified"));
+		expect((await boards.top(HUNT, 2)).map(p => p.playerId)).toEqual(["ann", "cid"]);
+	});
+
+	it("rebuilds a board identical to the one the standings fed", async () => {
+		const boards = new Leaderboards(new MemoryStore());
+		const standings = [standing("ann", 10), standing("bob", 30, "2026-06-01T10:00:00Z"), standing("eve", 99, null, "disqualified"), standing("cid", 30)];
+		for (const s of standings) await boards.apply(s);
+		const before = await boards.top(HUNT, 100);
+		expect(await boards.rebuild(HUNT, standings)).toBe(3);
+		expect(await boards.top(HUNT, 100)).toEqual(before);
+	});
+});

@@ -1,0 +1,88 @@
+/**
+ * A hunt's live leaderboard: ranked by score, then by finish time (earlier first; a finisher before
+ * a player still walking with the same score). Kept in the shared store's sorted sets (memory on
+ * one node, Redis in a cluster: one contract suite holds both), one set per hunt, each player's
+ * rank worked into one number. It is a view of the participations, fed by the gameplay service's
+ * durable `gameplay.standings` channel and rebuilt from them at will.
+ */
+import type { KeyValueStore } from "../../platform/store";
+
+/** What the gameplay service says of one participation each time its score or state changes. */
+export interface Standing {
+	huntId: string;
+	playerId: string;
+	state: "active" | "completed" | "suspended" | "disqualified";
+	score: number;
+	completedAt: string | null;
+}
+
+/**
+ * Finish times count in seconds from 2020, which fit below FINISH_SLOTS for three centuries; a
+ * score then takes the digits above them. A double holds every integer to 2^53 ≈ 9.0e15 exactly, so
+ * scores up to 9 million rank exactly (a hunt's points are at most 10,000 per clue).
+ */
+const EPOCH_SECONDS = Date.UTC(2020, 0, 1) / 1000;
+const FINISH_SLOTS = 1e10;
+export const MAX_RANKED_SCORE = Math.floor(Number.MAX_SAFE_INTEGER / FINISH_SLOTS) - 1;
+
+/** Higher ranks first: a higher score, then an earlier finish, then not finished. */
+export function rankValue(score: number, completedAt: string | null): number {
+	const bounded = Math.max(0, Math.min(MAX_RANKED_SCORE, Math.round(score)));
+	const finish = completedAt ? FINISH_SLOTS - 1 - (Math.floor(Date.parse(completedAt) / 1000) - EPOCH_SECONDS) : 0;
+	return bounded * FINISH_SLOTS + finish;
+}
+
+export function fromRankValue(value: number): { score: number; completedAt: string | null } {
+	const score = Math.floor(value / FINISH_SLOTS);
+	const finish = value - score * FINISH_SLOTS;
+	return { score, completedAt: finish === 0 ? null : new Date((FINISH_SLOTS - 1 - finish + EPOCH_SECONDS) * 1000).toISOString() };
+}
+
+export interface RankedPlayer {
+	rank: number;
+	playerId: string;
+	score: number;
+	completedAt?: string;
+}
+
+export class Leaderboards {
+	/** The store prefixes every key with the deployment's namespace itself. */
+	constructor(private readonly store: KeyValueStore) {}
+
+	private keyOf(huntId: string): string {
+		return `leaderboard:${huntId}`;
+	}
+
+	/** A disqualified player leaves the board; everyone else stands at their latest score. */
+	async apply(standing: Standing): Promise<void> {
+		const key = this.keyOf(standing.huntId);
+		if (standing.state === "disqualified") await this.store.zRem(key, standing.playerId);
+		else await this.store.zAdd(key, standing.playerId, rankValue(standing.score, standing.completedAt));
+	}
+
+	/** Players tied on score and finish share a rank (1, 2, 2, 4). */
+	async top(huntId: string, limit: number): Promise<RankedPlayer[]> {
+		const members = await this.store.zRangeByRank(this.keyOf(huntId), 0, limit - 1, { descending: true });
+		const ranked: RankedPlayer[] = [];
+		members.forEach((member, index) => {
+			const previous = ranked[index - 1];
+			const { score, completedAt } = fromRankValue(member.score);
+			const rank = previous && members[index - 1].score === member.score ? previous.rank : index + 1;
+			ranked.push({ rank, playerId: member.member, score, ...(completedAt ? { completedAt } : {}) });
+		});
+		return ranked;
+	}
+
+	/** Replaces the hunt's board with these standings (the participations, read afresh). */
+	async rebuild(huntId: string, standings: readonly Standing[]): Promise<number> {
+		const key = this.keyOf(huntId);
+		await this.store.del(key);
+		let ranked = 0;
+		for (const standing of standings) {
+			if (standing.state === "disqualified") continue;
+			await this.store.zAdd(key, standing.playerId, rankValue(standing.score, standing.completedAt));
+			ranked++;
+		}
+		return ranked;
+	}
+}
