@@ -92,6 +92,17 @@ export const gameplayContract = defineContract({
 			}),
 			result: T.Object({ items: T.Array(ReviewedParticipation) }),
 		},
+		liveState: {
+			params: T.Object({ huntId: Uuid() }),
+			result: T.Object({
+				huntId: Uuid(),
+				byState: T.Object({ active: T.Integer(), completed: T.Integer(), suspended: T.Integer(), disqualified: T.Integer() }),
+				reportingNow: T.Integer({ description: "Active players who reported in the last five minutes" }),
+				lastReportAgeSeconds: T.Union([T.Object({ newest: T.Integer(), median: T.Integer(), oldest: T.Integer() }), T.Null()]),
+				clues: T.Array(T.Object({ clueId: Uuid(), title: T.String(), discovered: T.Integer() })),
+			}),
+		},
+		inspect: { params: ParticipationId(), result: ReviewedParticipation },
 		standings: {
 			params: T.Object({ huntId: Uuid() }),
 			result: T.Object({ items: T.Array(T.Composite([T.Object({ participationId: Uuid() }), Standing])) }),

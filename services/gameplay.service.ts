@@ -94,6 +94,22 @@ export function createGameplayService({ backends }: ServiceDeps) {
 				},
 			},
 
+			liveState: {
+				// The REPL's `play <huntId>`.
+				access: "admin",
+				handler(ctx) {
+					return flows.liveState(ctx.params.huntId);
+				},
+			},
+
+			inspect: {
+				// The REPL's `participation <id>`.
+				access: "admin",
+				handler(ctx) {
+					return flows.inspect(ctx.params.id);
+				},
+			},
+
 			standings: {
 				// The leaderboards rebuild a hunt's board from this.
 				access: "service",

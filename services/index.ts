@@ -20,6 +20,7 @@ import { createAuditService } from "./audit.service";
 import { createHuntsService } from "./hunts.service";
 import { createGeoService } from "./geo.service";
 import { createGameplayService } from "./gameplay.service";
+import { gameplayReplCommands } from "./gameplay.repl";
 import { createLeaderboardsService } from "./leaderboards.service";
 import { leaderboardsReplCommands } from "./leaderboards.repl";
 
@@ -38,7 +39,7 @@ export const SERVICES: Record<string, ServiceEntry> = {
 	audit: { create: createAuditService, replCommands: auditReplCommands },
 	hunts: { create: createHuntsService, replCommands: huntsReplCommands },
 	geo: { create: createGeoService },
-	gameplay: { create: createGameplayService },
+	gameplay: { create: createGameplayService, replCommands: gameplayReplCommands },
 	leaderboards: { create: createLeaderboardsService, replCommands: leaderboardsReplCommands },
 };
 

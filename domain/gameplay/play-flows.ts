@@ -92,7 +92,7 @@ export class PlayFlows {
 			assertPlaying(record.state);
 			assertTimeLeft(hunt, record, now);
 			const decision = decideReport(hunt.play, snapshotOf(record), fix, now, this.policy);
-			const changes: ParticipationChanges = { history: decision.history };
+			const changes: ParticipationChanges = { history: decision.history, reported: true };
 			if (decision.flags.length) {
 				changes.flags = decision.flags;
 				changes.flagTimes = [...record.flagTimes, now];
@@ -177,6 +177,26 @@ export class PlayFlows {
 			await this.commit(tx, record, { hint: { clueId, seq: taken.length, cost: hint.cost }, score: total }, new Date(now));
 			return { hint, score: total };
 		});
+	}
+
+	/** For operators: a hunt's players by state, how recently the active ones reported, discoveries per clue. */
+	async liveState(huntId: string) {
+		const hunt = await this.hunt(huntId);
+		const state = await this.store.liveState(huntId, new Date(this.ports.now()));
+		return {
+			huntId,
+			byState: state.byState,
+			reportingNow: state.reportingNow,
+			lastReportAgeSeconds: state.lastReportAgeSeconds,
+			clues: hunt.playbook.clues.map(clue => ({ clueId: clue.id, title: clue.title, discovered: state.discoveriesByClue.get(clue.id) ?? 0 })),
+		};
+	}
+
+	/** For operators: any participation, with its flags. */
+	async inspect(id: string): Promise<ReviewedParticipationView> {
+		const record = await this.store.load(this.store.db, id);
+		if (!record) throw notFound("Participation");
+		return this.reviewed(this.store.db, record);
 	}
 
 	/** Every participation of a hunt as leaderboards rank it: what they are rebuilt from. */

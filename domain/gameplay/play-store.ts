@@ -67,6 +67,11 @@ export const GAMEPLAY_MIGRATIONS: readonly Migration[] = [
 			create index flags_participation on flags (participation_id, raised_at);
 		`,
 	},
+	{
+		version: 2,
+		name: "when each participation last reported, for operators",
+		up: `alter table participations add column last_report_at timestamptz;`,
+	},
 ];
 
 export interface ParticipationRecord {
@@ -111,6 +116,17 @@ export interface ParticipationChanges {
 	flags?: readonly Flag[];
 	wrongAnswer?: string;
 	hint?: { clueId: string; seq: number; cost: number };
+	/** A position report was received (flagged or not). */
+	reported?: boolean;
+}
+
+export interface HuntLiveState {
+	byState: Record<ParticipationState, number>;
+	/** Active participations that reported in the last five minutes. */
+	reportingNow: number;
+	/** Seconds since each active participation's last report: newest, median, oldest (none reported: null). */
+	lastReportAgeSeconds: { newest: number; median: number; oldest: number } | null;
+	discoveriesByClue: Map<string, number>;
 }
 
 export class PlayStore {
@@ -201,6 +217,31 @@ export class PlayStore {
 		};
 	}
 
+	/** What operators watch of a running hunt; `now` is the server's clock. */
+	async liveState(huntId: string, now: Date): Promise<HuntLiveState> {
+		const [states, ages, discoveries] = await Promise.all([
+			this.db.query<{ state: ParticipationState; n: number }>(`select state, count(*)::int as n from ${this.participations} where hunt_id = $1 group by state`, [huntId]),
+			this.db.query<{ age: number }>(
+				`select extract(epoch from ($2::timestamptz - last_report_at))::float8 as age from ${this.participations}
+				 where hunt_id = $1 and state = 'active' and last_report_at is not null order by age`,
+				[huntId, now],
+			),
+			this.db.query<{ clue_id: string; n: number }>(
+				`select d.clue_id, count(*)::int as n from ${this.discoveries} d join ${this.participations} p on p.id = d.participation_id where p.hunt_id = $1 group by d.clue_id`,
+				[huntId],
+			),
+		]);
+		const byState: Record<ParticipationState, number> = { active: 0, completed: 0, suspended: 0, disqualified: 0 };
+		for (const row of states.rows) byState[row.state] = row.n;
+		const sorted = ages.rows.map(row => Math.max(0, Math.round(row.age)));
+		return {
+			byState,
+			reportingNow: sorted.filter(age => age <= 300).length,
+			lastReportAgeSeconds: sorted.length ? { newest: sorted[0], median: sorted[Math.floor(sorted.length / 2)], oldest: sorted[sorted.length - 1] } : null,
+			discoveriesByClue: new Map(discoveries.rows.map(row => [row.clue_id, row.n])),
+		};
+	}
+
 	/** Every participation of a hunt as leaderboards rank it. */
 	async standingsOf(huntId: string): Promise<Array<{ participationId: string; playerId: string; state: ParticipationState; score: number; completedAt: Date | null }>> {
 		const found = await this.db.query<{ id: string; player_id: string; state: ParticipationState; score: number; completed_at: Date | null }>(
@@ -248,6 +289,7 @@ export class PlayStore {
 		// Bound as JSON text: pg would send a JS array as a Postgres array.
 		if (changes.history) set("fix_history", JSON.stringify(changes.history), "::text::jsonb");
 		if (changes.flagTimes) set("flag_times", JSON.stringify(changes.flagTimes), "::text::jsonb");
+		if (changes.reported) set("last_report_at", now);
 		if (sets.length) await tx.query(`update ${this.participations} set ${sets.join(", ")} where id = $1`, params);
 		for (const clueId of changes.discovered ?? []) {
 			await tx.query(`insert into ${this.discoveries} (participation_id, clue_id, discovered_at) values ($1, $2, $3) on conflict do nothing`, [id, clueId, now]);

@@ -10,6 +10,8 @@ import { expectError, httpClient, type HttpClient } from "../support/http";
 import { eventually, startTestNode, type TestNode } from "../support/node";
 import { nodeBackends } from "../../platform/runtime/node-backends";
 import { leaderboardRows } from "../../services/leaderboards.repl";
+import { huntPlayReport, participationReport, reviewRows } from "../../services/gameplay.repl";
+import { asOperator } from "../../platform/runtime/repl-kit";
 import { HUNT_TEST_ENV, publishedHunt, signInAdmin, signUp, verifiedPartner } from "../support/hunts";
 
 let node: TestNode;
@@ -142,6 +144,12 @@ it("walks a hunt: the server decides each discovery, challenges open the way, hi
 	expect(final).toMatchObject({ state: "completed", score: done.body.score, completedAt: expect.any(String), targets: [] });
 	expect(final.discovered).toHaveLength(3);
 	expectError(await report(east(600)), 409, "PARTICIPATION_STATE");
+
+	// What an operator sees of the hunt (REPL `play <huntId>`).
+	const live = await huntPlayReport(node.broker, huntId);
+	expect(live).toContain("1 completed");
+	expect(live).toContain("discoveries per clue: Hill 1, Bridge 1, Square 1");
+	expect(live).toContain("reporting in the last 5 minutes: 0");
 });
 
 it("makes one discovery and one score of concurrent reports from one participation", async () => {
@@ -219,6 +227,12 @@ it("lets cheating not pay: a teleport discovers nothing, and the third flag susp
 	expect((await report(at(east(-5_000), 60))).body).toMatchObject({ outcome: "flagged", flags: ["REPLAYED_FIX"] });
 	expect((await http.get(`/api/participations/${id}`, { token: player.token })).body).toMatchObject({ state: "suspended", discovered: [], score: 0 });
 	expectError(await report(at(east(-4_990), 5)), 409, "PARTICIPATION_STATE");
+
+	// Operators see it too (REPL `reviews`, `participation <id>`).
+	expect((await reviewRows(node.broker)).map(row => row[0])).toContain(id);
+	const inspected = participationReport(await node.broker.call("gameplay.inspect", { id }, await asOperator(node.broker)));
+	expect(inspected).toContain("suspended, score 0");
+	expect(inspected).toMatch(/IMPOSSIBLE_SPEED \{.*"distanceM":5000\b/);
 
 	// The review queue shows each flag with its evidence; only admins see it or decide.
 	expectError(await http.get("/api/admin/participations", { token: player.token }), 403, "FORBIDDEN");
