@@ -9,8 +9,37 @@ import { IsoDateTime, Uuid } from "./identity";
 const Zone = () => T.Object({ lat: T.Number(), lon: T.Number(), radiusM: T.Integer() });
 const HintShape = () => T.Object({ text: T.String(), cost: T.Integer() });
 const State = () => T.Union([T.Literal("active"), T.Literal("completed"), T.Literal("suspended"), T.Literal("disqualified")]);
+const INSTANT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2}))$/;
+
+/** A real instant: every field in range (no 30 February, no second 60, no offset +99:99), so the server reads what the phone meant. */
+function isRealInstant(value: string): boolean {
+	const parts = INSTANT.exec(value);
+	if (!parts) return false;
+	const [year, month, day, hour, minute, second = "0", offsetHours = "0", offsetMinutes = "0"] = parts.slice(1).map(part => part ?? undefined) as string[];
+	const daysInMonth = new Date(Date.UTC(Number(year), Number(month), 0)).getUTCDate();
+	return (
+		Number(month) >= 1 &&
+		Number(month) <= 12 &&
+		Number(day) >= 1 &&
+		Number(day) <= daysInMonth &&
+		Number(hour) <= 23 &&
+		Number(minute) <= 59 &&
+		Number(second) <= 59 &&
+		Number(offsetHours) <= 23 &&
+		Number(offsetMinutes) <= 59 &&
+		Number.isFinite(Date.parse(value))
+	);
+}
+
 /** A phone's clock reading with its zone, so it reads the same wherever the phone is. */
-const Instant = () => T.String({ format: "date-time", pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?(Z|[+-]\\d{2}:\\d{2})$" });
+const Instant = () =>
+	withValidation(T.String({ format: "date-time", pattern: INSTANT.source }), {
+		custom: (value, errors) => {
+			if (typeof value === "string" && !isRealInstant(value)) errors.push({ type: "instant", actual: value });
+			return value;
+		},
+		messages: { instant: "The '{field}' field must be a real instant: ISO 8601 with a zone, every part in range" },
+	});
 const FlagCode = () => T.Union([T.Literal("IMPOSSIBLE_SPEED"), T.Literal("FUTURE_TIMESTAMP"), T.Literal("TIME_WENT_BACKWARDS"), T.Literal("REPLAYED_FIX")]);
 
 const DiscoveredClue = T.Object(

@@ -29,6 +29,8 @@ export function createGameplayService({ backends }: ServiceDeps) {
 			join: {
 				rest: "POST /hunts/:id/join",
 				access: "user",
+				// A join code in a URL ends up in logs and browser history.
+				secrets: ["code"],
 				openapi: {
 					summary: "Join a running hunt (a private one with its join code)",
 					tags: ["play"],
@@ -71,13 +73,14 @@ export function createGameplayService({ backends }: ServiceDeps) {
 			answer: {
 				rest: "POST /participations/:id/answers",
 				access: "user",
+				secrets: ["answer"],
 				openapi: {
 					summary: "Answer a found clue's challenge; a right answer opens the paths beyond it",
 					tags: ["play"],
 					responses: { "404": { description: "No such clue among those you found" }, "429": { description: "TOO_MANY_ATTEMPTS; see Retry-After" } },
 				},
 				handler(ctx) {
-					return flows.answer(ctx.params.id, userOf(ctx).userId, ctx.params.clueId, ctx.params.answer);
+					return flows.answer(ctx.params.id, userOf(ctx).userId, ctx.params.clueId.toLowerCase(), ctx.params.answer);
 				},
 			},
 
@@ -90,7 +93,7 @@ export function createGameplayService({ backends }: ServiceDeps) {
 					responses: { "404": { description: "No such clue among those you found" }, "409": { description: "NO_MORE_HINTS" } },
 				},
 				handler(ctx) {
-					return flows.hint(ctx.params.id, userOf(ctx).userId, ctx.params.clueId);
+					return flows.hint(ctx.params.id, userOf(ctx).userId, ctx.params.clueId.toLowerCase());
 				},
 			},
 
@@ -138,6 +141,13 @@ export function createGameplayService({ backends }: ServiceDeps) {
 				handler(ctx) {
 					return flows.review(ctx.params.id, ctx.params.decision, ctx.params.note, changeOriginOf(ctx));
 				},
+			},
+		},
+
+		events: {
+			// Taken down, archived, hidden with its partner or shown again: every node reads it afresh.
+			"hunt.visibility.changed"(ctx) {
+				flows?.forget((ctx.params as { huntId: string }).huntId);
 			},
 		},
 

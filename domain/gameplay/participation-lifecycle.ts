@@ -23,7 +23,8 @@ const TRANSITIONS: Record<ParticipationTransition, { from: ParticipationState; t
 /** The state after `transition`, or 409 PARTICIPATION_STATE naming what is possible. */
 export function nextParticipationState(current: ParticipationState, transition: ParticipationTransition): ParticipationState {
 	const rule = TRANSITIONS[transition];
-	if (rule.from !== current) throw new AppError("PARTICIPATION_STATE", `A ${current} participation cannot ${transition}`, { state: current, allowed: allowedParticipationTransitions(current) });
+	if (rule.from !== current)
+		throw new AppError("PARTICIPATION_STATE", `${article(current)} ${current} participation cannot ${transition}`, { state: current, allowed: allowedParticipationTransitions(current) });
 	return rule.to;
 }
 
@@ -33,10 +34,12 @@ export function allowedParticipationTransitions(current: ParticipationState): Pa
 
 /** Positions, answers and hints: 409 PARTICIPATION_STATE unless the participation is active. */
 export function assertPlaying(current: ParticipationState): void {
-	if (current !== "active") throw new AppError("PARTICIPATION_STATE", `A ${current} participation does not play`, { state: current });
+	if (current !== "active") throw new AppError("PARTICIPATION_STATE", `${article(current)} ${current} participation does not play`, { state: current });
 }
 
 /** Who the leaderboard ranks: a disqualified player leaves it, a suspended one stays until the review. */
 export function isRanked(state: ParticipationState): boolean {
 	return state !== "disqualified";
 }
+
+const article = (state: ParticipationState) => (state === "active" ? "An" : "A");

@@ -13,7 +13,7 @@ import { STANDINGS_CHANNEL, type DiscoveredClueView, type ParticipationView, typ
 import type { SqlExecutor } from "../../platform/sql";
 import { writeAuditFactFrom, type ChangeOrigin } from "../audit/facts";
 import type { Outbox } from "../../platform/outbox/outbox";
-import { AppError, notFound } from "../../platform/errors/app-error";
+import { AppError, isAppError, notFound } from "../../platform/errors/app-error";
 import { decideAttempt, DEFAULT_ATTEMPT_POLICY, type AttemptPolicy } from "./answer-attempts";
 import type { FlagCode } from "./anti-cheat/fix";
 import { isComplete } from "./completion";
@@ -43,6 +43,11 @@ interface PlayedHunt {
 
 /** Published hunts kept in memory per node; past this many, the least recently played is dropped. */
 const PLAYED_HUNTS_KEPT = 1000;
+/**
+ * A kept hunt is read afresh this often even when no `hunt.visibility.changed` broadcast said it
+ * changed (a node that missed one, partitioned or restarting, still catches up).
+ */
+const PLAYED_HUNT_TTL_MS = 60_000;
 
 export interface ReportResultView {
 	outcome: "discovered" | "completed" | "nothing" | "inaccurate" | "flagged";
@@ -52,7 +57,7 @@ export interface ReportResultView {
 }
 
 export class PlayFlows {
-	private readonly played = new Map<string, Promise<PlayedHunt>>();
+	private readonly played = new Map<string, { hunt: Promise<PlayedHunt>; loadedAt: number }>();
 
 	constructor(
 		private readonly store: PlayStore,
@@ -84,14 +89,15 @@ export class PlayFlows {
 
 	async report(id: string, playerId: string, report: { lat: number; lon: number; accuracy: number; recordedAt: string }, origin: ChangeOrigin): Promise<ReportResultView> {
 		const fix = { lat: report.lat, lon: report.lon, accuracy: report.accuracy, recordedAt: Date.parse(report.recordedAt) };
+		const hunt = await this.huntOf(id, playerId);
 		return this.store.db.transaction(async tx => {
 			const messages = this.outbox.writer(tx);
 			const record = ownedBy(await this.store.load(tx, id, { forUpdate: true }), playerId);
-			const hunt = await this.hunt(record.huntId);
 			const now = this.ports.now();
 			assertPlaying(record.state);
 			assertTimeLeft(hunt, record, now);
 			const decision = decideReport(hunt.play, snapshotOf(record), fix, now, this.policy);
+			if (decision.retry) return { outcome: decision.outcome, score: record.score };
 			const changes: ParticipationChanges = { history: decision.history, reported: true };
 			if (decision.flags.length) {
 				changes.flags = decision.flags;
@@ -129,6 +135,7 @@ export class PlayFlows {
 		const before = ownedBy(await this.store.load(this.store.db, id), playerId);
 		const hunt = await this.hunt(before.huntId);
 		const challenge = this.challengeOf(hunt, before, clueId);
+		assertTimeLeft(hunt, before, this.ports.now());
 		await this.assertMayAnswer(this.store.db, before, clueId);
 		const correct = await this.ports.answerMatches(attempt, challenge.answerHash);
 
@@ -138,9 +145,10 @@ export class PlayFlows {
 			assertPlaying(record.state);
 			assertTimeLeft(hunt, record, now);
 			const discovery = record.discoveries.get(clueId)!;
-			if (discovery.solvedAt) return { correct: true, score: record.score };
+			// Answers racing each other are counted one at a time here, under the row's lock: a burst
+			// gets no more tries than answers sent one by one.
+			await this.assertMayAnswer(tx, record, clueId);
 			if (!correct) {
-				await this.assertMayAnswer(tx, record, clueId);
 				await this.store.apply(tx, id, { wrongAnswer: clueId }, new Date(now));
 				return { correct: false, score: record.score };
 			}
@@ -161,9 +169,9 @@ export class PlayFlows {
 	}
 
 	async hint(id: string, playerId: string, clueId: string): Promise<{ hint: { text: string; cost: number }; score: number }> {
+		const hunt = await this.huntOf(id, playerId);
 		return this.store.db.transaction(async tx => {
 			const record = ownedBy(await this.store.load(tx, id, { forUpdate: true }), playerId);
-			const hunt = await this.hunt(record.huntId);
 			const now = this.ports.now();
 			assertPlaying(record.state);
 			assertTimeLeft(hunt, record, now);
@@ -240,7 +248,11 @@ export class PlayFlows {
 	 * count (they were honest), so the next glitch does not suspend the player again at once; the
 	 * flags themselves stay, with their evidence.
 	 */
-	review(id: string, decision: "reinstate" | "disqualify", note: string, origin: ChangeOrigin): Promise<ReviewedParticipationView> {
+	async review(id: string, decision: "reinstate" | "disqualify", note: string, origin: ChangeOrigin): Promise<ReviewedParticipationView> {
+		const owner = await this.store.huntOf(id);
+		if (!owner) throw notFound("Participation");
+		// Read before the transaction, as huntOf explains.
+		const hunt = await this.hunt(owner.huntId);
 		return this.store.db.transaction(async tx => {
 			const record = await this.store.load(tx, id, { forUpdate: true });
 			if (!record) throw notFound("Participation");
@@ -253,13 +265,13 @@ export class PlayFlows {
 				data: { decision, note, huntId: record.huntId, playerId: record.playerId },
 			});
 			record.state = state;
-			return this.reviewed(tx, record);
+			return this.reviewed(tx, record, hunt);
 		});
 	}
 
-	private async reviewed(db: Parameters<PlayStore["flagsOf"]>[0], record: ParticipationRecord): Promise<ReviewedParticipationView> {
+	private async reviewed(db: Parameters<PlayStore["flagsOf"]>[0], record: ParticipationRecord, hunt?: PlayedHunt): Promise<ReviewedParticipationView> {
 		const flags = await this.store.flagsOf(db, record.id);
-		return { ...viewOf(await this.hunt(record.huntId), record), flags: flags.map(flag => ({ code: flag.code, evidence: flag.evidence, raisedAt: flag.raisedAt.toISOString() })) };
+		return { ...viewOf(hunt ?? (await this.hunt(record.huntId)), record), flags: flags.map(flag => ({ code: flag.code, evidence: flag.evidence, raisedAt: flag.raisedAt.toISOString() })) };
 	}
 
 	private challengeOf(hunt: PlayedHunt, record: ParticipationRecord, clueId: string): NonNullable<PlaybookClue["challenge"]> {
@@ -271,9 +283,26 @@ export class PlayFlows {
 
 	private async assertMayAnswer(db: Parameters<PlayStore["wrongAnswerTimes"]>[0], record: ParticipationRecord, clueId: string): Promise<void> {
 		assertPlaying(record.state);
-		if (record.discoveries.get(clueId)?.solvedAt) return;
+		// Answered right already: nothing to check, and no hash to compute for it.
+		if (record.discoveries.get(clueId)?.solvedAt) throw new AppError("CONFLICT", "This challenge is solved already", { clueId });
 		const decision = decideAttempt(await this.store.wrongAnswerTimes(db, record.id, clueId), this.ports.now(), this.policy.attempts);
 		if (!decision.allowed) throw new AppError("TOO_MANY_ATTEMPTS", undefined, { retryAfterSeconds: decision.retryAfterSeconds });
+	}
+
+	/**
+	 * The hunt a participation plays, read before its transaction opens: fetching a playbook calls the
+	 * hunts service, whose queries would wait behind this transaction on a database with one
+	 * connection (the embedded one).
+	 */
+	private async huntOf(id: string, playerId: string): Promise<PlayedHunt> {
+		const owner = await this.store.huntOf(id);
+		if (!owner || owner.playerId !== playerId) throw notFound("Participation");
+		return this.hunt(owner.huntId);
+	}
+
+	/** The hunt changed (taken down, archived, hidden with its partner): read it afresh next time. */
+	forget(huntId: string): void {
+		this.played.delete(huntId.toLowerCase());
 	}
 
 	private async huntAfresh(huntId: string): Promise<PlayedHunt> {
@@ -282,23 +311,38 @@ export class PlayFlows {
 		return hunt;
 	}
 
-	private hunt(huntId: string): Promise<PlayedHunt> {
-		const kept = this.played.get(huntId);
-		if (kept) {
+	/**
+	 * The hunt a participation plays. One taken back to a draft has no playbook any more: for its
+	 * players it is simply no longer running.
+	 */
+	private async hunt(huntId: string): Promise<PlayedHunt> {
+		try {
+			return await this.keptHunt(huntId);
+		} catch (err) {
+			if (isAppError(err, "NOT_FOUND")) throw new AppError("HUNT_NOT_RUNNING", "The hunt was taken down");
+			throw err;
+		}
+	}
+
+	private keptHunt(huntId: string): Promise<PlayedHunt> {
+		const key = huntId.toLowerCase();
+		const kept = this.played.get(key);
+		if (kept && this.ports.now() - kept.loadedAt < PLAYED_HUNT_TTL_MS) {
 			// Most recently played last: the first entry is the one to drop.
-			this.played.delete(huntId);
-			this.played.set(huntId, kept);
-			return kept;
+			this.played.delete(key);
+			this.played.set(key, kept);
+			return kept.hunt;
 		}
 		const loading = this.ports.playbook(huntId).then(compileHunt);
 		this.keep(huntId, loading);
-		loading.catch(() => this.played.get(huntId) === loading && this.played.delete(huntId));
+		loading.catch(() => this.played.get(key)?.hunt === loading && this.played.delete(key));
 		return loading;
 	}
 
 	private keep(huntId: string, hunt: Promise<PlayedHunt>): void {
-		this.played.delete(huntId);
-		this.played.set(huntId, hunt);
+		const key = huntId.toLowerCase();
+		this.played.delete(key);
+		this.played.set(key, { hunt, loadedAt: this.ports.now() });
 		if (this.played.size > PLAYED_HUNTS_KEPT) this.played.delete(this.played.keys().next().value!);
 	}
 }
@@ -332,8 +376,9 @@ function sameJoinCode(given: string | undefined, expected: string | null): boole
 
 /** Past the hunt's end, or past the player's own time limit, nothing more is played. */
 function assertTimeLeft(hunt: PlayedHunt, record: ParticipationRecord, now: number): void {
-	const { endsAt, timeLimitMinutes, status } = hunt.playbook;
-	if (status !== "published" || now >= Date.parse(endsAt)) throw new AppError("HUNT_NOT_RUNNING", "The hunt is over", { endsAt });
+	const { endsAt, timeLimitMinutes, status, partnerSuspended } = hunt.playbook;
+	if (status !== "published" || partnerSuspended) throw new AppError("HUNT_NOT_RUNNING", status === "archived" ? "The hunt is over" : "The hunt is not available for now");
+	if (now >= Date.parse(endsAt)) throw new AppError("HUNT_NOT_RUNNING", "The hunt is over", { endsAt });
 	if (timeLimitMinutes !== null && now > record.startedAt.getTime() + timeLimitMinutes * 60_000) {
 		throw new AppError("HUNT_NOT_RUNNING", "Your time for this hunt is up", { timeLimitMinutes });
 	}

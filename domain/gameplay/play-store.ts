@@ -178,6 +178,13 @@ export class PlayStore {
 		}
 	}
 
+	/** Which hunt a participation plays, and whose it is (none for an unknown id). */
+	async huntOf(id: string): Promise<{ huntId: string; playerId: string } | undefined> {
+		const found = await this.db.query<{ hunt_id: string; player_id: string }>(`select hunt_id, player_id from ${this.participations} where id = $1`, [id]);
+		const row = found.rows[0];
+		return row && { huntId: row.hunt_id, playerId: row.player_id };
+	}
+
 	/** The player's participation in this hunt, if they joined it. */
 	participationOf(huntId: string, playerId: string): Promise<string | undefined> {
 		return this.idOf(this.db, huntId, playerId);

@@ -139,6 +139,23 @@ describe("decideReport", () => {
 		expect(outcomes).toEqual(["discovered", "completed"]);
 	});
 
+	it("answers a client's retry of its last report as nothing, without a flag or a change; an older fix sent again is a replay", () => {
+		const { participation } = walk(linear, [fixAt(0, 0), fixAt(100, 70)]);
+		const retry = decideReport(linear, participation, fixAt(100, 70), t0 + 75_000);
+		expect(retry).toMatchObject({ outcome: "nothing", retry: true, flags: [], discovered: [] });
+		expect(retry.history).toBe(participation.history);
+		expect(decideReport(linear, participation, fixAt(0, 0), t0 + 76_000).flags.map(flag => flag.code)).toContain("REPLAYED_FIX");
+	});
+
+	it("does not let fixes dated days apart carry a player across the map", () => {
+		// Both dated in the past, a day apart; the server saw ten seconds pass between them.
+		const receivedAt = t0 + 3 * 86_400_000;
+		const start = decideReport(linear, fresh(), fixAt(-5_000, 0), receivedAt);
+		const jump = decideReport(linear, { ...fresh(), history: start.history }, fixAt(100, 86_400), receivedAt + 10_000);
+		expect(jump).toMatchObject({ outcome: "flagged", discovered: [] });
+		expect(jump.flags.map(flag => flag.code)).toEqual(["IMPOSSIBLE_SPEED"]);
+	});
+
 	it("refuses a report for a participation that does not play", () => {
 		for (const state of ["completed", "suspended", "disqualified"] as const) {
 			expect(() => decideReport(linear, fresh({ state }), fixAt(100, 0), t0)).toThrow(expect.objectContaining({ type: "PARTICIPATION_STATE" }));

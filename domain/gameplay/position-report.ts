@@ -11,7 +11,7 @@
  */
 import { checkFix } from "./anti-cheat/check-fix";
 import { DEFAULT_ANTI_CHEAT_POLICY, type AntiCheatPolicy, type Fix, type FixHistory, type Flag } from "./anti-cheat/fix";
-import { remember } from "./anti-cheat/replayed-fix";
+import { fixFingerprint, remember } from "./anti-cheat/replayed-fix";
 import { DEFAULT_SUSPENSION_POLICY, shouldSuspend, type SuspensionPolicy } from "./anti-cheat/suspension";
 import { isComplete } from "./completion";
 import { DEFAULT_MAX_ACCURACY_M, evaluateFix, type Target } from "./discovery";
@@ -46,6 +46,8 @@ export type ReportOutcome = "discovered" | "completed" | "nothing" | "inaccurate
 
 export interface ReportDecision {
 	outcome: ReportOutcome;
+	/** The same fix as the last one received: a client's retry, answered as before and changing nothing. */
+	retry?: boolean;
 	flags: Flag[];
 	/** Clues this fix discovered, in clue-id order. */
 	discovered: string[];
@@ -77,6 +79,13 @@ export function targetsOf(hunt: PlayHunt, discovered: ReadonlySet<string>, solve
 /** Throws 409 PARTICIPATION_STATE unless the participation is active. */
 export function decideReport(hunt: PlayHunt, participation: ParticipationSnapshot, fix: Fix, now: number, policy: PlayPolicy = DEFAULT_PLAY_POLICY): ReportDecision {
 	assertPlaying(participation.state);
+	// A client that timed out sends its report again. The fix was decided already (anything it found
+	// is found): answering "nothing" costs the player nothing and gives a cheater nothing either.
+	// Replaying any older fix is REPLAYED_FIX.
+	if (participation.history.recent.at(-1) === fixFingerprint(fix)) {
+		return { outcome: "nothing", retry: true, flags: [], discovered: [], history: participation.history, suspend: false, complete: false };
+	}
+	fix = { ...fix, receivedAt: now };
 	const flags = checkFix(participation.history, fix, now, policy.antiCheat);
 	const recent = remember(participation.history, fix, policy.antiCheat);
 	const precise = fix.accuracy <= policy.maxAccuracyM;

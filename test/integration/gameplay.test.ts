@@ -336,3 +336,72 @@ it("rate-limits wrong answers with Retry-After, and refuses malformed reports wi
 	}
 	expect((await http.get(`/api/participations/${id}`, { token: player.token })).body).toMatchObject({ state: "active", score: 10 });
 });
+
+describe("what a black-box attacker tried", () => {
+	it("stops play, and hides the board, once the hunt is taken down or its partner suspended", async () => {
+		const { huntId, clueIds } = await trail();
+		const player = await signUp(http, "Still playing");
+		const id = (await http.post(`/api/hunts/${huntId}/join`, {}, { token: player.token })).body.id;
+		const fix = walker();
+		expect((await http.post(`/api/participations/${id}/locations`, fix(east(0)), { token: player.token })).body.outcome).toBe("discovered");
+		expect((await http.get(`/api/hunts/${huntId.toUpperCase()}/leaderboard`)).status).toBe(200);
+		await http.post(`/api/admin/hunts/${huntId}/unpublish`, { reason: "Unsafe place" }, { token: adminToken });
+		await eventually(async () => expectError(await http.post(`/api/participations/${id}/locations`, fix(east(10)), { token: player.token }), 409, "HUNT_NOT_RUNNING"));
+		expectError(await http.post(`/api/participations/${id}/hints`, { clueId: clueIds[0] }, { token: player.token }), 409, "HUNT_NOT_RUNNING");
+		expectError(await http.post(`/api/participations/${id}/answers`, { clueId: clueIds[0], answer: "x" }, { token: player.token }), 409, "HUNT_NOT_RUNNING");
+		await eventually(async () => expectError(await http.get(`/api/hunts/${huntId}/leaderboard`), 404, "NOT_FOUND"));
+		expectError(await http.get(`/api/hunts/${randomUUID()}/leaderboard`), 404, "NOT_FOUND");
+
+		const other = await trail();
+		const walkerId = (await http.post(`/api/hunts/${other.huntId}/join`, {}, { token: player.token })).body.id;
+		await http.post(`/api/partners/${partnerId}/suspend`, { reason: "Unpaid invoices" }, { token: adminToken });
+		try {
+			await eventually(async () => expectError(await http.post(`/api/participations/${walkerId}/locations`, fix(east(0)), { token: player.token }), 409, "HUNT_NOT_RUNNING"));
+		} finally {
+			await http.post(`/api/partners/${partnerId}/verify`, {}, { token: adminToken });
+		}
+	});
+
+	it("does not let fixes dated in the past carry a player across the map", async () => {
+		const { huntId } = await trail();
+		const player = await signUp(http, "Time traveller");
+		const id = (await http.post(`/api/hunts/${huntId}/join`, {}, { token: player.token })).body.id;
+		const report = (metres: number, recordedAt: string) => http.post(`/api/participations/${id}/locations`, { ...east(metres), accuracy: 5, recordedAt }, { token: player.token });
+		expect((await report(-500_000, "2020-01-01T00:00:00Z")).body.outcome).toBe("nothing");
+		expect((await report(0, "2020-01-02T00:00:00Z")).body).toMatchObject({ outcome: "flagged", flags: ["IMPOSSIBLE_SPEED"] });
+	});
+
+	it("refuses instants that do not exist, and answers a client's retry without a flag", async () => {
+		const { huntId } = await trail();
+		const player = await signUp(http, "Bad network");
+		const id = (await http.post(`/api/hunts/${huntId}/join`, {}, { token: player.token })).body.id;
+		for (const recordedAt of ["2016-12-31T23:59:60Z", "2026-01-01T00:00:00+99:99", "2026-02-30T00:00:00Z", "2026-13-01T00:00:00Z"]) {
+			expectError(await http.post(`/api/participations/${id}/locations`, { ...east(0), accuracy: 5, recordedAt }, { token: player.token }), 422, "VALIDATION_FAILED");
+		}
+		const same = walker()(east(-200));
+		for (let i = 0; i < 4; i++) expect((await http.post(`/api/participations/${id}/locations`, same, { token: player.token })).body).toEqual({ outcome: "nothing", score: 0 });
+		expect((await http.get(`/api/participations/${id}`, { token: player.token })).body.state).toBe("active");
+	});
+
+	it("keeps answers and join codes out of URLs, counts a burst of guesses exactly, and takes no answer for a solved challenge", async () => {
+		const privateHunt = await publishedHunt(http, owner, partnerId, "Coded", START, { visibility: "private" });
+		const joinCode = (await http.get(`/api/hunts/${privateHunt}`, { token: owner.token })).body.joinCode as string;
+		const player = await signUp(http, "Guesser in a hurry");
+		expectError(await http.post(`/api/hunts/${privateHunt}/join?code=${joinCode}`, {}, { token: player.token }), 422, "VALIDATION_FAILED");
+
+		const { huntId, clueIds, answer } = await trail();
+		const id = (await http.post(`/api/hunts/${huntId}/join`, {}, { token: player.token })).body.id;
+		await http.post(`/api/participations/${id}/locations`, walker()(east(0)), { token: player.token });
+		expectError(await http.post(`/api/participations/${id}/answers?answer=${encodeURIComponent(answer)}`, { clueId: clueIds[0], answer: "wrong" }, { token: player.token }), 422, "VALIDATION_FAILED");
+		const burst = await Promise.all(Array.from({ length: 8 }, (_, i) => http.post(`/api/participations/${id}/answers`, { clueId: clueIds[0], answer: `guess ${i}` }, { token: player.token })));
+		expect(burst.filter(res => res.status === 200 && res.body.correct === false)).toHaveLength(5);
+		expect(burst.filter(res => res.status === 429)).toHaveLength(3);
+		expectError(await http.post(`/api/participations/${id}/answers`, { clueId: clueIds[0], answer }, { token: player.token }), 429, "TOO_MANY_ATTEMPTS");
+
+		const patient = await signUp(http, "Patient");
+		const solvedId = (await http.post(`/api/hunts/${huntId}/join`, {}, { token: patient.token })).body.id;
+		await http.post(`/api/participations/${solvedId}/locations`, walker()(east(0)), { token: patient.token });
+		expect((await http.post(`/api/participations/${solvedId}/answers`, { clueId: clueIds[0].toUpperCase(), answer }, { token: patient.token })).body.correct).toBe(true);
+		expectError(await http.post(`/api/participations/${solvedId}/answers`, { clueId: clueIds[0], answer: "anything" }, { token: patient.token }), 409, "CONFLICT");
+	});
+});

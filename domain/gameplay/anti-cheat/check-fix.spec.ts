@@ -46,7 +46,7 @@ describe("check fix", () => {
 	it("uses the default policy when given none", () => {
 		const history = { lastAccepted: at(0, 0), recent: [fixFingerprint(at(0, 0))] };
 		expect(checkFix(history, at(1_010, 10), t0 + 10_000)).toEqual([
-			{ code: "IMPOSSIBLE_SPEED", evidence: { distanceM: 1_010, requiredDistanceM: 1_000, seconds: 10, speedMps: 100, maxSpeedMps: DEFAULT_ANTI_CHEAT_POLICY.maxSpeedMps } },
+			{ code: "IMPOSSIBLE_SPEED", evidence: { distanceM: 1_010, requiredDistanceM: 1_000, seconds: 10, phoneSeconds: 10, speedMps: 100, maxSpeedMps: DEFAULT_ANTI_CHEAT_POLICY.maxSpeedMps } },
 		]);
 	});
 

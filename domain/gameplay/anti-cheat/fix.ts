@@ -15,6 +15,8 @@ export interface Fix {
 	accuracy: number;
 	/** Epoch ms on the phone's clock, which the player controls. */
 	recordedAt: number;
+	/** Epoch ms on the server's clock when the report arrived: the one clock the player does not set. */
+	receivedAt?: number;
 }
 
 /** A client contract: the app reacts to these strings, so they never change spelling. */

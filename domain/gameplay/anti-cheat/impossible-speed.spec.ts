@@ -26,7 +26,7 @@ describe("impossible speed", () => {
 	it("flags a jump across the city, with the evidence an admin needs", () => {
 		expect(impossibleSpeed(start, moved(start, 5_000, 30), policy)).toEqual({
 			code: "IMPOSSIBLE_SPEED",
-			evidence: { distanceM: 5_000, requiredDistanceM: 4_990, seconds: 30, speedMps: 166.33, maxSpeedMps: 70 },
+			evidence: { distanceM: 5_000, requiredDistanceM: 4_990, seconds: 30, phoneSeconds: 30, speedMps: 166.33, maxSpeedMps: 70 },
 		});
 	});
 
@@ -45,7 +45,7 @@ describe("impossible speed", () => {
 	it("allows exactly the limit and flags a centimetre more", () => {
 		const exact = { ...start, accuracy: 0 };
 		const fix = moved(exact, 700, 10);
-		const limit = { maxSpeedMps: distanceM(exact, fix) / 10 };
+		const limit = { maxSpeedMps: distanceM(exact, fix) / 10, clockSkewMs: 30_000 };
 		expect(impossibleSpeed(exact, fix, limit)).toBeUndefined();
 		expect(impossibleSpeed(exact, moved(exact, 700.01, 10), limit)?.code).toBe("IMPOSSIBLE_SPEED");
 	});
@@ -58,5 +58,17 @@ describe("impossible speed", () => {
 
 	it("leaves a fix dated before the previous one to the time rule", () => {
 		expect(impossibleSpeed(start, moved(start, 5_000, -1), policy)).toBeUndefined();
+	});
+	it("counts no more time than the server saw pass (plus the allowed skew), whatever the phone's clock says", () => {
+		const receivedAt = Date.parse("2026-06-01T10:00:00Z");
+		const before = { ...start, accuracy: 5, receivedAt };
+		// Dated a day later, received 10 s later: 5 km in (10 + 30) s, not in a day.
+		const dayLater = { ...moved(before, 5_000, 86_400), receivedAt: receivedAt + 10_000 };
+		expect(impossibleSpeed(before, dayLater, policy)?.evidence).toMatchObject({ seconds: 40, phoneSeconds: 86_400 });
+		// Buffered reports arriving together: a few metres apart each, within the skew allowance.
+		const buffered = { ...moved(before, 60, 50), receivedAt: receivedAt + 1_000 };
+		expect(impossibleSpeed(before, buffered, policy)).toBeUndefined();
+		// Without the server's times (older history), the phone's clock is all there is.
+		expect(impossibleSpeed({ ...before, receivedAt: undefined }, dayLater, policy)).toBeUndefined();
 	});
 });
