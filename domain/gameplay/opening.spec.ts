@@ -7,6 +7,7 @@ import type { CluePath } from "../hunts/clue-graph/clue-graph";
 import { CLUE_GRAPH_MIGRATION_SQL, SqlClueGraph } from "../hunts/clue-graph/sql-clue-graph";
 import { openTestPGlite, useMigratedSchema } from "../../test/support/sql";
 import { compilePlayGraph, isFinish, openClues } from "./opening";
+import { seededRandom } from "../../test/support/seeded-random";
 
 /** Clue `n`: a fixed UUID whose order follows n, as in clue-graph.contract.ts, so expected lists read in order. */
 const c = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`;
@@ -154,16 +155,4 @@ function passedSamples(random: () => number, graph: ReturnType<typeof compilePla
 	}
 	const subset = (share: number) => clueIds.filter(() => random() < share);
 	return [[], subset(0.15), subset(0.5), subset(0.9), played, [...subset(0.3), foreignId()]];
-}
-
-/** mulberry32: a tiny seeded generator, so a failing random case comes back on every run. */
-function seededRandom(seed: number): () => number {
-	let state = seed >>> 0;
-	return () => {
-		state = (state + 0x6d2b79f5) >>> 0;
-		let t = state;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-	};
 }

@@ -107,17 +107,9 @@ export class HuntFlows {
 			clues: clues.map(clue => {
 				// Publication gave every clue its zone and froze them; a clue without one is a broken row.
 				if (!clue.zone) throw new AppError("INTERNAL_ERROR", `Clue ${clue.id} of published hunt ${id} has no search zone`);
-				return {
-					id: clue.id,
-					title: clue.title,
-					position: clue.position,
-					radiusM: clue.radiusM,
-					content: clue.content,
-					challenge: clue.challenge && clue.answerHash ? { question: clue.challenge.question, answerHash: clue.answerHash } : null,
-					hints: clue.hints,
-					points: clue.points,
-					zone: clue.zone,
-				};
+				// The members' view of the clue, with the answer's hash (only ever compared) and the zone.
+				const { challenge: _question, ...view } = clueView(clue);
+				return { ...view, challenge: clue.challenge && clue.answerHash ? { question: clue.challenge.question, answerHash: clue.answerHash } : null, zone: clue.zone };
 			}),
 			paths,
 		};

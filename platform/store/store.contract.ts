@@ -5,6 +5,7 @@
  */
 import { isStoreError, KeyValueStore, ScoredMember, StoreErrorCode } from "./types";
 import { rejectionOf } from "../../test/support/async";
+import { seededRandom } from "../../test/support/seeded-random";
 
 /**
  * Makes a store whose key prefix includes `scope`. Each test gets a new scope, so tests never see
@@ -57,18 +58,6 @@ const PARIS: Record<string, LatLon> = {
 	arcDeTriomphe: { lat: 48.873792, lon: 2.295028 },
 	versailles: { lat: 48.804865, lon: 2.120355 },
 };
-
-/** Small seeded generator (mulberry32) so the randomised tests are the same on every run. */
-function seededRandom(seed: number): () => number {
-	let state = seed >>> 0;
-	return () => {
-		state = (state + 0x6d2b79f5) >>> 0;
-		let t = state;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
-}
 
 /** Redis's member order: by score, then by the members' UTF-8 bytes. */
 function referenceOrder(a: ScoredMember, b: ScoredMember): number {
