@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: runs every benchmark and prints the numbers (also written to
- * bench/results/latest.json). BENCH_ONLY=gateway|features|chain|startup|identity|channels|outbox|hunts runs one; BENCH_DURATION and
+ * bench/results/latest.json). BENCH_ONLY=gateway|features|chain|startup|identity|channels|outbox|hunts|play runs one; BENCH_DURATION and
  * BENCH_ROUNDS shorten or lengthen the gateway and identity runs.
  */
 import fs from "node:fs";
@@ -14,6 +14,7 @@ import { benchIdentity } from "./identity.bench";
 import { benchChannels } from "./channels.bench";
 import { benchOutbox } from "./outbox.bench";
 import { benchHunts } from "./hunts.bench";
+import { benchPlay } from "./play.bench";
 import { ROOT } from "./support";
 
 async function main(): Promise<void> {
@@ -125,6 +126,15 @@ async function main(): Promise<void> {
 		const os = hunts.textAndGeoOnOpenSearch!;
 		console.log(os.skipped ? `text + geo on OpenSearch: skipped, ${os.skipped}` : `text + geo on OpenSearch: ${line(os)}`);
 		for (const p of hunts.publish200Clues) console.log(p.skipped ? `publishing 200 clues, ${p.engine}: skipped, ${p.skipped}` : `publishing 200 clues, ${p.engine}: median ${p.medianMs} ms`);
+	}
+	if (!only || only === "play") {
+		const play = await benchPlay({ players: Number(process.env.BENCH_PLAYERS ?? 1000), durationSeconds: Number(process.env.BENCH_DURATION ?? 10), rounds: Number(process.env.BENCH_ROUNDS ?? 3) });
+		results.play = play;
+		console.log(
+			`position reports, embedded, ${play.players} players, ${play.concurrency} in flight, ${play.rounds}×${play.durationSeconds}s median: ${play.reports.perSecond}/s (p50 ${play.reports.p50Ms} ms, p99 ${play.reports.p99Ms} ms; aim 5,000/s, p99 < 50 ms)`,
+		);
+		console.log(`  GET /api/ping with the same client: ${play.ping.perSecond}/s (p50 ${play.ping.p50Ms} ms, p99 ${play.ping.p99Ms} ms): ratio ${play.ratio} (aim ≥ 0.4)`);
+		console.log(`  outcomes: ${JSON.stringify(play.outcomes)}; failed requests: ${play.errors}`);
 	}
 	const dir = path.join(ROOT, "bench", "results");
 	fs.mkdirSync(dir, { recursive: true });
