@@ -18,6 +18,8 @@ const ADMIN = { email: "bench-admin@lootopia.example", password: "bench admin pa
 const START = { lat: 45.764, lon: 4.8357 };
 const CLUE_SPACING_M = 20;
 const CLUES = 40;
+/** Probe discoveries timed to the leaderboard, one after another during a round of load. */
+const PROBES = 30;
 /** 5 m/s: a jog, far below the speed limit, so a run finds a clue every four seconds or so. */
 const SPEED_MPS = 5;
 
@@ -37,6 +39,8 @@ export interface PlayBenchResult {
 	ratio: number;
 	outcomes: Record<string, number>;
 	errors: number;
+	/** From a report's answer saying "discovered" to the hunt's board showing it, during a round of report load. */
+	discoveryToLeaderboard: { samples: number; p50Ms: number; p99Ms: number; maxMs: number };
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -184,10 +188,63 @@ export async function benchPlay(opts: { players?: number; concurrency?: number; 
 			errors += run.errors;
 			for (const [outcome, n] of Object.entries(run.outcomes)) outcomes[outcome] = (outcomes[outcome] ?? 0) + n;
 		}
+		// Discovery to leaderboard, under load: probe players each find the one clue of a hunt of their
+		// own (so they top its board) while the report load runs, and the board is polled until it shows them.
+		const probeHunt = await json(`${base}/api/hunts`, {
+			method: "POST",
+			token: owner,
+			body: JSON.stringify({
+				partnerId,
+				title: "Probe",
+				description: "One clue",
+				tags: [],
+				area: { ...START, radiusM: 5000 },
+				startsAt: "2026-01-01T00:00:00Z",
+				endsAt: "2099-01-01T00:00:00Z",
+				visibility: "public",
+			}),
+		});
+		const probeHuntId = probeHunt.body.id as string;
+		await json(`${base}/api/hunts/${probeHuntId}/clues`, { method: "POST", token: owner, body: JSON.stringify({ title: "Probe", position: START, radiusM: 20, content: "Found", points: 10 }) });
+		await json(`${base}/api/hunts/${probeHuntId}/publish`, { method: "POST", token: owner, body: "{}" });
+		const latencies: number[] = [];
+		const probes = async () => {
+			for (let i = 0; i < PROBES; i++) {
+				const playerId = randomUUID();
+				const token = await signAccessToken(ring, { sub: playerId, roles: ["player"], partners: {}, sid: randomUUID() }, settings);
+				const id = (await json(`${base}/api/hunts/${probeHuntId}/join`, { method: "POST", token, body: "{}" })).body.id as string;
+				const found = await json(`${base}/api/participations/${id}/locations`, { method: "POST", token, body: JSON.stringify({ ...START, accuracy: 5, recordedAt: new Date().toISOString() }) });
+				const discoveredAt = performance.now();
+				if (found.body.outcome !== "completed") throw new Error(`probe answered ${JSON.stringify(found.body)}`);
+				for (;;) {
+					const board = await json(`${base}/api/hunts/${probeHuntId}/leaderboard?limit=100`);
+					if ((board.body.items as Array<{ playerId: string }>).some(item => item.playerId === playerId)) break;
+					if (performance.now() - discoveredAt > 30_000) throw new Error("the board never showed a probe's discovery");
+					await new Promise(resolve => setTimeout(resolve, 10));
+				}
+				latencies.push(performance.now() - discoveredAt);
+			}
+		};
+		await Promise.all([drive(duration, concurrency, report), probes()]);
+		latencies.sort((a, b) => a - b);
+		const ms = (value: number) => Math.round(value * 10) / 10;
+		const discoveryToLeaderboard = { samples: latencies.length, p50Ms: ms(percentile(latencies, 0.5)), p99Ms: ms(percentile(latencies, 0.99)), maxMs: ms(latencies.at(-1) ?? 0) };
+
 		const summary = (list: Round[]): Round => ({ perSecond: median(list.map(r => r.perSecond)), p50Ms: median(list.map(r => r.p50Ms)), p99Ms: median(list.map(r => r.p99Ms)) });
 		const reports = summary(reportRounds);
 		const pings = summary(pingRounds);
-		return { players, concurrency, durationSeconds: duration, rounds, reports, ping: pings, ratio: Math.round((reports.perSecond / pings.perSecond) * 1000) / 1000, outcomes, errors };
+		return {
+			players,
+			concurrency,
+			durationSeconds: duration,
+			rounds,
+			reports,
+			ping: pings,
+			ratio: Math.round((reports.perSecond / pings.perSecond) * 1000) / 1000,
+			outcomes,
+			errors,
+			discoveryToLeaderboard,
+		};
 	} finally {
 		await stopProcess(node);
 		fs.rmSync(dataDir, { recursive: true, force: true });

@@ -135,6 +135,8 @@ async function main(): Promise<void> {
 		);
 		console.log(`  GET /api/ping with the same client: ${play.ping.perSecond}/s (p50 ${play.ping.p50Ms} ms, p99 ${play.ping.p99Ms} ms): ratio ${play.ratio} (aim ≥ 0.4)`);
 		console.log(`  outcomes: ${JSON.stringify(play.outcomes)}; failed requests: ${play.errors}`);
+		const lag = play.discoveryToLeaderboard;
+		console.log(`  discovery to leaderboard under that load (${lag.samples} probes): p50 ${lag.p50Ms} ms, p99 ${lag.p99Ms} ms, max ${lag.maxMs} ms`);
 	}
 	const dir = path.join(ROOT, "bench", "results");
 	fs.mkdirSync(dir, { recursive: true });

@@ -39,6 +39,15 @@ describe("Leaderboards", () => {
 		expect((await boards.top(HUNT, 2)).map(p => p.playerId)).toEqual(["ann", "cid"]);
 	});
 
+	it("changes nothing when a standing is delivered twice", async () => {
+		const boards = new Leaderboards(new MemoryStore());
+		const standings = [standing("ann", 10), standing("bob", 20, "2026-06-01T10:00:00Z")];
+		for (const s of standings) await boards.apply(s);
+		const once = await boards.top(HUNT, 10);
+		for (const s of standings) await boards.apply(s);
+		expect(await boards.top(HUNT, 10)).toEqual(once);
+	});
+
 	it("rebuilds a board identical to the one the standings fed", async () => {
 		const boards = new Leaderboards(new MemoryStore());
 		const standings = [standing("ann", 10), standing("bob", 30, "2026-06-01T10:00:00Z"), standing("eve", 99, null, "disqualified"), standing("cid", 30)];
