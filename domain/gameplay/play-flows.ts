@@ -12,7 +12,7 @@ import type { HuntPlaybook } from "../../contracts/hunts";
 import { STANDINGS_CHANNEL, type DiscoveredClueView, type ParticipationView, type ReviewedParticipationView } from "../../contracts/gameplay";
 import type { SqlExecutor } from "../../platform/sql";
 import { writeAuditFactFrom, type ChangeOrigin } from "../audit/facts";
-import type { Outbox } from "../../platform/outbox/outbox";
+import type { MessageWriter, Outbox } from "../../platform/outbox/outbox";
 import { AppError, isAppError, notFound } from "../../platform/errors/app-error";
 import { decideAttempt, DEFAULT_ATTEMPT_POLICY, type AttemptPolicy } from "./answer-attempts";
 import type { FlagCode } from "./anti-cheat/fix";
@@ -90,8 +90,7 @@ export class PlayFlows {
 	async report(id: string, playerId: string, report: { lat: number; lon: number; accuracy: number; recordedAt: string }, origin: ChangeOrigin): Promise<ReportResultView> {
 		const fix = { lat: report.lat, lon: report.lon, accuracy: report.accuracy, recordedAt: Date.parse(report.recordedAt) };
 		const hunt = await this.huntOf(id, playerId);
-		return this.store.db.transaction(async tx => {
-			const messages = this.outbox.writer(tx);
+		return this.outbox.transaction(async (messages, tx) => {
 			const record = ownedBy(await this.store.load(tx, id, { forUpdate: true }), playerId);
 			const now = this.ports.now();
 			assertPlaying(record.state);
@@ -120,7 +119,7 @@ export class PlayFlows {
 				}
 				changes.score = scoreOf(hunt, record);
 			}
-			await this.commit(tx, record, changes, new Date(now));
+			await this.commit(tx, messages, record, changes, new Date(now));
 			return {
 				outcome: decision.outcome,
 				...(decision.discovered.length ? { discovered: decision.discovered.map(clueId => discoveredView(hunt, record, clueId)) } : {}),
@@ -139,7 +138,7 @@ export class PlayFlows {
 		await this.assertMayAnswer(this.store.db, before, clueId);
 		const correct = await this.ports.answerMatches(attempt, challenge.answerHash);
 
-		return this.store.db.transaction(async tx => {
+		return this.outbox.transaction(async (messages, tx) => {
 			const record = ownedBy(await this.store.load(tx, id, { forUpdate: true }), playerId);
 			const now = this.ports.now();
 			assertPlaying(record.state);
@@ -163,14 +162,14 @@ export class PlayFlows {
 				changes.completedAt = record.completedAt = new Date(now);
 			}
 			changes.score = scoreOf(hunt, record);
-			await this.commit(tx, record, changes, new Date(now));
+			await this.commit(tx, messages, record, changes, new Date(now));
 			return { correct: true, score: changes.score, ...(opened.length ? { opened } : {}) };
 		});
 	}
 
 	async hint(id: string, playerId: string, clueId: string): Promise<{ hint: { text: string; cost: number }; score: number }> {
 		const hunt = await this.huntOf(id, playerId);
-		return this.store.db.transaction(async tx => {
+		return this.outbox.transaction(async (messages, tx) => {
 			const record = ownedBy(await this.store.load(tx, id, { forUpdate: true }), playerId);
 			const now = this.ports.now();
 			assertPlaying(record.state);
@@ -182,7 +181,7 @@ export class PlayFlows {
 			const hint = nextHint(clue.hints, taken.length);
 			record.hintsTaken.set(clueId, [...taken, hint.cost]);
 			const total = scoreOf(hunt, record);
-			await this.commit(tx, record, { hint: { clueId, seq: taken.length, cost: hint.cost }, score: total }, new Date(now));
+			await this.commit(tx, messages, record, { hint: { clueId, seq: taken.length, cost: hint.cost }, score: total }, new Date(now));
 			return { hint, score: total };
 		});
 	}
@@ -216,21 +215,20 @@ export class PlayFlows {
 	/**
 	 * Stores what a decision changed and, when the score or the state moved, tells the leaderboards
 	 * in the same transaction (outbox): a standing is never lost, nor announced for a change that
-	 * rolled back.
+	 * rolled back. The transactions here are the outbox's own, which wake its relay once committed
+	 * (a plain transaction left the messages for its next poll, a second later).
 	 */
-	private async commit(tx: SqlExecutor, record: ParticipationRecord, changes: ParticipationChanges, now: Date): Promise<void> {
+	private async commit(tx: SqlExecutor, messages: MessageWriter, record: ParticipationRecord, changes: ParticipationChanges, now: Date): Promise<void> {
 		await this.store.apply(tx, record.id, changes, now);
 		const score = changes.score ?? record.score;
 		const state = changes.state ?? record.state;
 		if (score === record.score && state === record.state) return;
 		const completedAt = changes.completedAt ?? record.completedAt;
-		await this.outbox
-			.writer(tx)
-			.add(
-				STANDINGS_CHANNEL,
-				{ participationId: record.id, huntId: record.huntId, playerId: record.playerId, state, score, completedAt: completedAt?.toISOString() ?? null, at: now.toISOString() },
-				{ partitionKey: record.huntId },
-			);
+		await messages.add(
+			STANDINGS_CHANNEL,
+			{ participationId: record.id, huntId: record.huntId, playerId: record.playerId, state, score, completedAt: completedAt?.toISOString() ?? null, at: now.toISOString() },
+			{ partitionKey: record.huntId },
+		);
 	}
 
 	/** The admins' review queue: participations in `state`, with every flag and its evidence. */
@@ -253,13 +251,13 @@ export class PlayFlows {
 		if (!owner) throw notFound("Participation");
 		// Read before the transaction, as huntOf explains.
 		const hunt = await this.hunt(owner.huntId);
-		return this.store.db.transaction(async tx => {
+		return this.outbox.transaction(async (messages, tx) => {
 			const record = await this.store.load(tx, id, { forUpdate: true });
 			if (!record) throw notFound("Participation");
 			const state = nextParticipationState(record.state, decision);
 			const now = new Date(this.ports.now());
-			await this.commit(tx, record, { state, ...(decision === "reinstate" ? { flagTimes: [] } : {}) }, now);
-			await writeAuditFactFrom(this.outbox.writer(tx), origin, {
+			await this.commit(tx, messages, record, { state, ...(decision === "reinstate" ? { flagTimes: [] } : {}) }, now);
+			await writeAuditFactFrom(messages, origin, {
 				action: "gameplay.reviewed",
 				subject: { type: "participation", id },
 				data: { decision, note, huntId: record.huntId, playerId: record.playerId },
