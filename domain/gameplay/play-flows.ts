@@ -48,6 +48,8 @@ const PLAYED_HUNTS_KEPT = 1000;
  * changed (a node that missed one, partitioned or restarting, still catches up).
  */
 const PLAYED_HUNT_TTL_MS = 60_000;
+/** Participations whose hunt and player a node remembers (two short strings each). */
+const OWNERS_KEPT = 100_000;
 
 export interface ReportResultView {
 	outcome: "discovered" | "completed" | "nothing" | "inaccurate" | "flagged";
@@ -58,6 +60,7 @@ export interface ReportResultView {
 
 export class PlayFlows {
 	private readonly played = new Map<string, { hunt: Promise<PlayedHunt>; loadedAt: number }>();
+	private readonly owners = new Map<string, { huntId: string; playerId: string }>();
 
 	constructor(
 		private readonly store: PlayStore,
@@ -91,10 +94,7 @@ export class PlayFlows {
 		const fix = { lat: report.lat, lon: report.lon, accuracy: report.accuracy, recordedAt: Date.parse(report.recordedAt) };
 		const hunt = await this.huntOf(id, playerId);
 		return this.outbox.transaction(async (messages, tx) => {
-			const record = ownedBy(await this.store.load(tx, id, { forUpdate: true }), playerId);
-			const now = this.ports.now();
-			assertPlaying(record.state);
-			assertTimeLeft(hunt, record, now);
+			const { record, now } = await this.lockPlaying(tx, id, playerId, hunt);
 			const decision = decideReport(hunt.play, snapshotOf(record), fix, now, this.policy);
 			if (decision.retry) return { outcome: decision.outcome, score: record.score };
 			const changes: ParticipationChanges = { history: decision.history, reported: true };
@@ -139,10 +139,7 @@ export class PlayFlows {
 		const correct = await this.ports.answerMatches(attempt, challenge.answerHash);
 
 		return this.outbox.transaction(async (messages, tx) => {
-			const record = ownedBy(await this.store.load(tx, id, { forUpdate: true }), playerId);
-			const now = this.ports.now();
-			assertPlaying(record.state);
-			assertTimeLeft(hunt, record, now);
+			const { record, now } = await this.lockPlaying(tx, id, playerId, hunt);
 			const discovery = record.discoveries.get(clueId)!;
 			// Answers racing each other are counted one at a time here, under the row's lock: a burst
 			// gets no more tries than answers sent one by one.
@@ -170,10 +167,7 @@ export class PlayFlows {
 	async hint(id: string, playerId: string, clueId: string): Promise<{ hint: { text: string; cost: number }; score: number }> {
 		const hunt = await this.huntOf(id, playerId);
 		return this.outbox.transaction(async (messages, tx) => {
-			const record = ownedBy(await this.store.load(tx, id, { forUpdate: true }), playerId);
-			const now = this.ports.now();
-			assertPlaying(record.state);
-			assertTimeLeft(hunt, record, now);
+			const { record, now } = await this.lockPlaying(tx, id, playerId, hunt);
 			const clue = hunt.clues.get(clueId);
 			// A clue not found yet is one the player may not know exists.
 			if (!clue || !record.discoveries.has(clueId)) throw notFound("Clue");
@@ -290,12 +284,30 @@ export class PlayFlows {
 	/**
 	 * The hunt a participation plays, read before its transaction opens: fetching a playbook calls the
 	 * hunts service, whose queries would wait behind this transaction on a database with one
-	 * connection (the embedded one).
+	 * connection (the embedded one). A participation's hunt and player never change, so each node
+	 * remembers them rather than asking the database again on every report.
 	 */
 	private async huntOf(id: string, playerId: string): Promise<PlayedHunt> {
-		const owner = await this.store.huntOf(id);
+		let owner = this.owners.get(id);
+		if (!owner) {
+			owner = await this.store.huntOf(id);
+			if (owner) {
+				// Ids come from clients: bounded, and an unknown id is never remembered.
+				if (this.owners.size >= OWNERS_KEPT) this.owners.clear();
+				this.owners.set(id, owner);
+			}
+		}
 		if (!owner || owner.playerId !== playerId) throw notFound("Participation");
 		return this.hunt(owner.huntId);
+	}
+
+	/** The participation locked until `tx` ends, playing, and with time left; and the clock's reading. */
+	private async lockPlaying(tx: SqlExecutor, id: string, playerId: string, hunt: PlayedHunt): Promise<{ record: ParticipationRecord; now: number }> {
+		const record = ownedBy(await this.store.load(tx, id, { forUpdate: true }), playerId);
+		const now = this.ports.now();
+		assertPlaying(record.state);
+		assertTimeLeft(hunt, record, now);
+		return { record, now };
 	}
 
 	/** The hunt changed (taken down, archived, hidden with its partner): read it afresh next time. */
