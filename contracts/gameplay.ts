@@ -63,7 +63,13 @@ const Participation = T.Object(
 		state: State(),
 		score: T.Integer(),
 		startedAt: IsoDateTime(),
-		completedAt: T.Optional(IsoDateTime()),
+		completedAt: T.Optional(T.String({ format: "date-time", description: "When a finish was reached" })),
+		closesAt: T.Optional(T.String({ format: "date-time", description: "When play stops: the earlier of the hunt's end and the player's time limit" })),
+		closedBy: T.Optional(
+			T.Union([T.Literal("time_limit"), T.Literal("hunt_end")], {
+				description: "Set when time ran out before a finish was reached: the participation is then completed without a completedAt",
+			}),
+		),
 		targets: T.Array(T.Object({ clueId: Uuid(), zone: Zone() }), { description: "The clues being looked for: a search zone each, never the place" }),
 		discovered: T.Array(DiscoveredClue),
 	},

@@ -8,6 +8,7 @@ import { gameplayContract } from "../contracts/gameplay";
 import { answerMatches } from "../domain/hunts/answers";
 import { PlayFlows } from "../domain/gameplay/play-flows";
 import { GAMEPLAY_MIGRATIONS, PlayStore } from "../domain/gameplay/play-store";
+import { ParticipationStates } from "../domain/gameplay/participation-states";
 import { changeOriginOf } from "../platform/moleculer/audit";
 import { userOf } from "../platform/moleculer/authorization";
 import { defineService } from "../platform/moleculer/define-service";
@@ -20,6 +21,7 @@ import type { ServiceDeps } from "./deps";
 export function createGameplayService({ backends }: ServiceDeps) {
 	const database = new ServiceDatabase(backends, "gameplay", GAMEPLAY_MIGRATIONS);
 	let flows!: PlayFlows;
+	let closing: NodeJS.Timeout | undefined;
 
 	return defineService(gameplayContract, {
 		mixins: [database.mixin(), AccessControlMixin()],
@@ -153,11 +155,27 @@ export function createGameplayService({ backends }: ServiceDeps) {
 
 		started() {
 			const broker = this.broker;
-			flows = new PlayFlows(new PlayStore(database.db, "gameplay"), database.outbox, {
+			const store = new PlayStore(database.db, "gameplay");
+			const { transporter, storeUrl } = backends.config;
+			// A store per node cannot be a cache nodes share: there the database is.
+			const sharedStore = !transporter || storeUrl.startsWith("redis");
+			flows = new PlayFlows(store, new ParticipationStates(store, sharedStore ? backends.keyValueStore() : undefined), database.outbox, {
 				playbook: huntId => callAsService(broker, "gameplay", "hunts.playbook", { id: huntId }),
 				answerMatches,
 				now: Date.now,
 			});
+			// Participations whose time ran out while idle; their standings reach the boards within a sweep.
+			const { closingSweepMs } = backends.config.play;
+			if (closingSweepMs > 0) {
+				closing = setInterval(() => {
+					flows.closeDue().catch(err => this.logger.warn("Closing participations whose time is up failed; the next sweep retries", err));
+				}, closingSweepMs);
+				closing.unref();
+			}
+		},
+
+		stopped() {
+			clearInterval(closing);
 		},
 	});
 }

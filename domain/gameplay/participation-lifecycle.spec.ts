@@ -4,8 +4,9 @@ import { allowedParticipationTransitions, assertPlaying, isRanked, nextParticipa
 const STATES: ParticipationState[] = ["active", "completed", "suspended", "disqualified"];
 
 describe("participation lifecycle", () => {
-	it("completes or suspends an active participation", () => {
+	it("completes, closes or suspends an active participation", () => {
 		expect(nextParticipationState("active", "complete")).toBe("completed");
+		expect(nextParticipationState("active", "close")).toBe("completed");
 		expect(nextParticipationState("active", "suspend")).toBe("suspended");
 	});
 
@@ -17,7 +18,7 @@ describe("participation lifecycle", () => {
 	it("refuses every other change with 409 PARTICIPATION_STATE naming what is allowed", () => {
 		let refused = 0;
 		for (const state of STATES) {
-			for (const transition of ["complete", "suspend", "reinstate", "disqualify"] as const) {
+			for (const transition of ["complete", "close", "suspend", "reinstate", "disqualify"] as const) {
 				if (allowedParticipationTransitions(state).includes(transition)) continue;
 				refused++;
 				try {
@@ -29,7 +30,7 @@ describe("participation lifecycle", () => {
 				}
 			}
 		}
-		expect(refused).toBe(12);
+		expect(refused).toBe(15);
 	});
 
 	it("has no way out of completed or disqualified", () => {

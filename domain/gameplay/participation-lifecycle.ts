@@ -2,6 +2,7 @@
  * A participation's lifecycle, the one place that says which change is allowed from which state:
  *
  *   active ──complete──▶ completed          (a finish clue reached)
+ *   active ──close─────▶ completed          (time ran out first: the player's limit or the hunt's end)
  *   active ──suspend───▶ suspended          (repeated cheat flags; waits for an admin's review)
  *   suspended ──reinstate──▶ active         (the review found the flags honest)
  *   suspended ──disqualify──▶ disqualified  (the review upheld them: off the leaderboard for good)
@@ -11,10 +12,11 @@
 import { AppError } from "../../platform/errors/app-error";
 
 export type ParticipationState = "active" | "completed" | "suspended" | "disqualified";
-export type ParticipationTransition = "complete" | "suspend" | "reinstate" | "disqualify";
+export type ParticipationTransition = "complete" | "close" | "suspend" | "reinstate" | "disqualify";
 
 const TRANSITIONS: Record<ParticipationTransition, { from: ParticipationState; to: ParticipationState }> = {
 	complete: { from: "active", to: "completed" },
+	close: { from: "active", to: "completed" },
 	suspend: { from: "active", to: "suspended" },
 	reinstate: { from: "suspended", to: "active" },
 	disqualify: { from: "suspended", to: "disqualified" },

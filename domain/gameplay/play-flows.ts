@@ -1,8 +1,11 @@
 /**
  * The game's use cases: join, look at one's participation, report a position, answer a challenge,
- * take a hint. The rules are the pure files beside this one; this file loads what they need, locks
- * the participation while one decision is made and stores what it changed in one transaction, so
- * concurrent reports of one player make one discovery and one score.
+ * take a hint. The rules are the pure files beside this one; this file loads what they need and
+ * stores what a decision changed. A report that changes nothing is kept in the shared cache only
+ * (participation-states.ts); any other change is decided again on the participation's row, locked
+ * in the transaction that stores it, so concurrent reports of one player make one discovery and one
+ * score whichever nodes they land on. Time running out (the player's limit, the hunt's end) closes
+ * a participation: when it next plays, or in the periodic sweep (`closeDue`), whichever comes first.
  *
  * A published hunt is frozen, so its playbook (from the hunts service) is kept in memory per hunt;
  * joining reads it afresh, as that is when window, capacity and join code matter.
@@ -15,14 +18,16 @@ import { writeAuditFactFrom, type ChangeOrigin } from "../audit/facts";
 import type { MessageWriter, Outbox } from "../../platform/outbox/outbox";
 import { AppError, isAppError, notFound } from "../../platform/errors/app-error";
 import { decideAttempt, DEFAULT_ATTEMPT_POLICY, type AttemptPolicy } from "./answer-attempts";
-import type { FlagCode } from "./anti-cheat/fix";
+import type { Fix, FlagCode } from "./anti-cheat/fix";
 import { isComplete } from "./completion";
 import { nextHint } from "./hints";
 import { compilePlayGraph, openClues } from "./opening";
 import { assertPlaying, nextParticipationState } from "./participation-lifecycle";
 import { decideReport, DEFAULT_PLAY_POLICY, passedClues, targetsOf, type PlayHunt, type PlayPolicy } from "./position-report";
 import { score } from "./scoring";
-import type { ParticipationChanges, ParticipationRecord, PlayStore } from "./play-store";
+import { closingOf, timeUp as closingTimeUp, type ClosedBy, type PlayWindow } from "./closing";
+import { appliedTo, type ParticipationChanges, type ParticipationRecord, type PlayStore } from "./play-store";
+import type { Claim, ParticipationStates } from "./participation-states";
 
 export interface PlayPorts {
 	/** The hunt as the hunts service plays it; 404 for a hunt no one may play. */
@@ -50,6 +55,13 @@ const PLAYED_HUNTS_KEPT = 1000;
 const PLAYED_HUNT_TTL_MS = 60_000;
 /** Participations whose hunt and player a node remembers (two short strings each). */
 const OWNERS_KEPT = 100_000;
+/**
+ * A report that lost this many compare-and-sets in a row (a phone firing reports at several nodes at
+ * once) is stored through the database like a change instead, where the row's lock orders them.
+ */
+const CACHED_TRIES = 3;
+/** Participations closed per sweep transaction. */
+const CLOSED_PER_SWEEP = 500;
 
 export interface ReportResultView {
 	outcome: "discovered" | "completed" | "nothing" | "inaccurate" | "flagged";
@@ -64,6 +76,7 @@ export class PlayFlows {
 
 	constructor(
 		private readonly store: PlayStore,
+		private readonly states: ParticipationStates,
 		private readonly outbox: Outbox,
 		private readonly ports: PlayPorts,
 		private readonly policy: PlayPolicy & { attempts: AttemptPolicy } = { ...DEFAULT_PLAY_POLICY, attempts: DEFAULT_ATTEMPT_POLICY },
@@ -79,24 +92,44 @@ export class PlayFlows {
 			throw new AppError("HUNT_NOT_RUNNING", undefined, { startsAt: playbook.startsAt, endsAt: playbook.endsAt });
 		}
 		if (playbook.visibility === "private" && !sameJoinCode(code, playbook.joinCode)) throw new AppError("JOIN_CODE_INVALID");
-		const joined = await this.store.join(huntId, playerId, playbook.capacity, new Date(now));
+		const closing = closingOf(windowOf(playbook), now);
+		const joined = await this.store.join(huntId, playerId, playbook.capacity, new Date(now), { at: new Date(closing.at), by: closing.by });
 		if (joined.kind === "full") throw new AppError("HUNT_FULL", undefined, { capacity: playbook.capacity });
 		if (joined.kind === "already") throw new AppError("ALREADY_JOINED", undefined, { participationId: joined.id });
 		return this.view(joined.id, playerId);
 	}
 
 	async view(id: string, playerId: string): Promise<ParticipationView> {
-		const record = ownedBy(await this.store.load(this.store.db, id), playerId);
+		const record = ownedBy((await this.states.read(id))?.record, playerId);
 		return viewOf(await this.hunt(record.huntId), record);
 	}
 
 	async report(id: string, playerId: string, report: { lat: number; lon: number; accuracy: number; recordedAt: string }, origin: ChangeOrigin): Promise<ReportResultView> {
 		const fix = { lat: report.lat, lon: report.lon, accuracy: report.accuracy, recordedAt: Date.parse(report.recordedAt) };
 		const hunt = await this.huntOf(id, playerId);
-		return this.outbox.transaction(async (messages, tx) => {
-			const { record, now } = await this.lockPlaying(tx, id, playerId, hunt);
+		for (let tries = 1; ; tries++) {
+			const read = await this.states.readUnclaimed(id);
+			const record = ownedBy(read?.record, playerId);
+			const now = this.ports.now();
+			assertPlaying(record.state);
+			assertRunning(hunt);
+			// Time up: the transaction closes the participation.
+			if (timeUp(hunt, record, now) || tries > CACHED_TRIES) return this.reportChanging(id, playerId, hunt, fix, origin);
 			const decision = decideReport(hunt.play, snapshotOf(record), fix, now, this.policy);
 			if (decision.retry) return { outcome: decision.outcome, score: record.score };
+			if (decision.flags.length || decision.discovered.length) return this.reportChanging(id, playerId, hunt, fix, origin);
+			if (await this.states.keepHistory(read!, decision.history, new Date(now))) {
+				await this.states.reported(record.huntId, id, now);
+				return { outcome: decision.outcome, score: record.score };
+			}
+		}
+	}
+
+	/** A report that changes the participation: decided again on its locked row, stored with its messages. */
+	private reportChanging(id: string, playerId: string, hunt: PlayedHunt, fix: Fix, origin: ChangeOrigin): Promise<ReportResultView> {
+		return this.change(id, playerId, hunt, async (record, now, messages, tx) => {
+			const decision = decideReport(hunt.play, snapshotOf(record), fix, now, this.policy);
+			if (decision.retry) return { result: { outcome: decision.outcome, score: record.score } };
 			const changes: ParticipationChanges = { history: decision.history, reported: true };
 			if (decision.flags.length) {
 				changes.flags = decision.flags;
@@ -105,85 +138,110 @@ export class PlayFlows {
 				const subject = { type: "participation", id };
 				await writeAuditFactFrom(messages, origin, { action: "gameplay.flagged", subject, data: { huntId: record.huntId, flags: decision.flags } });
 				if (decision.suspend) {
-					changes.state = "suspended";
+					changes.state = nextParticipationState(record.state, "suspend");
 					await writeAuditFactFrom(messages, origin, { action: "gameplay.suspended", subject, data: { huntId: record.huntId, flaggedFixes: changes.flagTimes.length } });
 				}
 			}
-			for (const clueId of decision.discovered) record.discoveries.set(clueId, { discoveredAt: new Date(now), solvedAt: null });
 			if (decision.discovered.length) {
 				changes.discovered = decision.discovered;
 				if (decision.complete) {
-					changes.state = "completed";
+					changes.state = nextParticipationState(record.state, "complete");
 					changes.completedAt = new Date(now);
-					record.completedAt = changes.completedAt;
 				}
-				changes.score = scoreOf(hunt, record);
+				changes.score = scoreOf(hunt, appliedTo(record, changes, new Date(now)));
 			}
-			await this.commit(tx, messages, record, changes, new Date(now));
+			const next = await this.commit(tx, messages, record, changes, new Date(now));
 			return {
-				outcome: decision.outcome,
-				...(decision.discovered.length ? { discovered: decision.discovered.map(clueId => discoveredView(hunt, record, clueId)) } : {}),
-				...(decision.flags.length ? { flags: decision.flags.map(flag => flag.code) } : {}),
-				score: changes.score ?? record.score,
+				next,
+				result: {
+					outcome: decision.outcome,
+					...(decision.discovered.length ? { discovered: decision.discovered.map(clueId => discoveredView(hunt, next, clueId)) } : {}),
+					...(decision.flags.length ? { flags: decision.flags.map(flag => flag.code) } : {}),
+					score: next.score,
+				},
 			};
 		});
 	}
 
 	async answer(id: string, playerId: string, clueId: string, attempt: string): Promise<{ correct: boolean; score: number; opened?: string[] }> {
 		// The answer's hash is slow to check on purpose: checked before the participation is locked.
-		const before = ownedBy(await this.store.load(this.store.db, id), playerId);
+		const read = await this.states.read(id);
+		const before = ownedBy(read?.record, playerId);
 		const hunt = await this.hunt(before.huntId);
 		const challenge = this.challengeOf(hunt, before, clueId);
-		assertTimeLeft(hunt, before, this.ports.now());
 		await this.assertMayAnswer(this.store.db, before, clueId);
-		const correct = await this.ports.answerMatches(attempt, challenge.answerHash);
+		const correct = timeUp(hunt, before, this.ports.now()) ? false : await this.ports.answerMatches(attempt, challenge.answerHash);
 
-		return this.outbox.transaction(async (messages, tx) => {
-			const { record, now } = await this.lockPlaying(tx, id, playerId, hunt);
-			const discovery = record.discoveries.get(clueId)!;
+		return this.change<{ correct: boolean; score: number; opened?: string[] }>(id, playerId, hunt, async (record, now, messages, tx) => {
 			// Answers racing each other are counted one at a time here, under the row's lock: a burst
 			// gets no more tries than answers sent one by one.
 			await this.assertMayAnswer(tx, record, clueId);
 			if (!correct) {
-				await this.store.apply(tx, id, { wrongAnswer: clueId }, new Date(now));
-				return { correct: false, score: record.score };
+				const next = await this.commit(tx, messages, record, { wrongAnswer: clueId }, new Date(now));
+				return { next, result: { correct: false, score: record.score } };
 			}
-			const openBefore = new Set(openClues(hunt.play.graph, passedClues(hunt.play, new Set(record.discoveries.keys()), solvedOf(record))));
-			discovery.solvedAt = new Date(now);
-			const passed = passedClues(hunt.play, new Set(record.discoveries.keys()), solvedOf(record));
-			const opened = openClues(hunt.play.graph, passed).filter(next => !openBefore.has(next) && !record.discoveries.has(next));
+			const solved = new Set([...solvedOf(record), clueId]);
+			const discovered = new Set(record.discoveries.keys());
+			const openBefore = new Set(openClues(hunt.play.graph, passedClues(hunt.play, discovered, solvedOf(record))));
+			const passed = passedClues(hunt.play, discovered, solved);
+			const opened = openClues(hunt.play.graph, passed).filter(next => !openBefore.has(next) && !discovered.has(next));
 			const changes: ParticipationChanges = { solved: clueId };
 			// Solving the last challenge at a trail's end completes the hunt.
 			if (isComplete(hunt.play.graph, passed)) {
-				changes.state = "completed";
-				changes.completedAt = record.completedAt = new Date(now);
+				changes.state = nextParticipationState(record.state, "complete");
+				changes.completedAt = new Date(now);
 			}
-			changes.score = scoreOf(hunt, record);
-			await this.commit(tx, messages, record, changes, new Date(now));
-			return { correct: true, score: changes.score, ...(opened.length ? { opened } : {}) };
+			changes.score = scoreOf(hunt, appliedTo(record, changes, new Date(now)));
+			const next = await this.commit(tx, messages, record, changes, new Date(now));
+			return { next, result: { correct: true, score: next.score, ...(opened.length ? { opened } : {}) } };
 		});
 	}
 
 	async hint(id: string, playerId: string, clueId: string): Promise<{ hint: { text: string; cost: number }; score: number }> {
 		const hunt = await this.huntOf(id, playerId);
-		return this.outbox.transaction(async (messages, tx) => {
-			const { record, now } = await this.lockPlaying(tx, id, playerId, hunt);
+		return this.change(id, playerId, hunt, async (record, now, messages, tx) => {
 			const clue = hunt.clues.get(clueId);
 			// A clue not found yet is one the player may not know exists.
 			if (!clue || !record.discoveries.has(clueId)) throw notFound("Clue");
 			const taken = record.hintsTaken.get(clueId) ?? [];
 			const hint = nextHint(clue.hints, taken.length);
-			record.hintsTaken.set(clueId, [...taken, hint.cost]);
-			const total = scoreOf(hunt, record);
-			await this.commit(tx, messages, record, { hint: { clueId, seq: taken.length, cost: hint.cost }, score: total }, new Date(now));
-			return { hint, score: total };
+			const changes: ParticipationChanges = { hint: { clueId, seq: taken.length, cost: hint.cost } };
+			changes.score = scoreOf(hunt, appliedTo(record, changes, new Date(now)));
+			const next = await this.commit(tx, messages, record, changes, new Date(now));
+			return { next, result: { hint, score: next.score } };
 		});
+	}
+
+	/**
+	 * Closes the participations whose time is up and that have not played since (those that did were
+	 * closed then), telling the leaderboards in the same transactions. Any node may run it at any
+	 * time: each row is closed once, by whichever transaction locks it first.
+	 */
+	async closeDue(): Promise<number> {
+		let total = 0;
+		for (;;) {
+			const closed = await this.outbox.transaction(async (messages, tx) => {
+				const now = new Date(this.ports.now());
+				const rows = await this.store.closeDue(tx, now, CLOSED_PER_SWEEP);
+				for (const row of rows) {
+					await messages.add(
+						STANDINGS_CHANNEL,
+						{ participationId: row.id, huntId: row.huntId, playerId: row.playerId, state: "completed", score: row.score, completedAt: null, at: now.toISOString() },
+						{ partitionKey: row.huntId },
+					);
+				}
+				return rows;
+			});
+			await this.states.forget(closed.map(row => row.id));
+			total += closed.length;
+			if (closed.length < CLOSED_PER_SWEEP) return total;
+		}
 	}
 
 	/** For operators: a hunt's players by state, how recently the active ones reported, discoveries per clue. */
 	async liveState(huntId: string) {
 		const hunt = await this.hunt(huntId);
-		const state = await this.store.liveState(huntId, new Date(this.ports.now()));
+		const state = await this.store.liveState(huntId, new Date(this.ports.now()), await this.states.lastReports(huntId));
 		return {
 			huntId,
 			byState: state.byState,
@@ -210,19 +268,73 @@ export class PlayFlows {
 	 * Stores what a decision changed and, when the score or the state moved, tells the leaderboards
 	 * in the same transaction (outbox): a standing is never lost, nor announced for a change that
 	 * rolled back. The transactions here are the outbox's own, which wake its relay once committed
-	 * (a plain transaction left the messages for its next poll, a second later).
+	 * (a plain transaction left the messages for its next poll, a second later). Resolves the record
+	 * as committed.
 	 */
-	private async commit(tx: SqlExecutor, messages: MessageWriter, record: ParticipationRecord, changes: ParticipationChanges, now: Date): Promise<void> {
+	private async commit(tx: SqlExecutor, messages: MessageWriter, record: ParticipationRecord, changes: ParticipationChanges, now: Date): Promise<ParticipationRecord> {
 		await this.store.apply(tx, record.id, changes, now);
-		const score = changes.score ?? record.score;
-		const state = changes.state ?? record.state;
-		if (score === record.score && state === record.state) return;
-		const completedAt = changes.completedAt ?? record.completedAt;
+		const next = appliedTo(record, changes, now);
+		if (next.score === record.score && next.state === record.state) return next;
 		await messages.add(
 			STANDINGS_CHANNEL,
-			{ participationId: record.id, huntId: record.huntId, playerId: record.playerId, state, score, completedAt: completedAt?.toISOString() ?? null, at: now.toISOString() },
-			{ partitionKey: record.huntId },
+			{
+				participationId: next.id,
+				huntId: next.huntId,
+				playerId: next.playerId,
+				state: next.state,
+				score: next.score,
+				completedAt: next.completedAt?.toISOString() ?? null,
+				at: now.toISOString(),
+			},
+			{ partitionKey: next.huntId },
 		);
+		return next;
+	}
+
+	/**
+	 * One change to a playing participation, in one transaction with its row locked: the row is the
+	 * truth (a cached copy may be behind), and `work` decides on it. A participation whose time is up
+	 * is closed instead, and the caller told so. The cached copy follows the commit.
+	 */
+	private async change<T>(
+		id: string,
+		playerId: string,
+		hunt: PlayedHunt,
+		work: (record: ParticipationRecord, now: number, messages: MessageWriter, tx: SqlExecutor) => Promise<{ next?: ParticipationRecord; result: T }>,
+	): Promise<T> {
+		const done = await this.claimed(id, claim =>
+			this.outbox.transaction(async (messages, tx) => {
+				const record = ownedBy(await this.states.lockForChange(tx, id, claim), playerId);
+				const now = this.ports.now();
+				assertPlaying(record.state);
+				assertRunning(hunt);
+				const closedBy = timeUp(hunt, record, now);
+				if (closedBy) {
+					const next = await this.commit(tx, messages, record, { state: nextParticipationState(record.state, "close"), closedBy }, new Date(now));
+					return { next, closedBy };
+				}
+				return work(record, now, messages, tx);
+			}),
+		);
+		if ("closedBy" in done) throw timeUpError(hunt, done.closedBy);
+		return (done as { result: T }).result;
+	}
+
+	/** Runs `change` holding the participation's cached copy; the copy follows what it committed. */
+	private async claimed<R extends { next?: ParticipationRecord }>(id: string, change: (claim: Claim) => Promise<R>): Promise<R> {
+		const claim = await this.states.claim(id);
+		if (!claim) throw notFound("Participation");
+		let done: R;
+		try {
+			done = await change(claim);
+		} catch (err) {
+			// The claim would lapse by itself; released, the player's next report need not wait for it.
+			await this.states.release(claim).catch(() => undefined);
+			throw err;
+		}
+		if (done.next) await this.states.committed(claim, done.next);
+		else await this.states.release(claim);
+		return done;
 	}
 
 	/** The admins' review queue: participations in `state`, with every flag and its evidence. */
@@ -245,20 +357,21 @@ export class PlayFlows {
 		if (!owner) throw notFound("Participation");
 		// Read before the transaction, as huntOf explains.
 		const hunt = await this.hunt(owner.huntId);
-		return this.outbox.transaction(async (messages, tx) => {
-			const record = await this.store.load(tx, id, { forUpdate: true });
-			if (!record) throw notFound("Participation");
-			const state = nextParticipationState(record.state, decision);
-			const now = new Date(this.ports.now());
-			await this.commit(tx, messages, record, { state, ...(decision === "reinstate" ? { flagTimes: [] } : {}) }, now);
-			await writeAuditFactFrom(messages, origin, {
-				action: "gameplay.reviewed",
-				subject: { type: "participation", id },
-				data: { decision, note, huntId: record.huntId, playerId: record.playerId },
-			});
-			record.state = state;
-			return this.reviewed(tx, record, hunt);
-		});
+		const reviewed = await this.claimed(id, claim =>
+			this.outbox.transaction(async (messages, tx) => {
+				const record = await this.states.lockForChange(tx, id, claim);
+				if (!record) throw notFound("Participation");
+				const state = nextParticipationState(record.state, decision);
+				const next = await this.commit(tx, messages, record, { state, ...(decision === "reinstate" ? { flagTimes: [] } : {}) }, new Date(this.ports.now()));
+				await writeAuditFactFrom(messages, origin, {
+					action: "gameplay.reviewed",
+					subject: { type: "participation", id },
+					data: { decision, note, huntId: record.huntId, playerId: record.playerId },
+				});
+				return { next, view: await this.reviewed(tx, next, hunt) };
+			}),
+		);
+		return reviewed.view;
 	}
 
 	private async reviewed(db: Parameters<PlayStore["flagsOf"]>[0], record: ParticipationRecord, hunt?: PlayedHunt): Promise<ReviewedParticipationView> {
@@ -299,15 +412,6 @@ export class PlayFlows {
 		}
 		if (!owner || owner.playerId !== playerId) throw notFound("Participation");
 		return this.hunt(owner.huntId);
-	}
-
-	/** The participation locked until `tx` ends, playing, and with time left; and the clock's reading. */
-	private async lockPlaying(tx: SqlExecutor, id: string, playerId: string, hunt: PlayedHunt): Promise<{ record: ParticipationRecord; now: number }> {
-		const record = ownedBy(await this.store.load(tx, id, { forUpdate: true }), playerId);
-		const now = this.ports.now();
-		assertPlaying(record.state);
-		assertTimeLeft(hunt, record, now);
-		return { record, now };
 	}
 
 	/** The hunt changed (taken down, archived, hidden with its partner): read it afresh next time. */
@@ -384,14 +488,25 @@ function sameJoinCode(given: string | undefined, expected: string | null): boole
 	return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/** Past the hunt's end, or past the player's own time limit, nothing more is played. */
-function assertTimeLeft(hunt: PlayedHunt, record: ParticipationRecord, now: number): void {
-	const { endsAt, timeLimitMinutes, status, partnerSuspended } = hunt.playbook;
+/** A hunt taken off (unpublished, archived, its partner suspended) refuses play, without closing anything. */
+function assertRunning(hunt: PlayedHunt): void {
+	const { status, partnerSuspended } = hunt.playbook;
 	if (status !== "published" || partnerSuspended) throw new AppError("HUNT_NOT_RUNNING", status === "archived" ? "The hunt is over" : "The hunt is not available for now");
-	if (now >= Date.parse(endsAt)) throw new AppError("HUNT_NOT_RUNNING", "The hunt is over", { endsAt });
-	if (timeLimitMinutes !== null && now > record.startedAt.getTime() + timeLimitMinutes * 60_000) {
-		throw new AppError("HUNT_NOT_RUNNING", "Your time for this hunt is up", { timeLimitMinutes });
-	}
+}
+
+/** The hunt's end and the player's time limit, as the closing rules read them. */
+function windowOf(playbook: HuntPlaybook): PlayWindow {
+	return { endsAt: Date.parse(playbook.endsAt), timeLimitMinutes: playbook.timeLimitMinutes };
+}
+
+/** Past the hunt's end, or past the player's own time limit: why nothing more is played. */
+function timeUp(hunt: PlayedHunt, record: ParticipationRecord, now: number): ClosedBy | undefined {
+	return closingTimeUp(windowOf(hunt.playbook), record.startedAt.getTime(), now);
+}
+
+function timeUpError(hunt: PlayedHunt, closedBy: ClosedBy): AppError {
+	const { endsAt, timeLimitMinutes } = hunt.playbook;
+	return closedBy === "hunt_end" ? new AppError("HUNT_NOT_RUNNING", "The hunt is over", { endsAt }) : new AppError("HUNT_NOT_RUNNING", "Your time for this hunt is up", { timeLimitMinutes });
 }
 
 function solvedOf(record: ParticipationRecord): Set<string> {
@@ -437,6 +552,8 @@ function viewOf(hunt: PlayedHunt, record: ParticipationRecord): ParticipationVie
 		score: record.score,
 		startedAt: record.startedAt.toISOString(),
 		...(record.completedAt ? { completedAt: record.completedAt.toISOString() } : {}),
+		...(record.closesAt ? { closesAt: record.closesAt.toISOString() } : {}),
+		...(record.closedBy ? { closedBy: record.closedBy } : {}),
 		targets: targetsOf(hunt.play, discovered, solvedOf(record)).map(target => ({ clueId: target.clueId, zone: hunt.clues.get(target.clueId)!.zone })),
 		discovered: [...record.discoveries].sort(([, a], [, b]) => a.discoveredAt.getTime() - b.discoveredAt.getTime()).map(([clueId]) => discoveredView(hunt, record, clueId)),
 	};

@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { SQLSTATE, type Migration, type SqlClient, type SqlError, type SqlExecutor } from "../../platform/sql";
 import type { FixHistory, Flag } from "./anti-cheat/fix";
+import type { ClosedBy } from "./closing";
 import type { ParticipationState } from "./participation-lifecycle";
 
 export const GAMEPLAY_MIGRATIONS: readonly Migration[] = [
@@ -72,6 +73,21 @@ export const GAMEPLAY_MIGRATIONS: readonly Migration[] = [
 		name: "when each participation last reported, for operators",
 		up: `alter table participations add column last_report_at timestamptz;`,
 	},
+	{
+		version: 3,
+		name: "a version per participation for the shared cache, and when each closes",
+		up: `
+			-- Counts committed changes: a cached copy of the participation is current while its version is the row's.
+			alter table participations add column version integer not null default 0;
+			-- The earlier of the hunt's end and the player's time limit, and which of the two it is; null
+			-- for participations joined before these columns (they close when they next play).
+			alter table participations add column closes_at timestamptz;
+			alter table participations add column closes_by text check (closes_by in ('time_limit', 'hunt_end'));
+			-- Set when time ran out before a finish was reached.
+			alter table participations add column closed_by text check (closed_by in ('time_limit', 'hunt_end'));
+			create index participations_closing on participations (closes_at) where state = 'active';
+		`,
+	},
 ];
 
 export interface ParticipationRecord {
@@ -82,6 +98,11 @@ export interface ParticipationRecord {
 	score: number;
 	startedAt: Date;
 	completedAt: Date | null;
+	/** When play stops for this participation (null: joined before this was recorded). */
+	closesAt: Date | null;
+	closedBy: ClosedBy | null;
+	/** Committed changes so far; every `apply` adds one. */
+	version: number;
 	history: FixHistory;
 	flagTimes: number[];
 	/** Clue id → when discovered, and when its challenge was solved. */
@@ -98,6 +119,9 @@ type ParticipationRow = {
 	score: number;
 	started_at: Date;
 	completed_at: Date | null;
+	closes_at: Date | null;
+	closed_by: ClosedBy | null;
+	version: number;
 	fix_history: FixHistory;
 	flag_times: number[];
 };
@@ -109,6 +133,7 @@ export interface ParticipationChanges {
 	state?: ParticipationState;
 	score?: number;
 	completedAt?: Date;
+	closedBy?: ClosedBy;
 	history?: FixHistory;
 	flagTimes?: number[];
 	discovered?: readonly string[];
@@ -118,6 +143,22 @@ export interface ParticipationChanges {
 	hint?: { clueId: string; seq: number; cost: number };
 	/** A position report was received (flagged or not). */
 	reported?: boolean;
+}
+
+/** The record as `apply` leaves it: what is cached after a commit, and what a decision scores. */
+export function appliedTo(record: ParticipationRecord, changes: ParticipationChanges, now: Date): ParticipationRecord {
+	const next: ParticipationRecord = { ...record, version: record.version + 1, discoveries: new Map(record.discoveries), hintsTaken: new Map(record.hintsTaken) };
+	if (changes.state) next.state = changes.state;
+	if (changes.score !== undefined) next.score = changes.score;
+	if (changes.completedAt) next.completedAt = changes.completedAt;
+	if (changes.closedBy) next.closedBy = changes.closedBy;
+	if (changes.history) next.history = changes.history;
+	if (changes.flagTimes) next.flagTimes = changes.flagTimes;
+	for (const clueId of changes.discovered ?? []) if (!next.discoveries.has(clueId)) next.discoveries.set(clueId, { discoveredAt: now, solvedAt: null });
+	const solved = changes.solved && next.discoveries.get(changes.solved);
+	if (solved && !solved.solvedAt) next.discoveries.set(changes.solved!, { ...solved, solvedAt: now });
+	if (changes.hint) next.hintsTaken.set(changes.hint.clueId, [...(next.hintsTaken.get(changes.hint.clueId) ?? []), changes.hint.cost]);
+	return next;
 }
 
 export interface HuntLiveState {
@@ -154,7 +195,7 @@ export class PlayStore {
 	 * A new participation, unless the player already has one in this hunt or its seats are taken.
 	 * The seat count is one row updated under its lock, so joins racing for the last seat get it once.
 	 */
-	async join(huntId: string, playerId: string, capacity: number | null, now: Date): Promise<JoinResult> {
+	async join(huntId: string, playerId: string, capacity: number | null, now: Date, closing: { at: Date; by: ClosedBy }): Promise<JoinResult> {
 		const existing = await this.idOf(this.db, huntId, playerId);
 		if (existing) return { kind: "already", id: existing };
 		try {
@@ -165,7 +206,14 @@ export class PlayStore {
 					if (!seat.rows.length) return { kind: "full" as const };
 				}
 				const id = randomUUID();
-				await tx.query(`insert into ${this.participations} (id, hunt_id, player_id, state, started_at) values ($1, $2, $3, 'active', $4)`, [id, huntId, playerId, now]);
+				await tx.query(`insert into ${this.participations} (id, hunt_id, player_id, state, started_at, closes_at, closes_by) values ($1, $2, $3, 'active', $4, $5, $6)`, [
+					id,
+					huntId,
+					playerId,
+					now,
+					closing.at,
+					closing.by,
+				]);
 				return { kind: "joined" as const, id };
 			});
 		} catch (err) {
@@ -198,7 +246,8 @@ export class PlayStore {
 	/** The participation with all it has done; `forUpdate` locks its row until `db`'s transaction ends. */
 	async load(db: SqlExecutor, id: string, options: { forUpdate?: boolean } = {}): Promise<ParticipationRecord | undefined> {
 		const found = await db.query<ParticipationRow>(
-			`select id, hunt_id, player_id, state, score, started_at, completed_at, fix_history, flag_times from ${this.participations} where id = $1${options.forUpdate ? " for update" : ""}`,
+			`select id, hunt_id, player_id, state, score, started_at, completed_at, closes_at, closed_by, version, fix_history, flag_times
+			 from ${this.participations} where id = $1${options.forUpdate ? " for update" : ""}`,
 			[id],
 		);
 		const row = found.rows[0];
@@ -217,6 +266,9 @@ export class PlayStore {
 			score: row.score,
 			startedAt: row.started_at,
 			completedAt: row.completed_at,
+			closesAt: row.closes_at,
+			closedBy: row.closed_by,
+			version: row.version,
 			history: row.fix_history,
 			flagTimes: row.flag_times,
 			discoveries: new Map(discoveries.rows.map(d => [d.clue_id, { discoveredAt: d.discovered_at, solvedAt: d.solved_at }])),
@@ -224,15 +276,14 @@ export class PlayStore {
 		};
 	}
 
-	/** What operators watch of a running hunt; `now` is the server's clock. */
-	async liveState(huntId: string, now: Date): Promise<HuntLiveState> {
-		const [states, ages, discoveries] = await Promise.all([
+	/**
+	 * What operators watch of a running hunt; `now` is the server's clock. Reports that changed
+	 * nothing are not in the rows: `cachedReports` (participation id → epoch ms) has the newer ones.
+	 */
+	async liveState(huntId: string, now: Date, cachedReports: ReadonlyMap<string, number>): Promise<HuntLiveState> {
+		const [states, active, discoveries] = await Promise.all([
 			this.db.query<{ state: ParticipationState; n: number }>(`select state, count(*)::int as n from ${this.participations} where hunt_id = $1 group by state`, [huntId]),
-			this.db.query<{ age: number }>(
-				`select extract(epoch from ($2::timestamptz - last_report_at))::float8 as age from ${this.participations}
-				 where hunt_id = $1 and state = 'active' and last_report_at is not null order by age`,
-				[huntId, now],
-			),
+			this.db.query<{ id: string; last_report_at: Date | null }>(`select id, last_report_at from ${this.participations} where hunt_id = $1 and state = 'active'`, [huntId]),
 			this.db.query<{ clue_id: string; n: number }>(
 				`select d.clue_id, count(*)::int as n from ${this.discoveries} d join ${this.participations} p on p.id = d.participation_id where p.hunt_id = $1 group by d.clue_id`,
 				[huntId],
@@ -240,7 +291,12 @@ export class PlayStore {
 		]);
 		const byState: Record<ParticipationState, number> = { active: 0, completed: 0, suspended: 0, disqualified: 0 };
 		for (const row of states.rows) byState[row.state] = row.n;
-		const sorted = ages.rows.map(row => Math.max(0, Math.round(row.age)));
+		const sorted: number[] = [];
+		for (const row of active.rows) {
+			const last = Math.max(row.last_report_at?.getTime() ?? -Infinity, cachedReports.get(row.id) ?? -Infinity);
+			if (last > -Infinity) sorted.push(Math.max(0, Math.round((now.getTime() - last) / 1000)));
+		}
+		sorted.sort((a, b) => a - b);
 		return {
 			byState,
 			reportingNow: sorted.filter(age => age <= 300).length,
@@ -283,8 +339,38 @@ export class PlayStore {
 		return found.rows.map(row => row.answered_at.getTime());
 	}
 
+	/**
+	 * The fix history alone, when nothing else changed — only on clusters without a shared cache,
+	 * where the database is the one place nodes agree on. Written only over `version` (resolves
+	 * false when another change came first: decide again on what it left).
+	 */
+	async keepHistory(id: string, version: number, history: FixHistory, now: Date): Promise<boolean> {
+		const updated = await this.db.query(`update ${this.participations} set fix_history = $3::text::jsonb, last_report_at = $4, version = version + 1 where id = $1 and version = $2`, [
+			id,
+			version,
+			JSON.stringify(history),
+			now,
+		]);
+		return updated.rowCount === 1;
+	}
+
+	/**
+	 * Active participations whose time is up (the player's limit or the hunt's end), closed, at most
+	 * `limit` per call. Rows another node is closing are skipped, not waited for.
+	 */
+	async closeDue(tx: SqlExecutor, now: Date, limit: number): Promise<Array<{ id: string; huntId: string; playerId: string; score: number; closedBy: ClosedBy }>> {
+		const closed = await tx.query<{ id: string; hunt_id: string; player_id: string; score: number; closed_by: ClosedBy }>(
+			`update ${this.participations} p set state = 'completed', closed_by = p.closes_by, version = p.version + 1
+			 from (select id from ${this.participations} where state = 'active' and closes_at <= $1 order by closes_at limit $2 for update skip locked) due
+			 where p.id = due.id
+			 returning p.id, p.hunt_id, p.player_id, p.score, p.closed_by`,
+			[now, limit],
+		);
+		return closed.rows.map(row => ({ id: row.id, huntId: row.hunt_id, playerId: row.player_id, score: row.score, closedBy: row.closed_by }));
+	}
+
 	async apply(tx: SqlExecutor, id: string, changes: ParticipationChanges, now: Date): Promise<void> {
-		const sets: string[] = [];
+		const sets: string[] = ["version = version + 1"];
 		const params: unknown[] = [id];
 		const set = (column: string, value: unknown, cast = "") => {
 			params.push(value);
@@ -293,11 +379,12 @@ export class PlayStore {
 		if (changes.state) set("state", changes.state);
 		if (changes.score !== undefined) set("score", changes.score);
 		if (changes.completedAt) set("completed_at", changes.completedAt);
+		if (changes.closedBy) set("closed_by", changes.closedBy);
 		// Bound as JSON text: pg would send a JS array as a Postgres array.
 		if (changes.history) set("fix_history", JSON.stringify(changes.history), "::text::jsonb");
 		if (changes.flagTimes) set("flag_times", JSON.stringify(changes.flagTimes), "::text::jsonb");
 		if (changes.reported) set("last_report_at", now);
-		if (sets.length) await tx.query(`update ${this.participations} set ${sets.join(", ")} where id = $1`, params);
+		await tx.query(`update ${this.participations} set ${sets.join(", ")} where id = $1`, params);
 		for (const clueId of changes.discovered ?? []) {
 			await tx.query(`insert into ${this.discoveries} (participation_id, clue_id, discovered_at) values ($1, $2, $3) on conflict do nothing`, [id, clueId, now]);
 		}

@@ -113,6 +113,11 @@ const ENV_SPEC = {
 		desc: "Serve requests to fixed-path action routes without moleculer-web's per-request routing (same features, less CPU); false sends every request its way",
 	}),
 
+	PLAY_CLOSING_SWEEP_SECONDS: positiveInt({
+		default: 30,
+		desc: "How often each gameplay node closes participations whose time ran out while idle (those that play are closed at once); 0: never",
+	}),
+
 	RATE_LIMIT_PER_MINUTE: positiveInt({ default: 600, desc: "Requests per minute one client address may make through the gateway (0: off); counted in the shared store" }),
 
 	REGISTRATIONS_PER_HOUR: positiveInt({ default: 20, desc: "Registration attempts one client address may make per hour (0: no limit); slows down account farming and email probing" }),
@@ -217,6 +222,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env) {
 			leanRoutes: env.GATEWAY_LEAN_ROUTES,
 		},
 		rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
+		play: { closingSweepMs: env.PLAY_CLOSING_SWEEP_SECONDS * 1000 },
 		auth: {
 			/** Empty in development: the auth service keeps generated keys under DATA_DIR/keys. */
 			keysFile: env.AUTH_KEYS_FILE || undefined,

@@ -441,6 +441,13 @@ export class MemoryStore implements KeyValueStore {
 		return true;
 	}
 
+	async replace(key: string, expected: string, value: string, opts: { ttlMs?: number } = {}): Promise<boolean> {
+		checkTtlMs(opts.ttlMs);
+		if (this.entry(key, "string")?.value !== expected) return false;
+		this.open().write(this.keyPrefix + key, { kind: "string", value, expiresAt: opts.ttlMs === undefined ? undefined : Date.now() + opts.ttlMs });
+		return true;
+	}
+
 	async del(...keys: string[]): Promise<number> {
 		const keyspace = this.open();
 		const now = Date.now();

@@ -35,8 +35,22 @@ end
 return value
 `;
 
-interface WithIncrScript {
+/** GET, compare, SET in one step: another writer cannot slip in between. */
+const REPLACE_IF_EQUAL = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+	return 0
+end
+if ARGV[3] ~= '' then
+	redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+else
+	redis.call('SET', KEYS[1], ARGV[2])
+end
+return 1
+`;
+
+interface WithScripts {
 	lootopiaIncrCreatingWithTtl(key: string, by: number, ttlMs: string): Promise<number>;
+	lootopiaReplaceIfEqual(key: string, expected: string, value: string, ttlMs: string): Promise<number>;
 }
 
 export interface RedisStoreOptions {
@@ -96,6 +110,7 @@ export class RedisStore implements KeyValueStore {
 		// Without a listener ioredis prints every reconnection failure to stderr.
 		this.client.on("error", onConnectionError);
 		this.client.defineCommand("lootopiaIncrCreatingWithTtl", { numberOfKeys: 1, lua: INCR_CREATING_WITH_TTL });
+		this.client.defineCommand("lootopiaReplaceIfEqual", { numberOfKeys: 1, lua: REPLACE_IF_EQUAL });
 	}
 
 	async get(key: string): Promise<string | null> {
@@ -112,6 +127,12 @@ export class RedisStore implements KeyValueStore {
 		return reply === "OK";
 	}
 
+	async replace(key: string, expected: string, value: string, opts: { ttlMs?: number } = {}): Promise<boolean> {
+		checkTtlMs(opts.ttlMs);
+		const client = this.client as unknown as WithScripts;
+		return (await this.run(client.lootopiaReplaceIfEqual(this.keyPrefix + key, expected, value, opts.ttlMs === undefined ? "" : String(opts.ttlMs)))) === 1;
+	}
+
 	async del(...keys: string[]): Promise<number> {
 		if (keys.length === 0) return 0; // DEL without a key is a syntax error
 		return this.run(this.client.del(...keys.map(key => this.keyPrefix + key)));
@@ -121,7 +142,7 @@ export class RedisStore implements KeyValueStore {
 		const by = opts.by ?? 1;
 		checkIncrement(by);
 		checkTtlMs(opts.ttlMs);
-		const client = this.client as unknown as WithIncrScript;
+		const client = this.client as unknown as WithScripts;
 		return this.run(client.lootopiaIncrCreatingWithTtl(this.keyPrefix + key, by, opts.ttlMs === undefined ? "" : String(opts.ttlMs)));
 	}
 

@@ -137,6 +137,30 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
 				expect(await store.get("idempotency")).toBe(writers[results.indexOf(true)]);
 			});
 
+			it("replace writes only over the expected value, with the expiry given or none", async () => {
+				expect(await store.replace("state", "v1", "v2")).toBe(false);
+				expect(await store.get("state")).toBeNull();
+				await store.set("state", "v1", { ttlMs: 60_000 });
+				expect(await store.replace("state", "v0", "v2")).toBe(false);
+				expect(await store.get("state")).toBe("v1");
+				expect(await store.replace("state", "v1", "v2", { ttlMs: 30_000 })).toBe(true);
+				expect(await store.get("state")).toBe("v2");
+				const left = await store.ttl("state");
+				expect(left).toBeGreaterThan(29_000);
+				expect(left).toBeLessThanOrEqual(30_000);
+				expect(await store.replace("state", "v2", "v3")).toBe(true);
+				expect(await store.ttl("state")).toBeNull();
+				await store.zAdd("board", "alice", 1);
+				await expect(store.replace("board", "x", "y")).rejects.toMatchObject({ code: "WRONG_KIND" });
+			});
+
+			it("lets exactly one of 50 concurrent replacers of one value win", async () => {
+				await store.set("counter-state", "0");
+				const results = await Promise.all(Array.from({ length: 50 }, (_, i) => store.replace("counter-state", "0", `writer-${i}`)));
+				expect(results.filter(Boolean)).toHaveLength(1);
+				expect(await store.get("counter-state")).toBe(`writer-${results.indexOf(true)}`);
+			});
+
 			it("del removes keys of every kind and counts the ones that existed", async () => {
 				await store.set("string", "x");
 				await store.zAdd("board", "alice", 1);

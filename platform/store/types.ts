@@ -62,6 +62,12 @@ export interface KeyValueStore {
 	get(key: string): Promise<string | null>;
 	/** Resolves false only when `onlyIfAbsent` is set and the key exists. */
 	set(key: string, value: string, opts?: SetOptions): Promise<boolean>;
+	/**
+	 * Compare-and-set: writes `value` only when the key holds exactly `expected`, atomically; resolves
+	 * whether it did. Lets writers that read, decide and write back never overwrite a change made in
+	 * between (they read again instead). The expiry is `ttlMs`, or none.
+	 */
+	replace(key: string, expected: string, value: string, opts?: { ttlMs?: number }): Promise<boolean>;
 	/** Deletes keys of any kind; resolves how many existed. */
 	del(...keys: string[]): Promise<number>;
 	/** Adds to an integer counter (absent counts as 0) atomically; resolves the new value. */

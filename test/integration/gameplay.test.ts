@@ -25,7 +25,8 @@ const EAST = Math.PI / 2;
 const east = (metres: number) => destination(START, metres, EAST);
 
 beforeAll(async () => {
-	node = await startTestNode(HUNT_TEST_ENV);
+	// Sweeping every second, so a test sees an idle participation closed without waiting long.
+	node = await startTestNode({ ...HUNT_TEST_ENV, PLAY_CLOSING_SWEEP_SECONDS: "1" });
 	http = httpClient(node.baseUrl);
 	adminToken = await signInAdmin(http);
 	owner = await signUp(http, "Owner");
@@ -199,6 +200,45 @@ it("ranks players live by score then finish time, and rebuilds the board identic
 	expect(rebuilt).toBe(2);
 	expect(rows.slice(1).map(row => row[1])).toEqual([fast.userId, slow.userId]);
 	expect((await http.get(`/api/hunts/${huntId}/leaderboard`)).body.items).toEqual(board);
+});
+
+it("closes participations at the hunt's end: one that plays at once, an idle one in the sweep; both keep their score on the board", async () => {
+	const endsAt = new Date(Date.now() + 8_000);
+	const { huntId, clueIds } = await trail({ endsAt: endsAt.toISOString() });
+	const [walkerPlayer, idlePlayer] = await Promise.all([signUp(http, "Late Walker"), signUp(http, "Idle Player")]);
+	const walkingId = (await http.post(`/api/hunts/${huntId}/join`, {}, { token: walkerPlayer.token })).body.id;
+	const idle = await http.post(`/api/hunts/${huntId}/join`, {}, { token: idlePlayer.token });
+	expect(idle.body).toMatchObject({ state: "active", closesAt: endsAt.toISOString() });
+	expect(idle.body.closedBy).toBeUndefined();
+	const fix = walker();
+	expect((await http.post(`/api/participations/${walkingId}/locations`, fix(east(0)), { token: walkerPlayer.token })).body).toMatchObject({ outcome: "discovered", score: 10 });
+
+	await new Promise(resolve => setTimeout(resolve, Math.max(0, endsAt.getTime() - Date.now() + 50)));
+	const late = await http.post(`/api/participations/${walkingId}/locations`, fix(east(1)), { token: walkerPlayer.token });
+	expectError(late, 409, "HUNT_NOT_RUNNING");
+	expect(late.body.error.message).toBe("The hunt is over");
+	const closed = (await http.get(`/api/participations/${walkingId}`, { token: walkerPlayer.token })).body;
+	expect(closed).toMatchObject({ state: "completed", closedBy: "hunt_end", score: 10 });
+	expect(closed.completedAt).toBeUndefined();
+	expectError(await http.post(`/api/participations/${walkingId}/hints`, { clueId: clueIds[0] }, { token: walkerPlayer.token }), 409, "PARTICIPATION_STATE");
+
+	// Nobody asked about the idle one: the sweep closed it.
+	await eventually(async () => expect((await http.get(`/api/participations/${idle.body.id}`, { token: idlePlayer.token })).body).toMatchObject({ state: "completed", closedBy: "hunt_end", score: 0 }), {
+		timeoutMs: 10_000,
+		intervalMs: 200,
+	});
+	const board = await eventually(async () => {
+		const items = (await http.get(`/api/hunts/${huntId}/leaderboard`)).body.items;
+		expect(items).toHaveLength(2);
+		return items;
+	});
+	// Closed is not finished: no finish time, no time bonus.
+	expect(board).toEqual([
+		{ rank: 1, playerId: walkerPlayer.userId, displayName: "Late Walker", score: 10 },
+		{ rank: 2, playerId: idlePlayer.userId, displayName: "Idle Player", score: 0 },
+	]);
+	const live = await node.broker.call<{ byState: Record<string, number> }, { huntId: string }>("gameplay.liveState", { huntId }, await asOperator(node.broker));
+	expect(live.byState).toMatchObject({ active: 0, completed: 2 });
 });
 
 it("keeps a participation to its player", async () => {
