@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: runs every benchmark and prints the numbers (also written to
  * bench/results/latest.json). BENCH_ONLY=gateway|features|chain|startup|identity|channels|outbox|hunts|play runs one; BENCH_DURATION and
- * BENCH_ROUNDS shorten or lengthen the gateway and identity runs.
+ * BENCH_ROUNDS shorten or lengthen the gateway and identity runs. BENCH_PLAY_CLUSTER=1|0 runs the play bench on the
+ * cluster (PostgreSQL + Redis + NATS, two gameplay nodes) only, or embedded only; unset, both (play.bench.ts).
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -130,13 +131,23 @@ async function main(): Promise<void> {
 	if (!only || only === "play") {
 		const play = await benchPlay({ players: Number(process.env.BENCH_PLAYERS ?? 1000), durationSeconds: Number(process.env.BENCH_DURATION ?? 10), rounds: Number(process.env.BENCH_ROUNDS ?? 3) });
 		results.play = play;
-		console.log(
-			`position reports, embedded, ${play.players} players, ${play.concurrency} in flight, ${play.rounds}×${play.durationSeconds}s median: ${play.reports.perSecond}/s (p50 ${play.reports.p50Ms} ms, p99 ${play.reports.p99Ms} ms; aim 5,000/s, p99 < 50 ms)`,
-		);
-		console.log(`  GET /api/ping with the same client: ${play.ping.perSecond}/s (p50 ${play.ping.p50Ms} ms, p99 ${play.ping.p99Ms} ms): ratio ${play.ratio} (aim ≥ 0.4)`);
-		console.log(`  outcomes: ${JSON.stringify(play.outcomes)}; failed requests: ${play.errors}`);
-		const lag = play.discoveryToLeaderboard;
-		console.log(`  discovery to leaderboard under that load (${lag.samples} probes): p50 ${lag.p50Ms} ms, p99 ${lag.p99Ms} ms, max ${lag.maxMs} ms`);
+		for (const p of play) {
+			if (p.skipped) {
+				console.log(`position reports, ${p.mode}: skipped, ${p.skipped} (npm run backends -- up)`);
+				continue;
+			}
+			console.log(
+				`position reports, ${p.mode} (${p.setup}), ${p.players} players, ${p.concurrency} in flight, ${p.rounds}×${p.durationSeconds}s median: ${p.reports.perSecond}/s (p50 ${p.reports.p50Ms} ms, p99 ${p.reports.p99Ms} ms; aim 5,000/s, p99 < 50 ms)`,
+			);
+			console.log(`  GET /api/ping with the same client: ${p.ping.perSecond}/s (p50 ${p.ping.p50Ms} ms, p99 ${p.ping.p99Ms} ms): ratio ${p.ratio} (aim ≥ 0.4)`);
+			console.log(`  outcomes: ${JSON.stringify(p.outcomes)}; failed requests: ${p.errors}`);
+			const served = (n: (typeof p.nodes)[number]) => (n.reportsServed === undefined ? "" : `, served ${n.reportsServed} reports`);
+			console.log(
+				`  during the report rounds: ${p.nodes.map(n => `${n.nodeID} (${n.services}) ${n.cpuPercent} % CPU${served(n)}`).join("; ")}; the load generator ${p.clientCpuPercent} % CPU; the machine ${p.machineCpuBusyPercent} % busy (${p.machineCpuBusyBeforePercent} % before the load)`,
+			);
+			const lag = p.discoveryToLeaderboard;
+			console.log(`  discovery to leaderboard under that load (${lag.samples} probes): p50 ${lag.p50Ms} ms, p99 ${lag.p99Ms} ms, max ${lag.maxMs} ms`);
+		}
 	}
 	const dir = path.join(ROOT, "bench", "results");
 	fs.mkdirSync(dir, { recursive: true });
