@@ -80,7 +80,14 @@ const ParticipationId = () => T.Object({ id: Uuid() });
 
 /** Durable: a participation's score or state changed. Leaderboards follow it. */
 export const STANDINGS_CHANNEL = "gameplay.standings";
-const Standing = T.Object({ huntId: Uuid(), playerId: Uuid(), state: State(), score: T.Integer(), completedAt: T.Union([IsoDateTime(), T.Null()]) });
+const Standing = T.Object({
+	huntId: Uuid(),
+	playerId: Uuid(),
+	state: State(),
+	score: T.Integer(),
+	completedAt: T.Union([IsoDateTime(), T.Null()]),
+	version: T.Optional(T.Integer({ minimum: 0, description: "The participation's count of committed changes: of two standings, the lower is older" })),
+});
 
 const FlagRecord = T.Object({ code: FlagCode(), evidence: T.Record(T.String(), T.Union([T.Number(), T.String()])), raisedAt: IsoDateTime() });
 const ReviewedParticipation = T.Composite([Participation, T.Object({ flags: T.Array(FlagRecord) })], { title: "ReviewedParticipation" });

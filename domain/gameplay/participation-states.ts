@@ -101,9 +101,14 @@ export class ParticipationStates {
 		for (let attempt = 0; attempt < 2; attempt++) {
 			const value = await this.cache.get(key);
 			const decoded = value === null ? undefined : decode(value);
-			if (decoded) return { record: decoded.record, cached: value, ...(decoded.claimedUntil ? { claimedUntil: decoded.claimedUntil } : {}) };
+			// A claim that lapsed is a change whose node died (or stalled) between its commit and the
+			// write-back: the copy may be behind the row, so the row is read again.
+			const lapsed = decoded?.claimedUntil !== undefined && decoded.claimedUntil <= this.now();
+			if (decoded && !lapsed) return { record: decoded.record, cached: value, ...(decoded.claimedUntil ? { claimedUntil: decoded.claimedUntil } : {}) };
 			const loaded = await this.store.load(this.store.db, id);
 			if (!loaded) return undefined;
+			// The change did not commit after all: the copy's anti-cheat memory is still the newest.
+			if (decoded && decoded.record.version === loaded.version) loaded.history = decoded.record.history;
 			const fresh = encode(loaded);
 			const written = value === null ? await this.cache.set(key, fresh, { ttlMs: CACHED_FOR_MS, onlyIfAbsent: true }) : await this.cache.replace(key, value, fresh, { ttlMs: CACHED_FOR_MS });
 			if (written) return { record: loaded, cached: fresh };

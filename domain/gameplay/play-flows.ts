@@ -100,7 +100,7 @@ export class PlayFlows {
 	}
 
 	async view(id: string, playerId: string): Promise<ParticipationView> {
-		const record = ownedBy((await this.states.read(id))?.record, playerId);
+		const record = ownedBy((await this.states.readUnclaimed(id))?.record, playerId);
 		return viewOf(await this.hunt(record.huntId), record);
 	}
 
@@ -226,7 +226,7 @@ export class PlayFlows {
 				for (const row of rows) {
 					await messages.add(
 						STANDINGS_CHANNEL,
-						{ participationId: row.id, huntId: row.huntId, playerId: row.playerId, state: "completed", score: row.score, completedAt: null, at: now.toISOString() },
+						{ participationId: row.id, huntId: row.huntId, playerId: row.playerId, state: "completed", score: row.score, completedAt: null, version: row.version, at: now.toISOString() },
 						{ partitionKey: row.huntId },
 					);
 				}
@@ -284,6 +284,7 @@ export class PlayFlows {
 				state: next.state,
 				score: next.score,
 				completedAt: next.completedAt?.toISOString() ?? null,
+				version: next.version,
 				at: now.toISOString(),
 			},
 			{ partitionKey: next.huntId },

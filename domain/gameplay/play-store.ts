@@ -306,12 +306,12 @@ export class PlayStore {
 	}
 
 	/** Every participation of a hunt as leaderboards rank it. */
-	async standingsOf(huntId: string): Promise<Array<{ participationId: string; playerId: string; state: ParticipationState; score: number; completedAt: Date | null }>> {
-		const found = await this.db.query<{ id: string; player_id: string; state: ParticipationState; score: number; completed_at: Date | null }>(
-			`select id, player_id, state, score, completed_at from ${this.participations} where hunt_id = $1 order by id`,
+	async standingsOf(huntId: string): Promise<Array<{ participationId: string; playerId: string; state: ParticipationState; score: number; completedAt: Date | null; version: number }>> {
+		const found = await this.db.query<{ id: string; player_id: string; state: ParticipationState; score: number; completed_at: Date | null; version: number }>(
+			`select id, player_id, state, score, completed_at, version from ${this.participations} where hunt_id = $1 order by id`,
 			[huntId],
 		);
-		return found.rows.map(row => ({ participationId: row.id, playerId: row.player_id, state: row.state, score: row.score, completedAt: row.completed_at }));
+		return found.rows.map(row => ({ participationId: row.id, playerId: row.player_id, state: row.state, score: row.score, completedAt: row.completed_at, version: row.version }));
 	}
 
 	/** Participations in `state`, the longest waiting first: the admins' review queue. */
@@ -358,15 +358,15 @@ export class PlayStore {
 	 * Active participations whose time is up (the player's limit or the hunt's end), closed, at most
 	 * `limit` per call. Rows another node is closing are skipped, not waited for.
 	 */
-	async closeDue(tx: SqlExecutor, now: Date, limit: number): Promise<Array<{ id: string; huntId: string; playerId: string; score: number; closedBy: ClosedBy }>> {
-		const closed = await tx.query<{ id: string; hunt_id: string; player_id: string; score: number; closed_by: ClosedBy }>(
+	async closeDue(tx: SqlExecutor, now: Date, limit: number): Promise<Array<{ id: string; huntId: string; playerId: string; score: number; closedBy: ClosedBy; version: number }>> {
+		const closed = await tx.query<{ id: string; hunt_id: string; player_id: string; score: number; closed_by: ClosedBy; version: number }>(
 			`update ${this.participations} p set state = 'completed', closed_by = p.closes_by, version = p.version + 1
 			 from (select id from ${this.participations} where state = 'active' and closes_at <= $1 order by closes_at limit $2 for update skip locked) due
 			 where p.id = due.id
-			 returning p.id, p.hunt_id, p.player_id, p.score, p.closed_by`,
+			 returning p.id, p.hunt_id, p.player_id, p.score, p.closed_by, p.version`,
 			[now, limit],
 		);
-		return closed.rows.map(row => ({ id: row.id, huntId: row.hunt_id, playerId: row.player_id, score: row.score, closedBy: row.closed_by }));
+		return closed.rows.map(row => ({ id: row.id, huntId: row.hunt_id, playerId: row.player_id, score: row.score, closedBy: row.closed_by, version: row.version }));
 	}
 
 	async apply(tx: SqlExecutor, id: string, changes: ParticipationChanges, now: Date): Promise<void> {

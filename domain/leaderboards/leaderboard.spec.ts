@@ -39,6 +39,29 @@ describe("Leaderboards", () => {
 		expect((await boards.top(HUNT, 2)).map(p => p.playerId)).toEqual(["ann", "cid"]);
 	});
 
+	it("keeps the newest standing when older ones arrive late, even racing on several consumers", async () => {
+		const boards = new Leaderboards(new MemoryStore());
+		const huntId = "hunt-out-of-order";
+		const of = (version: number, hunt = huntId) => ({ ...standing("ann", version * 10, version === 8 ? "2026-06-01T10:00:00Z" : null), huntId: hunt, version });
+		const newest = [{ rank: 1, playerId: "ann", score: 80, completedAt: "2026-06-01T10:00:00.000Z" }];
+		await boards.apply(of(8));
+		for (const version of [3, 1, 7]) await boards.apply(of(version));
+		expect(await boards.top(huntId, 1)).toEqual(newest);
+		// Every order at once, each through a store client of its own on one keyspace (as consumers on
+		// several nodes share Redis).
+		for (let trial = 0; trial < 20; trial++) {
+			const hunt = `race-${trial}`;
+			const shuffled = [1, 2, 3, 4, 5, 6, 7, 8].sort(() => Math.random() - 0.5);
+			await Promise.all(shuffled.map(version => new Leaderboards(new MemoryStore()).apply(of(version, hunt))));
+			expect(await boards.top(hunt, 1)).toEqual(newest);
+		}
+		// A disqualification, once newer, stays even if the standing before it arrives after.
+		await boards.apply({ ...standing("bob", 20), huntId, version: 4 });
+		await boards.apply({ ...standing("bob", 20, null, "disqualified"), huntId, version: 6 });
+		await boards.apply({ ...standing("bob", 25), huntId, version: 5 });
+		expect((await boards.top(huntId, 5)).map(p => p.playerId)).toEqual(["ann"]);
+	});
+
 	it("changes nothing when a standing is delivered twice", async () => {
 		const boards = new Leaderboards(new MemoryStore());
 		const standings = [standing("ann", 10), standing("bob", 20, "2026-06-01T10:00:00Z")];

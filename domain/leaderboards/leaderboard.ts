@@ -14,6 +14,12 @@ export interface Standing {
 	state: "active" | "completed" | "suspended" | "disqualified";
 	score: number;
 	completedAt: string | null;
+	/**
+	 * The participation's count of committed changes when this was sent: standings can arrive out of
+	 * order (a message retried after later ones were sent), and a lower one is older. Absent in
+	 * standings sent before it existed, which then apply as they come.
+	 */
+	version?: number;
 }
 
 /**
@@ -53,11 +59,50 @@ export class Leaderboards {
 		return `leaderboard:${huntId}`;
 	}
 
-	/** A disqualified player leaves the board; everyone else stands at their latest score. */
+	private heldKeyOf(huntId: string, playerId: string): string {
+		return `leaderboard-standing:${huntId}:${playerId}`;
+	}
+
+	/**
+	 * A disqualified player leaves the board; everyone else stands at their newest standing. Each
+	 * player's newest is held beside the board and only ever replaced by a newer one
+	 * (compare-and-set), so a late, older standing changes nothing, on any number of consumers.
+	 */
 	async apply(standing: Standing): Promise<void> {
-		const key = this.keyOf(standing.huntId);
-		if (standing.state === "disqualified") await this.store.zRem(key, standing.playerId);
-		else await this.store.zAdd(key, standing.playerId, rankValue(standing.score, standing.completedAt));
+		const held = this.heldKeyOf(standing.huntId, standing.playerId);
+		const incoming = JSON.stringify(heldOf(standing));
+		for (;;) {
+			const current = await this.store.get(held);
+			if (current === null) {
+				if (await this.store.set(held, incoming, { onlyIfAbsent: true })) break;
+				continue;
+			}
+			const version = (JSON.parse(current) as HeldStanding).version;
+			if (standing.version === undefined || version === undefined || standing.version > version) {
+				if (await this.store.replace(held, current, incoming)) break;
+				continue;
+			}
+			// Older than the one held, or the same delivered again.
+			break;
+		}
+		await this.showHeld(standing.huntId, standing.playerId);
+	}
+
+	/**
+	 * Puts the player's held standing on the board, then checks it was not replaced meanwhile: two
+	 * consumers writing the board for one player end with the newest, whichever writes last.
+	 */
+	private async showHeld(huntId: string, playerId: string): Promise<void> {
+		const held = this.heldKeyOf(huntId, playerId);
+		const key = this.keyOf(huntId);
+		for (let shown = await this.store.get(held); shown !== null;) {
+			const standing = JSON.parse(shown) as HeldStanding;
+			if (standing.state === "disqualified") await this.store.zRem(key, playerId);
+			else await this.store.zAdd(key, playerId, rankValue(standing.score, standing.completedAt));
+			const now = await this.store.get(held);
+			if (now === shown) return;
+			shown = now;
+		}
 	}
 
 	/** Players tied on score and finish share a rank (1, 2, 2, 4). */
@@ -79,10 +124,17 @@ export class Leaderboards {
 		await this.store.del(key);
 		let ranked = 0;
 		for (const standing of standings) {
+			await this.store.set(this.heldKeyOf(huntId, standing.playerId), JSON.stringify(heldOf(standing)));
 			if (standing.state === "disqualified") continue;
 			await this.store.zAdd(key, standing.playerId, rankValue(standing.score, standing.completedAt));
 			ranked++;
 		}
 		return ranked;
 	}
+}
+
+type HeldStanding = Pick<Standing, "state" | "score" | "completedAt" | "version">;
+
+function heldOf(standing: Standing): HeldStanding {
+	return { state: standing.state, score: standing.score, completedAt: standing.completedAt, ...(standing.version === undefined ? {} : { version: standing.version }) };
 }
