@@ -153,13 +153,18 @@ export class ParticipationStates {
 	}
 
 	/**
-	 * The row locked until `tx` ends, as a change is decided on: the database's own, with the cached
-	 * anti-cheat memory when the copy claimed is of this very version (it is the newer one then).
+	 * The row locked until `tx` ends, as a change is decided on: the claimed copy when it is of the
+	 * row's version, else the row as the database has it.
 	 */
 	async lockForChange(tx: SqlExecutor, id: string, claim: Claim): Promise<ParticipationRecord | undefined> {
-		const record = await this.store.load(tx, id, { forUpdate: true });
-		if (record && claim.value !== null && claim.read.record.version === record.version) record.history = claim.read.record.history;
-		return record;
+		if (claim.value !== null) {
+			// The claimed copy of the row's very version is the row (and its anti-cheat memory the
+			// newest): locking the row is enough, without reading its discoveries and hints again.
+			const version = await this.store.lockRow(tx, id);
+			if (version === undefined) return undefined;
+			if (version === claim.read.record.version) return claim.read.record;
+		}
+		return this.store.load(tx, id, { forUpdate: true });
 	}
 
 	/** After a change committed: the copy becomes the committed record, or goes if it moved meanwhile. */

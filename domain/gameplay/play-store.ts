@@ -276,6 +276,12 @@ export class PlayStore {
 		};
 	}
 
+	/** Locks the participation's row until `tx` ends; its version, or undefined when there is none. */
+	async lockRow(tx: SqlExecutor, id: string): Promise<number | undefined> {
+		const found = await tx.query<{ version: number }>(`select version from ${this.participations} where id = $1 for update`, [id]);
+		return found.rows[0]?.version;
+	}
+
 	/**
 	 * What operators watch of a running hunt; `now` is the server's clock. Reports that changed
 	 * nothing are not in the rows: `cachedReports` (participation id → epoch ms) has the newer ones.

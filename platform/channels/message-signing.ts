@@ -9,8 +9,8 @@
  * middleware (security.ts) wires them to sends and handlers.
  */
 import { createHash } from "node:crypto";
-import { CompactSign, compactVerify, importJWK, type JWK } from "jose";
-import { ACCESS_TOKEN_ALGORITHM, type KeyRing } from "../identity/tokens";
+import { CompactSign, compactVerify, type JWK } from "jose";
+import { ACCESS_TOKEN_ALGORITHM, importedKey, type KeyRing } from "../identity/tokens";
 
 /** The header every signed message carries (all adapters pass headers through, dead-lettering too). */
 export const SIGNATURE_HEADER = "x-lootopia-signature";
@@ -41,7 +41,7 @@ interface SignedClaims {
 
 export async function signMessage(ring: KeyRing, channel: string, sender: string, payload: unknown, options: { messageId?: string; now?: Date } = {}): Promise<string> {
 	const now = options.now ?? new Date();
-	const key = await importJWK(ring.current.privateJwk, ACCESS_TOKEN_ALGORITHM);
+	const key = await importedKey(ring.current.privateJwk);
 	// Hashed as the consumer will see it: after the JSON round trip every transport makes (a Date
 	// becomes its ISO string, undefined fields vanish).
 	const claims: SignedClaims = {
@@ -86,7 +86,7 @@ export async function verifyMessage(
 	if (!jwk) return { ok: false, reason: "unknown key" };
 	let claims: SignedClaims;
 	try {
-		const { payload: bytes } = await compactVerify(signature, await importJWK(jwk, ACCESS_TOKEN_ALGORITHM), { algorithms: [ACCESS_TOKEN_ALGORITHM] });
+		const { payload: bytes } = await compactVerify(signature, await importedKey(jwk), { algorithms: [ACCESS_TOKEN_ALGORITHM] });
 		claims = JSON.parse(new TextDecoder().decode(bytes)) as SignedClaims;
 	} catch {
 		return { ok: false, reason: "bad signature" };

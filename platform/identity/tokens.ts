@@ -60,7 +60,7 @@ export async function rotate(ring: KeyRing, keep = 2): Promise<KeyRing> {
 }
 
 export async function signAccessToken(ring: KeyRing, claims: AccessClaims, settings: TokenSettings, now = new Date()): Promise<string> {
-	const key = await importJWK(ring.current.privateJwk, ACCESS_TOKEN_ALGORITHM);
+	const key = await importedKey(ring.current.privateJwk);
 	const issuedAt = Math.floor(now.getTime() / 1000);
 	return new SignJWT({ roles: claims.roles, partners: claims.partners, sid: claims.sid })
 		.setProtectedHeader({ alg: ACCESS_TOKEN_ALGORITHM, kid: ring.current.kid, typ: "at+jwt" })
@@ -84,9 +84,10 @@ export async function verifyAccessToken(ring: KeyRing, token: string, settings: 
 	return verifyWithPublicKeys(publicKeysOf(ring), token, settings, now);
 }
 
-// Importing a JWK costs more than verifying a signature with it; verifiers keep the same objects.
+// Importing a JWK costs more than verifying a signature with it; signers and verifiers keep the same
+// objects (a ring's keys, a fetched key set), so each is imported once.
 const importedKeys = new WeakMap<JWK, ReturnType<typeof importJWK>>();
-function importedKey(jwk: JWK): ReturnType<typeof importJWK> {
+export function importedKey(jwk: JWK): ReturnType<typeof importJWK> {
 	let key = importedKeys.get(jwk);
 	if (!key) {
 		key = importJWK(jwk, ACCESS_TOKEN_ALGORITHM);
