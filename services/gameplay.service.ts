@@ -8,7 +8,7 @@ import { gameplayContract } from "../contracts/gameplay";
 import { answerMatches } from "../domain/hunts/answers";
 import { PlayFlows } from "../domain/gameplay/play-flows";
 import { GAMEPLAY_MIGRATIONS, PlayStore } from "../domain/gameplay/play-store";
-import { ParticipationStates } from "../domain/gameplay/participation-states";
+import { ParticipationCache } from "../domain/gameplay/participation-cache";
 import { changeOriginOf } from "../platform/moleculer/audit";
 import { userOf } from "../platform/moleculer/authorization";
 import { defineService } from "../platform/moleculer/define-service";
@@ -159,7 +159,7 @@ export function createGameplayService({ backends }: ServiceDeps) {
 			const { transporter, storeUrl } = backends.config;
 			// A store per node cannot be a cache nodes share: there the database is.
 			const sharedStore = !transporter || storeUrl.startsWith("redis");
-			flows = new PlayFlows(store, new ParticipationStates(store, sharedStore ? backends.keyValueStore() : undefined), database.outbox, {
+			flows = new PlayFlows(store, new ParticipationCache(store, sharedStore ? backends.keyValueStore() : undefined), database.outbox, {
 				playbook: huntId => callAsService(broker, "gameplay", "hunts.playbook", { id: huntId }),
 				answerMatches,
 				now: Date.now,

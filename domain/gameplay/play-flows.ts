@@ -2,7 +2,7 @@
  * The game's use cases: join, look at one's participation, report a position, answer a challenge,
  * take a hint. The rules are the pure files beside this one; this file loads what they need and
  * stores what a decision changed. A report that changes nothing is kept in the shared cache only
- * (participation-states.ts); any other change is decided again on the participation's row, locked
+ * (participation-cache.ts); any other change is decided again on the participation's row, locked
  * in the transaction that stores it, so concurrent reports of one player make one discovery and one
  * score whichever nodes they land on. Time running out (the player's limit, the hunt's end) closes
  * a participation: when it next plays, or in the periodic sweep (`closeDue`), whichever comes first.
@@ -27,7 +27,7 @@ import { decideReport, DEFAULT_PLAY_POLICY, passedClues, targetsOf, type PlayHun
 import { score } from "./scoring";
 import { closingOf, timeUp as closingTimeUp, type ClosedBy, type PlayWindow } from "./closing";
 import { appliedTo, type ParticipationChanges, type ParticipationRecord, type PlayStore } from "./play-store";
-import type { Claim, ParticipationStates } from "./participation-states";
+import type { Claim, ParticipationCache } from "./participation-cache";
 
 export interface PlayPorts {
 	/** The hunt as the hunts service plays it; 404 for a hunt no one may play. */
@@ -62,6 +62,11 @@ const OWNERS_KEPT = 100_000;
 const CACHED_TRIES = 3;
 /** Participations closed per sweep transaction. */
 const CLOSED_PER_SWEEP = 500;
+/** Changes started again after losing the participation's lock, before the player is told to retry. */
+const LOCK_ATTEMPTS = 3;
+
+/** A change's lock lapsed before it committed: another change may be under way. */
+class LockLost extends Error {}
 
 export interface ReportResultView {
 	outcome: "discovered" | "completed" | "nothing" | "inaccurate" | "flagged";
@@ -76,7 +81,7 @@ export class PlayFlows {
 
 	constructor(
 		private readonly store: PlayStore,
-		private readonly states: ParticipationStates,
+		private readonly cache: ParticipationCache,
 		private readonly outbox: Outbox,
 		private readonly ports: PlayPorts,
 		private readonly policy: PlayPolicy & { attempts: AttemptPolicy } = { ...DEFAULT_PLAY_POLICY, attempts: DEFAULT_ATTEMPT_POLICY },
@@ -100,7 +105,7 @@ export class PlayFlows {
 	}
 
 	async view(id: string, playerId: string): Promise<ParticipationView> {
-		const record = ownedBy((await this.states.readUnclaimed(id))?.record, playerId);
+		const record = ownedBy((await this.cache.readUnlocked(id))?.record, playerId);
 		return viewOf(await this.hunt(record.huntId), record);
 	}
 
@@ -108,18 +113,18 @@ export class PlayFlows {
 		const fix = { lat: report.lat, lon: report.lon, accuracy: report.accuracy, recordedAt: Date.parse(report.recordedAt) };
 		const hunt = await this.huntOf(id, playerId);
 		for (let tries = 1; ; tries++) {
-			const read = await this.states.readUnclaimed(id);
+			const read = await this.cache.readUnlocked(id);
 			const record = ownedBy(read?.record, playerId);
 			const now = this.ports.now();
 			assertPlaying(record.state);
 			assertRunning(hunt);
-			// Time up: the transaction closes the participation.
+			// Time up (the change closes the participation), or lost to other reports too often.
 			if (timeUp(hunt, record, now) || tries > CACHED_TRIES) return this.reportChanging(id, playerId, hunt, fix, origin);
 			const decision = decideReport(hunt.play, snapshotOf(record), fix, now, this.policy);
 			if (decision.retry) return { outcome: decision.outcome, score: record.score };
 			if (decision.flags.length || decision.discovered.length) return this.reportChanging(id, playerId, hunt, fix, origin);
-			if (await this.states.keepHistory(read!, decision.history, new Date(now))) {
-				await this.states.reported(record.huntId, id, now);
+			if (await this.cache.keepHistory(read!, decision.history, new Date(now))) {
+				await this.cache.reported(record.huntId, id, now);
 				return { outcome: decision.outcome, score: record.score };
 			}
 		}
@@ -165,7 +170,7 @@ export class PlayFlows {
 
 	async answer(id: string, playerId: string, clueId: string, attempt: string): Promise<{ correct: boolean; score: number; opened?: string[] }> {
 		// The answer's hash is slow to check on purpose: checked before the participation is locked.
-		const read = await this.states.read(id);
+		const read = await this.cache.read(id);
 		const before = ownedBy(read?.record, playerId);
 		const hunt = await this.hunt(before.huntId);
 		const challenge = this.challengeOf(hunt, before, clueId);
@@ -232,7 +237,7 @@ export class PlayFlows {
 				}
 				return rows;
 			});
-			await this.states.forget(closed.map(row => row.id));
+			await this.cache.changedElsewhere(closed);
 			total += closed.length;
 			if (closed.length < CLOSED_PER_SWEEP) return total;
 		}
@@ -241,7 +246,7 @@ export class PlayFlows {
 	/** For operators: a hunt's players by state, how recently the active ones reported, discoveries per clue. */
 	async liveState(huntId: string) {
 		const hunt = await this.hunt(huntId);
-		const state = await this.store.liveState(huntId, new Date(this.ports.now()), await this.states.lastReports(huntId));
+		const state = await this.store.liveState(huntId, new Date(this.ports.now()), await this.cache.lastReports(huntId));
 		return {
 			huntId,
 			byState: state.byState,
@@ -303,39 +308,50 @@ export class PlayFlows {
 		hunt: PlayedHunt,
 		work: (record: ParticipationRecord, now: number, messages: MessageWriter, tx: SqlExecutor) => Promise<{ next?: ParticipationRecord; result: T }>,
 	): Promise<T> {
-		const done = await this.claimed(id, claim =>
-			this.outbox.transaction(async (messages, tx) => {
-				const record = ownedBy(await this.states.lockForChange(tx, id, claim), playerId);
-				const now = this.ports.now();
-				assertPlaying(record.state);
-				assertRunning(hunt);
-				const closedBy = timeUp(hunt, record, now);
-				if (closedBy) {
-					const next = await this.commit(tx, messages, record, { state: nextParticipationState(record.state, "close"), closedBy }, new Date(now));
-					return { next, closedBy };
-				}
-				return work(record, now, messages, tx);
-			}),
-		);
+		const done = await this.claimed(id, async (claim, messages, tx) => {
+			const record = ownedBy(await this.cache.lockForChange(tx, id, claim), playerId);
+			const now = this.ports.now();
+			assertPlaying(record.state);
+			assertRunning(hunt);
+			const closedBy = timeUp(hunt, record, now);
+			if (closedBy) {
+				const next = await this.commit(tx, messages, record, { state: nextParticipationState(record.state, "close"), closedBy }, new Date(now));
+				return { next, closedBy };
+			}
+			return work(record, now, messages, tx);
+		});
 		if ("closedBy" in done) throw timeUpError(hunt, done.closedBy);
 		return (done as { result: T }).result;
 	}
 
-	/** Runs `change` holding the participation's cached copy; the copy follows what it committed. */
-	private async claimed<R extends { next?: ParticipationRecord }>(id: string, change: (claim: Claim) => Promise<R>): Promise<R> {
-		const claim = await this.states.claim(id);
-		if (!claim) throw notFound("Participation");
-		let done: R;
-		try {
-			done = await change(claim);
-		} catch (err) {
-			// The claim would lapse by itself; released, the player's next report need not wait for it.
-			await this.states.release(claim).catch(() => undefined);
-			throw err;
+	/**
+	 * One change in one transaction, holding the participation's lock (participation-cache.ts); the
+	 * cached copy follows what committed. A change that lost its lock before committing (it stalled
+	 * past the lock's life) rolls back and starts again.
+	 */
+	private async claimed<R extends { next?: ParticipationRecord }>(id: string, work: (claim: Claim, messages: MessageWriter, tx: SqlExecutor) => Promise<R>): Promise<R> {
+		for (let attempt = 1; ; attempt++) {
+			const claim = await this.cache.claim(id);
+			if (!claim) throw notFound("Participation");
+			let committing = false;
+			let done: R;
+			try {
+				done = await this.outbox.transaction(async (messages, tx) => {
+					const result = await work(claim, messages, tx);
+					if (result.next && !(await this.cache.stillHeld(claim))) throw new LockLost();
+					committing = true;
+					return result;
+				});
+			} catch (err) {
+				// The cache only follows the row; the lock lapses by itself if the store is away too.
+				await (committing ? this.cache.uncertain(claim) : this.cache.rolledBack(claim)).catch(() => undefined);
+				if (!(err instanceof LockLost)) throw err;
+				if (attempt === LOCK_ATTEMPTS) throw new AppError("SERVICE_UNAVAILABLE", "This participation is busy; try again");
+				continue;
+			}
+			await (done.next ? this.cache.committed(claim, done.next) : this.cache.rolledBack(claim)).catch(() => undefined);
+			return done;
 		}
-		if (done.next) await this.states.committed(claim, done.next);
-		else await this.states.release(claim);
-		return done;
 	}
 
 	/** The admins' review queue: participations in `state`, with every flag and its evidence. */
@@ -358,20 +374,18 @@ export class PlayFlows {
 		if (!owner) throw notFound("Participation");
 		// Read before the transaction, as huntOf explains.
 		const hunt = await this.hunt(owner.huntId);
-		const reviewed = await this.claimed(id, claim =>
-			this.outbox.transaction(async (messages, tx) => {
-				const record = await this.states.lockForChange(tx, id, claim);
-				if (!record) throw notFound("Participation");
-				const state = nextParticipationState(record.state, decision);
-				const next = await this.commit(tx, messages, record, { state, ...(decision === "reinstate" ? { flagTimes: [] } : {}) }, new Date(this.ports.now()));
-				await writeAuditFactFrom(messages, origin, {
-					action: "gameplay.reviewed",
-					subject: { type: "participation", id },
-					data: { decision, note, huntId: record.huntId, playerId: record.playerId },
-				});
-				return { next, view: await this.reviewed(tx, next, hunt) };
-			}),
-		);
+		const reviewed = await this.claimed(id, async (claim, messages, tx) => {
+			const record = await this.cache.lockForChange(tx, id, claim);
+			if (!record) throw notFound("Participation");
+			const state = nextParticipationState(record.state, decision);
+			const next = await this.commit(tx, messages, record, { state, ...(decision === "reinstate" ? { flagTimes: [] } : {}) }, new Date(this.ports.now()));
+			await writeAuditFactFrom(messages, origin, {
+				action: "gameplay.reviewed",
+				subject: { type: "participation", id },
+				data: { decision, note, huntId: record.huntId, playerId: record.playerId },
+			});
+			return { next, view: await this.reviewed(tx, next, hunt) };
+		});
 		return reviewed.view;
 	}
 

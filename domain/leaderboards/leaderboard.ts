@@ -77,13 +77,11 @@ export class Leaderboards {
 				if (await this.store.set(held, incoming, { onlyIfAbsent: true })) break;
 				continue;
 			}
-			const version = (JSON.parse(current) as HeldStanding).version;
-			if (standing.version === undefined || version === undefined || standing.version > version) {
-				if (await this.store.replace(held, current, incoming)) break;
-				continue;
-			}
-			// Older than the one held, or the same delivered again.
-			break;
+			const version = parseHeld(current)?.version;
+			// A standing without a version (sent before standings had one) replaces only another such.
+			const newer = standing.version === undefined ? version === undefined : version === undefined || standing.version > version;
+			if (!newer) break;
+			if (await this.store.replace(held, current, incoming)) break;
 		}
 		await this.showHeld(standing.huntId, standing.playerId);
 	}
@@ -118,22 +116,30 @@ export class Leaderboards {
 		return ranked;
 	}
 
-	/** Replaces the hunt's board with these standings (the participations, read afresh). */
+	/**
+	 * The hunt's board made again from these standings (the participations, read afresh): each is
+	 * applied as if it had just arrived, so one newer than the participation read (a change that
+	 * committed meanwhile, and whose standing came) stays. Players disappear from the board while it
+	 * refills.
+	 */
 	async rebuild(huntId: string, standings: readonly Standing[]): Promise<number> {
-		const key = this.keyOf(huntId);
-		await this.store.del(key);
-		let ranked = 0;
-		for (const standing of standings) {
-			await this.store.set(this.heldKeyOf(huntId, standing.playerId), JSON.stringify(heldOf(standing)));
-			if (standing.state === "disqualified") continue;
-			await this.store.zAdd(key, standing.playerId, rankValue(standing.score, standing.completedAt));
-			ranked++;
-		}
-		return ranked;
+		await this.store.del(this.keyOf(huntId));
+		for (const standing of standings) await this.apply({ ...standing, huntId });
+		return this.store.zCard(this.keyOf(huntId));
 	}
 }
 
 type HeldStanding = Pick<Standing, "state" | "score" | "completedAt" | "version">;
+
+/** A held standing, or undefined for a value that is not one (then replaced by the next standing). */
+function parseHeld(value: string): HeldStanding | undefined {
+	try {
+		const held = JSON.parse(value) as HeldStanding | null;
+		return held && typeof held.score === "number" && typeof held.state === "string" ? held : undefined;
+	} catch {
+		return undefined;
+	}
+}
 
 function heldOf(standing: Standing): HeldStanding {
 	return { state: standing.state, score: standing.score, completedAt: standing.completedAt, ...(standing.version === undefined ? {} : { version: standing.version }) };

@@ -223,10 +223,13 @@ it("closes participations at the hunt's end: one that plays at once, an idle one
 	expectError(await http.post(`/api/participations/${walkingId}/hints`, { clueId: clueIds[0] }, { token: walkerPlayer.token }), 409, "PARTICIPATION_STATE");
 
 	// Nobody asked about the idle one: the sweep closed it.
-	await eventually(async () => expect((await http.get(`/api/participations/${idle.body.id}`, { token: idlePlayer.token })).body).toMatchObject({ state: "completed", closedBy: "hunt_end", score: 0 }), {
-		timeoutMs: 10_000,
-		intervalMs: 200,
-	});
+	await eventually(
+		async () => expect((await http.get(`/api/participations/${idle.body.id}`, { token: idlePlayer.token })).body).toMatchObject({ state: "completed", closedBy: "hunt_end", score: 0 }),
+		{
+			timeoutMs: 10_000,
+			intervalMs: 200,
+		},
+	);
 	const board = await eventually(async () => {
 		const items = (await http.get(`/api/hunts/${huntId}/leaderboard`)).body.items;
 		expect(items).toHaveLength(2);
