@@ -60,6 +60,12 @@ describe("Leaderboards", () => {
 		await boards.apply({ ...standing("bob", 20, null, "disqualified"), huntId, version: 6 });
 		await boards.apply({ ...standing("bob", 25), huntId, version: 5 });
 		expect((await boards.top(huntId, 5)).map(p => p.playerId)).toEqual(["ann"]);
+		// A standing sent before standings had a version, retried late, replaces no versioned one.
+		await boards.apply({ ...standing("ann", 5), huntId });
+		expect(await boards.top(huntId, 1)).toEqual(newest);
+		// A rebuild from participations read before the newest standing came keeps the newest.
+		await boards.rebuild(huntId, [{ ...of(6), huntId }]);
+		expect(await boards.top(huntId, 5)).toEqual(newest);
 	});
 
 	it("changes nothing when a standing is delivered twice", async () => {
