@@ -35,6 +35,7 @@ import { eventually, freePort, prepareDataDir, startTestNode } from "../support/
 import { startScript, type NodeProcess } from "../support/node-process";
 import { openTestPostgres, scratchDatabase } from "../support/sql";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy";
+import { exclusively } from "../support/exclusive";
 
 jest.setTimeout(240_000);
 
@@ -140,18 +141,23 @@ async function notDue(db: SqlClient, seconds = 0): Promise<{ claimed: number; he
 }
 
 /**
- * Kafka sends clients back to its advertised port, which outbox.test.ts's proxy listens on too:
- * waits for it to be free rather than fail when the two files run at once.
+ * Kafka sends clients back to its advertised port, fixed, which outbox.test.ts's proxy listens on
+ * too: one test file at a time holds it (released by the proxy's close).
  */
 async function startProxy(proxied: NonNullable<ChannelsUnderTest["proxied"]>): Promise<TcpProxy> {
-	const deadline = Date.now() + 180_000;
-	for (;;) {
-		try {
-			return await startTcpProxy({ host: proxied.host, port: proxied.port }, proxied.listenPort);
-		} catch (err) {
-			if ((err as NodeJS.ErrnoException).code !== "EADDRINUSE" || Date.now() > deadline) throw err;
-			await sleep(500);
-		}
+	const release = proxied.listenPort ? await exclusively("kafka-proxied-listener") : () => undefined;
+	try {
+		const proxy = await startTcpProxy({ host: proxied.host, port: proxied.port }, proxied.listenPort);
+		return {
+			...proxy,
+			close: async () => {
+				await proxy.close();
+				release();
+			},
+		};
+	} catch (err) {
+		release();
+		throw err;
 	}
 }
 

@@ -26,6 +26,7 @@ import { eventually, freePort, prepareDataDir, startTestNode, type TestNode } fr
 import { startScript, type NodeProcess } from "../support/node-process";
 import { openTestPostgres, scratchDatabase } from "../support/sql";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy";
+import { exclusively } from "../support/exclusive";
 
 jest.setTimeout(120_000);
 
@@ -126,6 +127,7 @@ function outboxSuite(channels: ChannelsUnderTest, database: (typeof databases)[n
 	const namespace = `outbox-${channels.name}-${randomUUID().slice(0, 8)}`;
 	let db: Database;
 	let proxy: TcpProxy | undefined;
+	let releaseListenPort: (() => void) | undefined;
 	let channelsUrl: string;
 	const common = () => ({
 		...db.env,
@@ -142,6 +144,8 @@ function outboxSuite(channels: ChannelsUnderTest, database: (typeof databases)[n
 	beforeAll(async () => {
 		db = await database.open();
 		if (channels.proxied) {
+			// Kafka's advertised proxied port is fixed: one test file at a time holds it.
+			if (channels.proxied.listenPort) releaseListenPort = await exclusively("kafka-proxied-listener");
 			proxy = await startTcpProxy({ host: channels.proxied.host, port: channels.proxied.port }, channels.proxied.listenPort);
 			channelsUrl = proxy.url(channels.proxied.scheme);
 		} else {
@@ -150,6 +154,7 @@ function outboxSuite(channels: ChannelsUnderTest, database: (typeof databases)[n
 	});
 	afterAll(async () => {
 		await proxy?.close();
+		releaseListenPort?.();
 		await db?.close();
 		// Topics are the cluster's: cleaned up through the normal listener.
 		if (channels.name === "kafka") await deleteKafkaTopics(backend("kafka").url, namespace).catch(() => undefined);
