@@ -25,17 +25,17 @@ import { destination, type LatLon } from "../../domain/hunts/geo";
 import { Outbox } from "../../platform/outbox/outbox";
 import { embeddedDatabaseDir, type SqlClient } from "../../platform/sql";
 import { openPGlite } from "../../platform/sql/pglite-client";
-import { KAFKA_PROXIED_LISTENER } from "../backends/servers";
 import { backend, describeWithBackend, type BackendName } from "../support/backends";
 import { httpClient, type HttpClient, type JsonResponse } from "../support/http";
 import { HUNT_TEST_ENV, signInAdmin, signUp, verifiedPartner } from "../support/hunts";
 import { deleteKafkaTopics } from "../support/kafka";
 import { deleteNatsStreams } from "../support/nats";
-import { eventually, freePort, prepareDataDir, startTestNode } from "../support/node";
+import { eventually, freePort, startTestNode } from "../support/node";
 import { startScript, type NodeProcess } from "../support/node-process";
-import { openTestPostgres, scratchDatabase } from "../support/sql";
+import { openTestPostgres } from "../support/sql";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy";
 import { exclusively } from "../support/exclusive";
+import { channelsUnderTest, databasesUnderTest, type ChannelsUnderTest, type DatabaseUnderTest } from "../support/channel-outages";
 
 jest.setTimeout(240_000);
 
@@ -45,45 +45,7 @@ const east = (metres: number) => destination(START, metres, Math.PI / 2);
 const WALKERS = 6;
 const BURST = 12;
 
-interface ChannelsUnderTest {
-	name: "embedded" | "redis" | "nats" | "kafka";
-	/** Where the proxy forwards to, the port it must listen on (Kafka's advertised one), and the backend itself. */
-	proxied?: { scheme: string; host: string; port: number; listenPort?: number; direct: string };
-}
-
-function channelsUnderTest(): ChannelsUnderTest[] {
-	const portOf = (url: string) => Number(new URL(url.replace(/^kafka:/, "http:")).port);
-	const redis = backend("redis");
-	const nats = backend("nats");
-	const kafka = backend("kafka");
-	return [
-		{ name: "embedded" },
-		{ name: "redis", proxied: redis.available ? { scheme: "redis", host: "127.0.0.1", port: portOf(redis.url), direct: redis.url } : undefined },
-		{ name: "nats", proxied: nats.available ? { scheme: "nats", host: "127.0.0.1", port: portOf(nats.url), direct: nats.url } : undefined },
-		{
-			name: "kafka",
-			proxied: { scheme: "kafka", host: "127.0.0.1", port: KAFKA_PROXIED_LISTENER.port, listenPort: KAFKA_PROXIED_LISTENER.advertisedPort, direct: kafka.url },
-		},
-	];
-}
-
-interface Database {
-	env: Record<string, string>;
-	close(): Promise<void>;
-}
-
-const databases: Array<{ name: string; backend?: "postgres"; open(): Promise<Database> }> = [
-	// PGlite: the DATA_DIR is the database; each node of a test gets the same one.
-	{ name: "PGlite", open: async () => ({ env: { DATA_DIR: prepareDataDir() }, close: async () => undefined }) },
-	{
-		name: "PostgreSQL",
-		backend: "postgres",
-		open: async () => {
-			const database = await scratchDatabase(backend("postgres").url, "lootopia_gameplay");
-			return { env: { DATABASE_URL: database.url, DATA_DIR: prepareDataDir() }, close: database.drop };
-		},
-	},
-];
+const databases = databasesUnderTest("lootopia_gameplay");
 
 /** Embedded on both databases; each remote backend on PostgreSQL (the outbox is the same code on PGlite). */
 const cases = channelsUnderTest().flatMap(channels => databases.filter(database => channels.name === "embedded" || database.name === "PostgreSQL").map(database => ({ channels, database })));
@@ -282,7 +244,7 @@ for (const { channels, database } of cases) {
 
 function durabilitySuite(channels: ChannelsUnderTest, database: (typeof databases)[number]): void {
 	const namespace = `gameplay-durability-${channels.name}-${randomUUID().slice(0, 8)}`;
-	let db: Database;
+	let db: DatabaseUnderTest;
 	const common = (channelsUrl: string) => ({
 		...HUNT_TEST_ENV,
 		...db.env,

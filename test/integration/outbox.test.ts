@@ -17,57 +17,23 @@ import { Outbox } from "../../platform/outbox/outbox";
 import { embeddedDatabaseDir } from "../../platform/sql";
 import { openPGlite } from "../../platform/sql/pglite-client";
 import { messageId } from "../../platform/outbox/message-id";
-import { KAFKA_PROXIED_LISTENER } from "../backends/servers";
 import { backend, describeWithBackend } from "../support/backends";
 import { httpClient, type HttpClient } from "../support/http";
 import { deleteKafkaTopics } from "../support/kafka";
 import { deleteNatsStreams } from "../support/nats";
-import { eventually, freePort, prepareDataDir, startTestNode, type TestNode } from "../support/node";
+import { eventually, freePort, startTestNode, type TestNode } from "../support/node";
 import { startScript, type NodeProcess } from "../support/node-process";
-import { openTestPostgres, scratchDatabase } from "../support/sql";
+import { openTestPostgres } from "../support/sql";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy";
 import { exclusively } from "../support/exclusive";
+import { channelsUnderTest, databasesUnderTest, type ChannelsUnderTest, type DatabaseUnderTest } from "../support/channel-outages";
 
 jest.setTimeout(120_000);
 
 const ADMIN = { email: "outbox-admin@example.com", password: "an admin passphrase for outbox tests" };
 const PASSWORD = "a player passphrase that is long";
 
-interface ChannelsUnderTest {
-	name: "embedded" | "redis" | "nats" | "kafka";
-	/** Where the proxy forwards to, and the port it must listen on (Kafka's advertised one). */
-	proxied?: { scheme: string; host: string; port: number; listenPort?: number };
-}
-
-function channelsUnderTest(): ChannelsUnderTest[] {
-	const hostPort = (url: string) => new URL(url.replace(/^kafka:/, "http:"));
-	const redis = backend("redis");
-	const nats = backend("nats");
-	return [
-		{ name: "embedded" },
-		{ name: "redis", proxied: redis.available ? { scheme: "redis", host: "127.0.0.1", port: Number(hostPort(redis.url).port) } : undefined },
-		{ name: "nats", proxied: nats.available ? { scheme: "nats", host: "127.0.0.1", port: Number(hostPort(nats.url).port) } : undefined },
-		{ name: "kafka", proxied: { scheme: "kafka", host: "127.0.0.1", port: KAFKA_PROXIED_LISTENER.port, listenPort: KAFKA_PROXIED_LISTENER.advertisedPort } },
-	];
-}
-
-interface Database {
-	env: Record<string, string>;
-	close(): Promise<void>;
-}
-
-const databases: Array<{ name: string; backend?: "postgres"; open(): Promise<Database> }> = [
-	// PGlite: the DATA_DIR is the database; each node of a test gets the same one.
-	{ name: "PGlite", open: async () => ({ env: { DATA_DIR: prepareDataDir() }, close: async () => undefined }) },
-	{
-		name: "PostgreSQL",
-		backend: "postgres",
-		open: async () => {
-			const database = await scratchDatabase(backend("postgres").url, "lootopia_outbox");
-			return { env: { DATABASE_URL: database.url, DATA_DIR: prepareDataDir() }, close: database.drop };
-		},
-	},
-];
+const databases = databasesUnderTest("lootopia_outbox");
 
 const outboxOf = (broker: ServiceBroker, service: string) => (broker.getLocalService(service) as Service & { database: { outbox: Outbox } }).database.outbox;
 
@@ -125,7 +91,7 @@ for (const channels of channelsUnderTest()) {
 
 function outboxSuite(channels: ChannelsUnderTest, database: (typeof databases)[number]): void {
 	const namespace = `outbox-${channels.name}-${randomUUID().slice(0, 8)}`;
-	let db: Database;
+	let db: DatabaseUnderTest;
 	let proxy: TcpProxy | undefined;
 	let releaseListenPort: (() => void) | undefined;
 	let channelsUrl: string;
