@@ -25,7 +25,7 @@ import { compilePlayGraph, openClues } from "./opening";
 import { assertPlaying, nextParticipationState } from "./participation-lifecycle";
 import { decideReport, DEFAULT_PLAY_POLICY, passedClues, targetsOf, type PlayHunt, type PlayPolicy } from "./position-report";
 import { score } from "./scoring";
-import { closingOf, timeUp as closingTimeUp, type ClosedBy, type PlayWindow } from "./closing";
+import { closingOf, timeUp, type ClosedBy, type PlayWindow } from "./closing";
 import { appliedTo, type ParticipationChanges, type ParticipationRecord, type PlayStore } from "./play-store";
 import type { Claim, ParticipationCache } from "./participation-cache";
 
@@ -119,7 +119,7 @@ export class PlayFlows {
 			assertPlaying(record.state);
 			assertRunning(hunt);
 			// Time up (the change closes the participation), or lost to other reports too often.
-			if (timeUp(hunt, record, now) || tries > CACHED_TRIES) return this.reportChanging(id, playerId, hunt, fix, origin);
+			if (timeUpOf(hunt, record, now) || tries > CACHED_TRIES) return this.reportChanging(id, playerId, hunt, fix, origin);
 			const decision = decideReport(hunt.play, snapshotOf(record), fix, now, this.policy);
 			if (decision.retry) return { outcome: decision.outcome, score: record.score };
 			if (decision.flags.length || decision.discovered.length) return this.reportChanging(id, playerId, hunt, fix, origin);
@@ -175,7 +175,7 @@ export class PlayFlows {
 		const hunt = await this.hunt(before.huntId);
 		const challenge = this.challengeOf(hunt, before, clueId);
 		await this.assertMayAnswer(this.store.db, before, clueId);
-		const correct = timeUp(hunt, before, this.ports.now()) ? false : await this.ports.answerMatches(attempt, challenge.answerHash);
+		const correct = timeUpOf(hunt, before, this.ports.now()) ? false : await this.ports.answerMatches(attempt, challenge.answerHash);
 
 		return this.change<{ correct: boolean; score: number; opened?: string[] }>(id, playerId, hunt, async (record, now, messages, tx) => {
 			// Answers racing each other are counted one at a time here, under the row's lock: a burst
@@ -313,7 +313,7 @@ export class PlayFlows {
 			const now = this.ports.now();
 			assertPlaying(record.state);
 			assertRunning(hunt);
-			const closedBy = timeUp(hunt, record, now);
+			const closedBy = timeUpOf(hunt, record, now);
 			if (closedBy) {
 				const next = await this.commit(tx, messages, record, { state: nextParticipationState(record.state, "close"), closedBy }, new Date(now));
 				return { next, closedBy };
@@ -515,8 +515,8 @@ function windowOf(playbook: HuntPlaybook): PlayWindow {
 }
 
 /** Past the hunt's end, or past the player's own time limit: why nothing more is played. */
-function timeUp(hunt: PlayedHunt, record: ParticipationRecord, now: number): ClosedBy | undefined {
-	return closingTimeUp(windowOf(hunt.playbook), record.startedAt.getTime(), now);
+function timeUpOf(hunt: PlayedHunt, record: ParticipationRecord, now: number): ClosedBy | undefined {
+	return timeUp(windowOf(hunt.playbook), record.startedAt.getTime(), now);
 }
 
 function timeUpError(hunt: PlayedHunt, closedBy: ClosedBy): AppError {
