@@ -32,6 +32,12 @@ describe("error code registry", () => {
 		expect(ERROR_CODES.JOIN_CODE_INVALID.status).toBe(403);
 		expect(ERROR_CODES.TOO_MANY_ATTEMPTS.status).toBe(429);
 		expect(ERROR_CODES.NO_MORE_HINTS.status).toBe(409);
+		// The rewards contract (PRODUCT.md).
+		expect(ERROR_CODES.REWARD_EXHAUSTED.status).toBe(409);
+		expect(ERROR_CODES.ALREADY_CLAIMED.status).toBe(409);
+		expect(ERROR_CODES.NOT_ELIGIBLE.status).toBe(403);
+		expect(ERROR_CODES.ALREADY_REDEEMED.status).toBe(409);
+		expect(ERROR_CODES.CODE_UNKNOWN.status).toBe(404);
 	});
 
 	it("builds AppErrors that carry code, status and details", () => {
