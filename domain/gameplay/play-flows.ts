@@ -116,7 +116,7 @@ export class PlayFlows {
 			const read = await this.cache.readUnlocked(id);
 			const record = ownedBy(read?.record, playerId);
 			const now = this.ports.now();
-			assertPlaying(record.state);
+			assertStillPlaying(hunt, record);
 			assertRunning(hunt);
 			// Time up (the change closes the participation), or lost to other reports too often.
 			if (timeUpOf(hunt, record, now) || tries > CACHED_TRIES) return this.reportChanging(id, playerId, hunt, fix, origin);
@@ -174,13 +174,13 @@ export class PlayFlows {
 		const before = ownedBy(read?.record, playerId);
 		const hunt = await this.hunt(before.huntId);
 		const challenge = this.challengeOf(hunt, before, clueId);
-		await this.assertMayAnswer(this.store.db, before, clueId);
+		await this.assertMayAnswer(this.store.db, hunt, before, clueId);
 		const correct = timeUpOf(hunt, before, this.ports.now()) ? false : await this.ports.answerMatches(attempt, challenge.answerHash);
 
 		return this.change<{ correct: boolean; score: number; opened?: string[] }>(id, playerId, hunt, async (record, now, messages, tx) => {
 			// Answers racing each other are counted one at a time here, under the row's lock: a burst
 			// gets no more tries than answers sent one by one.
-			await this.assertMayAnswer(tx, record, clueId);
+			await this.assertMayAnswer(tx, hunt, record, clueId);
 			if (!correct) {
 				const next = await this.commit(tx, messages, record, { wrongAnswer: clueId }, new Date(now));
 				return { next, result: { correct: false, score: record.score } };
@@ -311,7 +311,7 @@ export class PlayFlows {
 		const done = await this.claimed(id, async (claim, messages, tx) => {
 			const record = ownedBy(await this.cache.lockForChange(tx, id, claim), playerId);
 			const now = this.ports.now();
-			assertPlaying(record.state);
+			assertStillPlaying(hunt, record);
 			assertRunning(hunt);
 			const closedBy = timeUpOf(hunt, record, now);
 			if (closedBy) {
@@ -401,8 +401,8 @@ export class PlayFlows {
 		return clue.challenge;
 	}
 
-	private async assertMayAnswer(db: Parameters<PlayStore["wrongAnswerTimes"]>[0], record: ParticipationRecord, clueId: string): Promise<void> {
-		assertPlaying(record.state);
+	private async assertMayAnswer(db: Parameters<PlayStore["wrongAnswerTimes"]>[0], hunt: PlayedHunt, record: ParticipationRecord, clueId: string): Promise<void> {
+		assertStillPlaying(hunt, record);
 		// Answered right already: nothing to check, and no hash to compute for it.
 		if (record.discoveries.get(clueId)?.solvedAt) throw new AppError("CONFLICT", "This challenge is solved already", { clueId });
 		const decision = decideAttempt(await this.store.wrongAnswerTimes(db, record.id, clueId), this.ports.now(), this.policy.attempts);
@@ -517,6 +517,15 @@ function windowOf(playbook: HuntPlaybook): PlayWindow {
 /** Past the hunt's end, or past the player's own time limit: why nothing more is played. */
 function timeUpOf(hunt: PlayedHunt, record: ParticipationRecord, now: number): ClosedBy | undefined {
 	return timeUp(windowOf(hunt.playbook), record.startedAt.getTime(), now);
+}
+
+/**
+ * 409 unless the participation plays. One closed by time running out is told so in the words of the
+ * moment it closed (HUNT_NOT_RUNNING), whether this request or the sweep closed it.
+ */
+function assertStillPlaying(hunt: PlayedHunt, record: ParticipationRecord): void {
+	if (record.closedBy) throw timeUpError(hunt, record.closedBy);
+	assertPlaying(record.state);
 }
 
 function timeUpError(hunt: PlayedHunt, closedBy: ClosedBy): AppError {

@@ -220,7 +220,10 @@ it("closes participations at the hunt's end: one that plays at once, an idle one
 	const closed = (await http.get(`/api/participations/${walkingId}`, { token: walkerPlayer.token })).body;
 	expect(closed).toMatchObject({ state: "completed", closedBy: "hunt_end", score: 10 });
 	expect(closed.completedAt).toBeUndefined();
-	expectError(await http.post(`/api/participations/${walkingId}/hints`, { clueId: clueIds[0] }, { token: walkerPlayer.token }), 409, "PARTICIPATION_STATE");
+	// Closed, it stays closed in the same words, whoever closed it.
+	const hint = await http.post(`/api/participations/${walkingId}/hints`, { clueId: clueIds[0] }, { token: walkerPlayer.token });
+	expectError(hint, 409, "HUNT_NOT_RUNNING");
+	expect(hint.body.error.message).toBe("The hunt is over");
 
 	// Nobody asked about the idle one: the sweep closed it.
 	await eventually(
