@@ -18,7 +18,7 @@ import { randomBytes } from "node:crypto";
 import autocannon from "autocannon";
 import { hashPassword, verifyPassword } from "../domain/auth/passwords";
 import { readOrCreateKeyRing } from "../platform/identity/key-store";
-import { freePort, median, startProcess, stopProcess, tempDataDir, waitForHttp } from "./support";
+import { freePort, median, startProcess, stopProcess, tempDataDir, waitForHttp, waitForRoute } from "./support";
 
 export interface IdentityBenchOptions {
 	/** Seconds per measured round of every kind. */
@@ -161,17 +161,6 @@ async function expectStatus(url: string, headers: Record<string, string>, expect
 	const res = await fetch(url, { headers });
 	await res.arrayBuffer();
 	if (res.status !== expected) throw new Error(`GET ${url} with ${Object.keys(headers).join(", ") || "no headers"}: ${res.status}, expected ${expected}`);
-}
-
-async function waitForRoute(url: string, expected: number, timeoutMs = 30_000): Promise<void> {
-	const deadline = performance.now() + timeoutMs;
-	for (;;) {
-		const res = await fetch(url);
-		await res.arrayBuffer();
-		if (res.status === expected) return;
-		if (performance.now() > deadline) throw new Error(`GET ${url}: still ${res.status} after ${timeoutMs} ms, expected ${expected}`);
-		await new Promise(resolve => setTimeout(resolve, 50));
-	}
 }
 
 const summarise = (runs: Throughput[]): Summary => ({

@@ -32,7 +32,7 @@ import { signAccessToken, type KeyRing } from "../platform/identity/tokens";
 import { acquireDatabase } from "../platform/sql";
 import { probeBackend, TEST_BACKEND_URLS } from "../test/backends/probes";
 import { deleteNatsStreams } from "../test/support/nats";
-import { freePort, median, startProcess, stopProcess, tempDataDir, waitForHttp } from "./support";
+import { freePort, median, startProcess, stopProcess, tempDataDir, waitForHttp, waitForRoute } from "./support";
 
 const ADMIN = { email: "bench-admin@lootopia.example", password: "bench admin passphrase 1" };
 const START = { lat: 45.764, lon: 4.8357 };
@@ -168,18 +168,6 @@ async function servedCalls(metricsUrl: string, action: string): Promise<number> 
 async function servedCallsSettled(metricsUrl: string, action: string): Promise<number> {
 	await new Promise(resolve => setTimeout(resolve, 1_200));
 	return servedCalls(metricsUrl, action);
-}
-
-/** Until GET `url` answers `expected` (a route the gateway maps once the service behind it has registered). */
-async function waitForRoute(url: string, expected: number, timeoutMs = 60_000): Promise<void> {
-	const deadline = performance.now() + timeoutMs;
-	for (;;) {
-		const res = await fetch(url);
-		await res.arrayBuffer();
-		if (res.status === expected) return;
-		if (performance.now() > deadline) throw new Error(`GET ${url}: still ${res.status} after ${timeoutMs} ms, expected ${expected}`);
-		await new Promise(resolve => setTimeout(resolve, 50));
-	}
 }
 
 async function startEmbedded(): Promise<System> {

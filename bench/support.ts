@@ -101,3 +101,15 @@ export async function startGatewayNode(env: Record<string, string> = {}): Promis
 	await waitForHttp(`http://127.0.0.1:${port}/health/ready`);
 	return { child, pingUrl: `http://127.0.0.1:${port}/api/ping`, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`, dataDir };
 }
+
+/** Until GET `url` answers `expected` (a route the gateway maps once the service behind it has registered). */
+export async function waitForRoute(url: string, expected: number, timeoutMs = 60_000): Promise<void> {
+	const deadline = performance.now() + timeoutMs;
+	for (;;) {
+		const res = await fetch(url);
+		await res.arrayBuffer();
+		if (res.status === expected) return;
+		if (performance.now() > deadline) throw new Error(`GET ${url}: still ${res.status} after ${timeoutMs} ms, expected ${expected}`);
+		await new Promise(resolve => setTimeout(resolve, 50));
+	}
+}
