@@ -27,12 +27,12 @@ import path from "node:path";
 import { randomUUID } from "node:crypto";
 import type { ChildProcess } from "node:child_process";
 import { destination } from "../domain/hunts/geo";
-import { readOrCreateKeyRing, writePublicKeys } from "../platform/identity/key-store";
+import { readOrCreateKeyRing } from "../platform/identity/key-store";
 import { signAccessToken, type KeyRing } from "../platform/identity/tokens";
 import { acquireDatabase } from "../platform/sql";
 import { probeBackend, TEST_BACKEND_URLS } from "../test/backends/probes";
 import { deleteNatsStreams } from "../test/support/nats";
-import { freePort, median, startProcess, stopProcess, tempDataDir, waitForHttp, waitForRoute } from "./support";
+import { freePort, median, startEmbeddedNode, startProcess, stopProcess, tempDataDir, waitForHttp, waitForRoute } from "./support";
 
 const ADMIN = { email: "bench-admin@lootopia.example", password: "bench admin passphrase 1" };
 const START = { lat: 45.764, lon: 4.8357 };
@@ -171,36 +171,15 @@ async function servedCallsSettled(metricsUrl: string, action: string): Promise<n
 }
 
 async function startEmbedded(): Promise<System> {
-	const port = await freePort();
-	const dataDir = tempDataDir();
-	const keysFile = path.join(dataDir, "signing-keys.json");
-	const ring = (await readOrCreateKeyRing(keysFile)).ring;
-	await writePublicKeys(path.join(dataDir, "signing-keys.public.json"), ring);
-	const node = startProcess("platform/runtime/start.js", {
-		NODE_ENV: "production",
-		PORT: String(port),
-		HOST: "127.0.0.1",
-		DATA_DIR: dataDir,
-		AUTH_KEYS_FILE: keysFile,
-		ADMIN_EMAIL: ADMIN.email,
-		ADMIN_PASSWORD: ADMIN.password,
-		// Every simulated player comes from this one address.
-		RATE_LIMIT_PER_MINUTE: "0",
-		REGISTRATIONS_PER_HOUR: "0",
-		LOG_LEVEL: "warn",
-	});
-	const stop = async () => {
-		await stopProcess(node);
-		fs.rmSync(dataDir, { recursive: true, force: true });
+	const node = await startEmbeddedNode({ ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password });
+	return {
+		mode: "embedded",
+		setup: "one node, every service, PGlite, channels on its SQL log",
+		base: node.base,
+		ring: node.ring,
+		nodes: [{ nodeID: "embedded", services: "*", child: node.child }],
+		stop: node.stop,
 	};
-	const base = `http://127.0.0.1:${port}`;
-	try {
-		await waitForHttp(`${base}/health/ready`, 120_000);
-	} catch (err) {
-		await stop();
-		throw err;
-	}
-	return { mode: "embedded", setup: "one node, every service, PGlite, channels on its SQL log", base, ring, nodes: [{ nodeID: "embedded", services: "*", child: node }], stop };
 }
 
 const CLUSTER_BACKENDS = ["postgres", "redis", "nats"] as const;

@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: runs every benchmark and prints the numbers (also written to
- * bench/results/latest.json). BENCH_ONLY=gateway|features|chain|startup|identity|channels|outbox|hunts|play runs one; BENCH_DURATION and
+ * bench/results/latest.json). BENCH_ONLY=gateway|features|chain|startup|identity|channels|outbox|hunts|play|live|rewards runs one; BENCH_DURATION and
  * BENCH_ROUNDS shorten or lengthen the gateway and identity runs. BENCH_PLAY_CLUSTER=1|0 runs the play bench on the
  * cluster (PostgreSQL + Redis + NATS, two gameplay nodes) only, or embedded only; unset, both (play.bench.ts).
  */
@@ -16,6 +16,8 @@ import { benchChannels } from "./channels.bench";
 import { benchOutbox } from "./outbox.bench";
 import { benchHunts } from "./hunts.bench";
 import { benchPlay } from "./play.bench";
+import { benchLive } from "./live.bench";
+import { benchRewards } from "./rewards.bench";
 import { ROOT } from "./support";
 
 async function main(): Promise<void> {
@@ -148,6 +150,31 @@ async function main(): Promise<void> {
 			const lag = p.discoveryToLeaderboard;
 			console.log(`  discovery to leaderboard under that load (${lag.samples} probes): p50 ${lag.p50Ms} ms, p99 ${lag.p99Ms} ms, max ${lag.maxMs} ms`);
 		}
+	}
+	if (!only || only === "live") {
+		const live = await benchLive({ clients: Number(process.env.BENCH_LIVE_CLIENTS ?? 10_000), rate: Number(process.env.BENCH_LIVE_RATE ?? 1_000), seconds: Number(process.env.BENCH_DURATION ?? 10) });
+		results.live = live;
+		if (live.skipped) console.log(`live notifications: skipped, ${live.skipped} (npm run backends -- up nats redis)`);
+		else {
+			const d = live.delivery!;
+			console.log(
+				`live notifications, one production gateway node: ${live.sse} SSE + ${live.ws} WebSocket clients connected in ${live.connectSeconds} s (${live.refused} refused); ` +
+					`resident memory ${live.rssMb!.before} → ${live.rssMb!.after} MB (${live.rssMb!.perConnectionKb} KB per connection), heap ${live.heapMb!.before} → ${live.heapMb!.after} MB (${live.heapMb!.perConnectionKb} KB per connection)`,
+			);
+			console.log(
+				`  ${d.rate} notifications/s for ${d.seconds} s: ${d.sent} sent, ${d.received} received, ${d.lost} lost, ${d.duplicates} duplicates; broadcast to client p50 ${d.p50Ms} ms, p99 ${d.p99Ms} ms, max ${d.maxMs} ms`,
+			);
+		}
+	}
+	if (!only || only === "rewards") {
+		const rewards = await benchRewards({ clients: Number(process.env.BENCH_REWARD_CLIENTS ?? 200), rounds: Number(process.env.BENCH_ROUNDS ?? 5) });
+		results.rewards = rewards;
+		const { claims, ping } = rewards;
+		console.log(
+			`reward claims, ${rewards.setup}: ${rewards.clients} finishers claiming one reward at once (stock ${rewards.stockPerRound}), ${rewards.rounds} rounds: ` +
+				`${claims.perSecond} claims/s, p50 ${claims.p50Ms} ms, p99 ${claims.p99Ms} ms; codes per round ${rewards.codesPerRound.join(", ")} (refused ${rewards.refusedPerRound.join(", ")}, errors ${rewards.errors}); ` +
+				`GET /api/ping at the same concurrency ${ping.perSecond}/s (p99 ${ping.p99Ms} ms), ratio ${rewards.ratio}`,
+		);
 	}
 	const dir = path.join(ROOT, "bench", "results");
 	fs.mkdirSync(dir, { recursive: true });

@@ -4,6 +4,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { readOrCreateKeyRing, writePublicKeys } from "../platform/identity/key-store";
+import type { KeyRing } from "../platform/identity/tokens";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 
@@ -112,4 +113,48 @@ export async function waitForRoute(url: string, expected: number, timeoutMs = 60
 		if (performance.now() > deadline) throw new Error(`GET ${url}: still ${res.status} after ${timeoutMs} ms, expected ${expected}`);
 		await new Promise(resolve => setTimeout(resolve, 50));
 	}
+}
+
+export interface EmbeddedNode {
+	base: string;
+	/** The node's signing keys: a bench signs its simulated players' tokens with them (registering a thousand would hash a thousand passwords). */
+	ring: KeyRing;
+	child: ChildProcess;
+	stop(): Promise<void>;
+}
+
+/**
+ * The whole system in one production process (every service, PGlite, channels on its SQL log) with
+ * `env`'s changes, ready when this returns; `stop` also removes its data folder.
+ */
+export async function startEmbeddedNode(env: Record<string, string>): Promise<EmbeddedNode> {
+	const port = await freePort();
+	const dataDir = tempDataDir();
+	const keysFile = path.join(dataDir, "signing-keys.json");
+	const ring = (await readOrCreateKeyRing(keysFile)).ring;
+	await writePublicKeys(path.join(dataDir, "signing-keys.public.json"), ring);
+	const child = startProcess("platform/runtime/start.js", {
+		NODE_ENV: "production",
+		PORT: String(port),
+		HOST: "127.0.0.1",
+		DATA_DIR: dataDir,
+		AUTH_KEYS_FILE: keysFile,
+		// Every simulated client comes from this one address.
+		RATE_LIMIT_PER_MINUTE: "0",
+		REGISTRATIONS_PER_HOUR: "0",
+		LOG_LEVEL: "warn",
+		...env,
+	});
+	const stop = async () => {
+		await stopProcess(child);
+		fs.rmSync(dataDir, { recursive: true, force: true });
+	};
+	const base = `http://127.0.0.1:${port}`;
+	try {
+		await waitForHttp(`${base}/health/ready`, 120_000);
+	} catch (err) {
+		await stop();
+		throw err;
+	}
+	return { base, ring, child, stop };
 }

@@ -43,6 +43,10 @@ export const AUDIT_ACTIONS = [
 	"gameplay.flagged",
 	"gameplay.suspended",
 	"gameplay.reviewed",
+	"rewards.created",
+	"rewards.topped_up",
+	"rewards.claimed",
+	"rewards.redeemed",
 ] as const;
 
 export type KnownAuditAction = (typeof AUDIT_ACTIONS)[number];
@@ -150,7 +154,7 @@ export const auditContract = defineContract({
 		[AUDIT_CHANNEL]: {
 			description: "Audit-worthy facts (logins, failed logins, role and membership changes, partner verification, account deletion, …), appended to the audit log once each.",
 			payload: AuditFact,
-			publishers: ["auth", "users", "partners", "hunts", "gameplay"],
+			publishers: ["auth", "users", "partners", "hunts", "gameplay", "rewards"],
 		},
 	},
 });

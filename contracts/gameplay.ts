@@ -89,6 +89,32 @@ const Standing = T.Object({
 	version: T.Optional(T.Integer({ minimum: 0, description: "The participation's count of committed changes: of two standings, the lower is older" })),
 });
 
+/**
+ * Durable: what happened in a participation, one message per step (a report discovering two clues
+ * sends two `discovered`). Notifications and partner analytics follow it; it is written in the
+ * transaction of the change it tells of.
+ */
+export const PROGRESS_CHANNEL = "gameplay.progress";
+export const PROGRESS_KINDS = ["joined", "discovered", "hint_taken", "answered", "flagged", "completed", "closed", "suspended", "reinstated", "disqualified"] as const;
+const Progress = T.Object(
+	{
+		participationId: Uuid(),
+		huntId: Uuid(),
+		huntTitle: T.Optional(T.String({ description: "Absent when the closing sweep closed the participation" })),
+		playerId: Uuid(),
+		kind: T.Union(PROGRESS_KINDS.map(kind => T.Literal(kind))),
+		at: IsoDateTime(),
+		startedAt: T.String({ format: "date-time", description: "When the player joined: minutes to a discovery count from here" }),
+		score: T.Integer({ description: "The score after this step" }),
+		clueId: T.Optional(T.String({ format: "uuid", description: "discovered, hint_taken, answered" })),
+		clueTitle: T.Optional(T.String()),
+		correct: T.Optional(T.Boolean({ description: "answered" })),
+		flags: T.Optional(T.Array(FlagCode(), { description: "flagged" })),
+		closedBy: T.Optional(T.Union([T.Literal("time_limit"), T.Literal("hunt_end")], { description: "closed" })),
+	},
+	{ title: "ParticipationProgress" },
+);
+
 const FlagRecord = T.Object({ code: FlagCode(), evidence: T.Record(T.String(), T.Union([T.Number(), T.String()])), raisedAt: IsoDateTime() });
 const ReviewedParticipation = T.Composite([Participation, T.Object({ flags: T.Array(FlagRecord) })], { title: "ReviewedParticipation" });
 
@@ -149,6 +175,33 @@ export const gameplayContract = defineContract({
 			params: T.Object({ huntId: Uuid() }),
 			result: T.Object({ items: T.Array(T.Composite([T.Object({ participationId: Uuid() }), Standing])) }),
 		},
+		history: {
+			params: T.Object({
+				huntId: Uuid(),
+				after: T.Optional(T.String({ format: "uuid", description: "The `next` of the previous page" })),
+				limit: Defaulted(T.Integer({ minimum: 1, maximum: 1000, description: "Participations per page" }), 200),
+			}),
+			result: T.Object({
+				items: T.Array(Progress, {
+					description:
+						"The steps the hunt's participations imply, from gameplay's own records, oldest first per participation: joined, discoveries, hints, answers, flags and the state each ended in. Each step carries the participation's score now. A review's moment is not kept: a suspension and a disqualification are told at the last flag, a closing by time when it fell due, and a reinstatement not at all (the participation is simply active).",
+				}),
+				next: T.Optional(T.String({ format: "uuid", description: "Where the next page starts; absent on the last page" })),
+			}),
+		},
+		standingOf: {
+			params: T.Object({ huntId: Uuid(), playerId: Uuid() }),
+			result: T.Object({
+				standing: T.Union([
+					T.Object({
+						mine: T.Object({ participationId: Uuid(), playerId: Uuid(), state: State(), score: T.Integer(), completedAt: T.Union([IsoDateTime(), T.Null()]) }),
+						finishedAhead: T.Integer({ minimum: 0, description: "Players (not disqualified) who finished before this one" }),
+						rankedAhead: T.Integer({ minimum: 0, description: "Players (not disqualified) ranked above this one" }),
+					}),
+					T.Null(),
+				]),
+			}),
+		},
 		review: {
 			params: T.Object(
 				{ id: Uuid(), decision: T.Union([T.Literal("reinstate"), T.Literal("disqualify")]), note: withValidation(T.String({ minLength: 1, maxLength: 1000 }), { trim: true }) },
@@ -164,8 +217,17 @@ export const gameplayContract = defineContract({
 			payload: T.Composite([T.Object({ participationId: Uuid(), at: IsoDateTime() }), Standing]),
 			partitionKey: "huntId",
 		},
+		[PROGRESS_CHANNEL]: {
+			description:
+				"A step of a participation: joined, a clue discovered, a hint taken, an answer (right or wrong), a fix flagged, completed, closed by time running out, suspended, reinstated or disqualified. What notifications and partner analytics are made from.",
+			payload: Progress,
+			partitionKey: "participationId",
+		},
 	},
 });
+
+export type ProgressMessage = Static<typeof Progress>;
+export type ProgressKind = (typeof PROGRESS_KINDS)[number];
 
 export type ParticipationView = Static<typeof Participation>;
 export type DiscoveredClueView = Static<typeof DiscoveredClue>;

@@ -117,6 +117,8 @@ const HuntId = () => T.Object({ id: Uuid() });
 const Playbook = T.Object(
 	{
 		id: Uuid(),
+		partnerId: Uuid(),
+		title: T.String(),
 		status: T.Union([T.Literal("published"), T.Literal("archived")]),
 		partnerSuspended: T.Boolean(),
 		startsAt: IsoDateTime(),
@@ -219,6 +221,8 @@ export const huntsContract = defineContract({
 			}),
 		},
 		playbook: { params: HuntId(), result: Playbook },
+		/** Services scoping access to a hunt's partner (a draft's too, which has no playbook). */
+		ownerOf: { params: HuntId(), result: T.Object({ partnerId: Uuid() }) },
 		listed: {
 			params: T.Object({ after: T.Optional(Uuid()), limit: Defaulted(withValidation(T.Integer({ minimum: 1, maximum: 1000 }), { convert: true }), 500) }),
 			result: T.Object({ items: T.Array(T.Object({ huntId: Uuid(), area: T.Object({ lat: T.Number(), lon: T.Number() }) })), next: T.Optional(Uuid()) }),

@@ -9,7 +9,11 @@ import { auditContract } from "./audit";
 import { huntsContract } from "./hunts";
 import { gameplayContract } from "./gameplay";
 import { leaderboardsContract } from "./leaderboards";
+import { analyticsContract } from "./analytics";
 import { geoContract } from "./geo";
+import { notificationsContract } from "./notifications";
+import { rewardsContract } from "./rewards";
+import { liveContract } from "./live";
 import { authContract } from "./auth";
 import { partnersContract } from "./partners";
 import { systemContract } from "./system";
@@ -23,8 +27,12 @@ export const CONTRACTS = {
 	hunts: huntsContract,
 	gameplay: gameplayContract,
 	leaderboards: leaderboardsContract,
+	analytics: analyticsContract,
 	geo: geoContract,
+	notifications: notificationsContract,
+	rewards: rewardsContract,
 	system: systemContract,
+	api: liveContract,
 } as const;
 
 type Contracts = typeof CONTRACTS;

@@ -62,6 +62,8 @@ export const partnersContract = defineContract({
 		},
 		ownedAlone: { result: T.Object({ partnerIds: T.Array(Uuid()) }) },
 		membershipsOf: { params: T.Object({ userId: Uuid() }), result: T.Record(T.String(), PartnerRoleSchema()) },
+		/** Services telling a partner's people something (notifications). */
+		members: { params: T.Object({ id: Uuid() }), result: T.Object({ members: T.Array(T.Object({ userId: Uuid(), role: PartnerRoleSchema() })) }) },
 	},
 	events: {
 		"partner.created": { description: "A partner was created (pending); its creator is its owner.", payload: T.Object({ partnerId: Uuid(), ownerId: Uuid(), at: At() }) },

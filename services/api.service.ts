@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import fs from "node:fs";
 import path from "node:path";
-import type { Context, Service, ServiceSchema } from "moleculer";
+import type { ActionSchema, Context, Service, ServiceSchema } from "moleculer";
 import { acceptIdempotencyKey, IDEMPOTENCY_KEY_HEADER, type IdempotencyMeta } from "../platform/moleculer/idempotency";
 import type { LootopiaSettings } from "../platform/moleculer/define-service";
 import ApiGateway from "moleculer-web";
@@ -29,6 +29,12 @@ import { allowedMethods, hasNonJsonBody, pathOf, URL_MAX_LENGTH, type RoutedAlia
 import { inspectInput } from "../platform/http/input-guard";
 import { inputError } from "../platform/moleculer/input-guard";
 import { leanGatewayMethods } from "../platform/http/lean-gateway";
+import { createLiveGateway, type LiveGateway } from "../platform/http/live-gateway";
+import { livePaths } from "../platform/http/live-openapi";
+import { trackedContexts } from "../platform/moleculer/context-tracker";
+import { validatorRulesOf } from "../platform/moleculer/validator-rules";
+import { liveContract } from "../contracts/live";
+import type { NotificationCreatedEvent } from "../contracts/notifications";
 
 type Req = IncomingMessage & { $ctx?: unknown; query?: Record<string, unknown> };
 type Res = ServerResponse;
@@ -72,6 +78,7 @@ const OPENAPI_TAGS: Record<string, string> = {
 	partners: "Organisations that design hunts and sponsor rewards, and their members.",
 	hunts: "Hunts partners design (drafts, clues, paths, publishing) and players find.",
 	play: "Joining a hunt and playing it: positions, answers, hints; the server decides what was found.",
+	notifications: "Each user's inbox, and its live push (server-sent events, WebSocket).",
 	admin: "Operations reserved to platform admins.",
 	audit: "The append-only, hash-chained audit log.",
 	system: "Reachability and the server clock.",
@@ -125,8 +132,24 @@ export function createApiService({ config, backends }: ServiceDeps): ServiceSche
 
 	/** The service as moleculer-web makes it (set when it is created): its server, routes and aliases. */
 	let gateway!: GatewayService;
+	/** Live notifications (SSE and WebSocket) on this node: platform/http/live-gateway.ts. */
+	let live!: LiveGateway;
 	const adopt = (service: GatewayService) => {
 		gateway = service;
+		live = createLiveGateway({
+			broker: service.broker,
+			settings: config.live,
+			corsOrigins,
+			securityHeaders,
+			rateLimit: () =>
+				rateLimitStore && {
+					inc: (key: string) => rateLimitStore!.inc(key),
+					secondsToReset: () => rateLimitStore!.secondsToReset(),
+					limit: config.rateLimitPerMinute,
+				},
+			clientKey: req => limitKeyOf(clientAddress(req)),
+			logger: service.logger,
+		});
 	};
 
 	/**
@@ -172,7 +195,7 @@ export function createApiService({ config, backends }: ServiceDeps): ServiceSche
 			tagDescriptions: OPENAPI_TAGS,
 			routes,
 			actions,
-			extraPaths: healthPaths(),
+			extraPaths: { ...healthPaths(), ...livePaths() },
 		});
 	};
 
@@ -274,6 +297,20 @@ export function createApiService({ config, backends }: ServiceDeps): ServiceSche
 						"GET docs/assets/:file"(req: Req & { $params?: { file?: string } }, res: Res) {
 							sendDocsAsset(req.$params?.file ?? "", res);
 						},
+						"GET notifications/stream"(req: Req, res: Res, next: (err?: unknown) => void) {
+							live.serveStream(req, res).then(
+								() => {
+									// Open for as long as the client stays: a stopping node closes it (stopped()) instead of waiting for it.
+									if (req.$ctx) trackedContexts(gateway as unknown as Service).delete(req.$ctx as Context);
+								},
+								err => {
+									// A full node is expected under a reconnection storm: answered without moleculer-web's error log per refusal.
+									if (!isAppError(err, "LIVE_CAPACITY_REACHED") || res.headersSent) return next(err);
+									const rendered = renderError(err);
+									sendJson(res, rendered.status, rendered.body, rendered.headers);
+								},
+							);
+						},
 					},
 					autoAliases: true,
 					// The services' fixed-path actions (GET /api/ping, ...) skip moleculer-web's per-request
@@ -356,14 +393,29 @@ export function createApiService({ config, backends }: ServiceDeps): ServiceSche
 			listAliases: false,
 			addRoute: false,
 			removeRoute: false,
+			/** Operators (the REPL's `live` command asks every gateway node): this node's connections of a user. */
+			liveConnections: {
+				access: "admin",
+				params: validatorRulesOf(liveContract.actions.liveConnections.params) as ActionSchema["params"],
+				handler(ctx: Context<{ userId: string }>) {
+					return { nodeID: ctx.broker.nodeID, total: live.hub.size, items: live.hub.connectionsOf(ctx.params.userId.toLowerCase()) };
+				},
+			},
 		},
 
 		created() {
 			adopt(this);
 			answerParserErrors(this.server);
+			this.server.on("upgrade", (req, socket, head) => void live.handleUpgrade(req, socket, head));
+		},
+
+		started() {
+			live.start();
 		},
 
 		stopped() {
+			// Before moleculer-web closes the server, which would wait for these connections to end.
+			live.stop();
 			rateLimitStore?.close();
 		},
 
@@ -378,6 +430,12 @@ export function createApiService({ config, backends }: ServiceDeps): ServiceSche
 			"$api.aliases.regenerated"() {
 				if (brokerStarted) aliasesReady = true;
 				openApiCache = undefined;
+			},
+			// Broadcast by the notifications service: this node pushes it to the user's connections here, if any.
+			"notification.created"(ctx: Context<NotificationCreatedEvent>) {
+				const event = ctx.params;
+				if (typeof event?.userId !== "string" || !Number.isSafeInteger(event.notification?.id)) return;
+				live.hub.publish({ userId: event.userId.toLowerCase(), push: event.push !== false, notification: event.notification });
 			},
 		},
 

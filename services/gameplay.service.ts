@@ -8,6 +8,8 @@ import { gameplayContract } from "../contracts/gameplay";
 import { answerMatches } from "../domain/hunts/answers";
 import { PlayFlows } from "../domain/gameplay/play-flows";
 import { GAMEPLAY_MIGRATIONS, PlayStore } from "../domain/gameplay/play-store";
+import { PlayHistory } from "../domain/gameplay/play-history";
+import { isAppError } from "../platform/errors/app-error";
 import { ParticipationCache } from "../domain/gameplay/participation-cache";
 import { changeOriginOf } from "../platform/moleculer/audit";
 import { userOf } from "../platform/moleculer/authorization";
@@ -21,6 +23,7 @@ import type { ServiceDeps } from "./deps";
 export function createGameplayService({ backends }: ServiceDeps) {
 	const database = new ServiceDatabase(backends, "gameplay", GAMEPLAY_MIGRATIONS);
 	let flows!: PlayFlows;
+	let history!: PlayHistory;
 	let closing: NodeJS.Timeout | undefined;
 
 	return defineService(gameplayContract, {
@@ -123,6 +126,25 @@ export function createGameplayService({ backends }: ServiceDeps) {
 				},
 			},
 
+			history: {
+				// Partner analytics rebuild a hunt's projection from this.
+				access: "service",
+				async handler(ctx) {
+					const { huntId, after, limit } = ctx.params;
+					const hunt = await callAsService(ctx.broker, "gameplay", "hunts.playbook", { id: huntId }, ctx).catch(err => (isAppError(err, "NOT_FOUND") ? undefined : Promise.reject(err)));
+					const names = { huntTitle: hunt?.title ?? "", clueTitles: new Map(hunt?.clues.map(clue => [clue.id, clue.title])) };
+					return history.page(huntId.toLowerCase(), after?.toLowerCase(), limit, names);
+				},
+			},
+
+			standingOf: {
+				// Rewards decide who may claim from this.
+				access: "service",
+				handler(ctx) {
+					return flows.standingOf(ctx.params.huntId.toLowerCase(), ctx.params.playerId.toLowerCase());
+				},
+			},
+
 			reviewQueue: {
 				rest: "GET /admin/participations",
 				access: "admin",
@@ -156,6 +178,7 @@ export function createGameplayService({ backends }: ServiceDeps) {
 		started() {
 			const broker = this.broker;
 			const store = new PlayStore(database.db, "gameplay");
+			history = new PlayHistory(database.db, "gameplay");
 			const { transporter, storeUrl } = backends.config;
 			// A store per node cannot be a cache nodes share: there the database is.
 			const sharedStore = !transporter || storeUrl.startsWith("redis");

@@ -8,7 +8,7 @@ import type { Context, Logger } from "moleculer";
 import { HUNTS_CHANNEL, huntsContract, type PublicHuntView } from "../contracts/hunts";
 import { PARTNER_STATUS_CHANNEL } from "../contracts/partners";
 import type { Caller } from "../contracts/identity";
-import { isAppError } from "../platform/errors/app-error";
+import { isAppError, notFound } from "../platform/errors/app-error";
 import { changeOriginOf } from "../platform/moleculer/audit";
 import { callerOf, userOf } from "../platform/moleculer/authorization";
 import { broadcast, emit } from "../platform/moleculer/contract-calls";
@@ -285,6 +285,15 @@ export function createHuntsService({ config, backends }: ServiceDeps) {
 				access: "admin",
 				handler(ctx) {
 					return flows.inspect(ctx.params.id);
+				},
+			},
+
+			ownerOf: {
+				access: "service",
+				async handler(ctx) {
+					const partnerId = await flows.partnerOf(ctx.params.id);
+					if (!partnerId) throw notFound("Hunt");
+					return { partnerId };
 				},
 			},
 

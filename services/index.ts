@@ -12,6 +12,7 @@ import { authReplCommands } from "./auth.repl";
 import { systemReplCommands } from "./system.repl";
 import { huntsReplCommands } from "./hunts.repl";
 import { createApiService } from "./api.service";
+import { liveReplCommands } from "./api.repl";
 import { createSystemService } from "./system.service";
 import { createAuthService } from "./auth.service";
 import { createUsersService } from "./users.service";
@@ -23,6 +24,12 @@ import { createGameplayService } from "./gameplay.service";
 import { gameplayReplCommands } from "./gameplay.repl";
 import { createLeaderboardsService } from "./leaderboards.service";
 import { leaderboardsReplCommands } from "./leaderboards.repl";
+import { createAnalyticsService } from "./analytics.service";
+import { analyticsReplCommands } from "./analytics.repl";
+import { createRewardsService } from "./rewards.service";
+import { rewardsReplCommands } from "./rewards.repl";
+import { createNotificationsService } from "./notifications.service";
+import { notificationsReplCommands } from "./notifications.repl";
 
 interface ServiceEntry {
 	create(deps: ServiceDeps): ServiceSchema;
@@ -31,7 +38,7 @@ interface ServiceEntry {
 }
 
 export const SERVICES: Record<string, ServiceEntry> = {
-	api: { create: createApiService },
+	api: { create: createApiService, replCommands: liveReplCommands },
 	system: { create: createSystemService, replCommands: systemReplCommands },
 	auth: { create: createAuthService, replCommands: authReplCommands },
 	users: { create: createUsersService },
@@ -41,6 +48,9 @@ export const SERVICES: Record<string, ServiceEntry> = {
 	geo: { create: createGeoService },
 	gameplay: { create: createGameplayService, replCommands: gameplayReplCommands },
 	leaderboards: { create: createLeaderboardsService, replCommands: leaderboardsReplCommands },
+	analytics: { create: createAnalyticsService, replCommands: analyticsReplCommands },
+	rewards: { create: createRewardsService, replCommands: rewardsReplCommands },
+	notifications: { create: createNotificationsService, replCommands: notificationsReplCommands },
 };
 
 /** Every service's operator commands, for moleculer-repl (broker option `replOptions.customCommands`). */

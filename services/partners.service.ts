@@ -147,6 +147,14 @@ export function createPartnersService({ backends }: ServiceDeps) {
 				},
 			},
 
+			members: {
+				access: "service",
+				async handler(ctx) {
+					const partner = await partners.get(ctx.params.id);
+					return { members: (partner?.members ?? []).map(({ userId, role }) => ({ userId, role })) };
+				},
+			},
+
 			membershipsOf: {
 				// The auth service puts these in access tokens.
 				access: "service",

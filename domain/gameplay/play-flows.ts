@@ -12,7 +12,7 @@
  */
 import { timingSafeEqual } from "node:crypto";
 import type { HuntPlaybook } from "../../contracts/hunts";
-import { STANDINGS_CHANNEL, type DiscoveredClueView, type ParticipationView, type ReviewedParticipationView } from "../../contracts/gameplay";
+import { PROGRESS_CHANNEL, STANDINGS_CHANNEL, type DiscoveredClueView, type ProgressMessage, type ParticipationView, type ReviewedParticipationView } from "../../contracts/gameplay";
 import type { SqlExecutor } from "../../platform/sql";
 import { writeAuditFactFrom, type ChangeOrigin } from "../audit/facts";
 import type { MessageWriter, Outbox } from "../../platform/outbox/outbox";
@@ -78,6 +78,8 @@ export interface ReportResultView {
 export class PlayFlows {
 	private readonly played = new Map<string, { hunt: Promise<PlayedHunt>; loadedAt: number }>();
 	private readonly owners = new Map<string, { huntId: string; playerId: string }>();
+	/** Titles of the hunts this node loaded, for messages written where no hunt may be fetched. */
+	private readonly titles = new Map<string, string>();
 
 	constructor(
 		private readonly store: PlayStore,
@@ -98,7 +100,15 @@ export class PlayFlows {
 		}
 		if (playbook.visibility === "private" && !sameJoinCode(code, playbook.joinCode)) throw new AppError("JOIN_CODE_INVALID");
 		const closing = closingOf(windowOf(playbook), now);
-		const joined = await this.store.join(huntId, playerId, playbook.capacity, new Date(now), { at: new Date(closing.at), by: closing.by });
+		const joined = await this.store.join(huntId, playerId, playbook.capacity, new Date(now), { at: new Date(closing.at), by: closing.by }, work =>
+			this.outbox.transaction(async (messages, tx) => {
+				const result = await work(tx);
+				if (result.kind === "joined") {
+					await this.progress(messages, hunt, { id: result.id, huntId, playerId, startedAt: new Date(now), score: 0 }, "joined", new Date(now));
+				}
+				return result;
+			}),
+		);
 		if (joined.kind === "full") throw new AppError("HUNT_FULL", undefined, { capacity: playbook.capacity });
 		if (joined.kind === "already") throw new AppError("ALREADY_JOINED", undefined, { participationId: joined.id });
 		return this.view(joined.id, playerId);
@@ -156,6 +166,11 @@ export class PlayFlows {
 				changes.score = scoreOf(hunt, appliedTo(record, changes, new Date(now)));
 			}
 			const next = await this.commit(tx, messages, record, changes, new Date(now));
+			const at = new Date(now);
+			if (decision.flags.length) await this.progress(messages, hunt, next, "flagged", at, { flags: decision.flags.map(flag => flag.code) });
+			if (decision.suspend) await this.progress(messages, hunt, next, "suspended", at);
+			for (const clueId of decision.discovered) await this.progress(messages, hunt, next, "discovered", at, { clueId, clueTitle: hunt.clues.get(clueId)?.title });
+			if (decision.complete && decision.discovered.length) await this.progress(messages, hunt, next, "completed", at);
 			return {
 				next,
 				result: {
@@ -183,6 +198,7 @@ export class PlayFlows {
 			await this.assertMayAnswer(tx, hunt, record, clueId);
 			if (!correct) {
 				const next = await this.commit(tx, messages, record, { wrongAnswer: clueId }, new Date(now));
+				await this.progress(messages, hunt, next, "answered", new Date(now), { clueId, clueTitle: hunt.clues.get(clueId)?.title, correct: false });
 				return { next, result: { correct: false, score: record.score } };
 			}
 			const solved = new Set([...solvedOf(record), clueId]);
@@ -198,6 +214,8 @@ export class PlayFlows {
 			}
 			changes.score = scoreOf(hunt, appliedTo(record, changes, new Date(now)));
 			const next = await this.commit(tx, messages, record, changes, new Date(now));
+			await this.progress(messages, hunt, next, "answered", new Date(now), { clueId, clueTitle: hunt.clues.get(clueId)?.title, correct: true });
+			if (changes.completedAt) await this.progress(messages, hunt, next, "completed", new Date(now));
 			return { next, result: { correct: true, score: next.score, ...(opened.length ? { opened } : {}) } };
 		});
 	}
@@ -213,6 +231,7 @@ export class PlayFlows {
 			const changes: ParticipationChanges = { hint: { clueId, seq: taken.length, cost: hint.cost } };
 			changes.score = scoreOf(hunt, appliedTo(record, changes, new Date(now)));
 			const next = await this.commit(tx, messages, record, changes, new Date(now));
+			await this.progress(messages, hunt, next, "hint_taken", new Date(now), { clueId, clueTitle: clue.title });
 			return { next, result: { hint, score: next.score } };
 		});
 	}
@@ -234,6 +253,8 @@ export class PlayFlows {
 						{ participationId: row.id, huntId: row.huntId, playerId: row.playerId, state: "completed", score: row.score, completedAt: null, version: row.version, at: now.toISOString() },
 						{ partitionKey: row.huntId },
 					);
+					// The hunt's title only if this node holds the hunt: fetching it here would call another service mid-transaction.
+					await this.progress(messages, this.titles.get(row.huntId.toLowerCase()), row, "closed", now, { closedBy: row.closedBy });
 				}
 				return rows;
 			});
@@ -267,6 +288,36 @@ export class PlayFlows {
 	async standings(huntId: string) {
 		const items = await this.store.standingsOf(huntId);
 		return { items: items.map(item => ({ ...item, huntId, completedAt: item.completedAt?.toISOString() ?? null })) };
+	}
+
+	/** Where one player stands in the hunt (rewards decide eligibility from it); null when they never joined. */
+	async standingOf(huntId: string, playerId: string) {
+		const standing = await this.store.standingOf(huntId, playerId);
+		if (!standing) return { standing: null };
+		return { standing: { ...standing, mine: { ...standing.mine, completedAt: standing.mine.completedAt?.toISOString() ?? null } } };
+	}
+
+	/** One step of a participation on the durable progress channel, in the transaction of the change it tells of. */
+	private progress(
+		messages: MessageWriter,
+		hunt: PlayedHunt | string | undefined,
+		participation: { id: string; huntId: string; playerId: string; startedAt: Date; score: number },
+		kind: ProgressMessage["kind"],
+		at: Date,
+		details: Pick<ProgressMessage, "clueId" | "clueTitle" | "correct" | "flags" | "closedBy"> = {},
+	): Promise<string> {
+		const message: ProgressMessage = {
+			participationId: participation.id,
+			huntId: participation.huntId,
+			...(hunt === undefined ? {} : { huntTitle: typeof hunt === "string" ? hunt : hunt.playbook.title }),
+			playerId: participation.playerId,
+			kind,
+			at: at.toISOString(),
+			startedAt: participation.startedAt.toISOString(),
+			score: participation.score,
+		};
+		for (const [key, value] of Object.entries(details)) if (value !== undefined) Object.assign(message, { [key]: value });
+		return messages.add(PROGRESS_CHANNEL, message, { partitionKey: participation.id });
 	}
 
 	/**
@@ -316,6 +367,7 @@ export class PlayFlows {
 			const closedBy = timeUpOf(hunt, record, now);
 			if (closedBy) {
 				const next = await this.commit(tx, messages, record, { state: nextParticipationState(record.state, "close"), closedBy }, new Date(now));
+				await this.progress(messages, hunt, next, "closed", new Date(now), { closedBy });
 				return { next, closedBy };
 			}
 			return work(record, now, messages, tx);
@@ -379,6 +431,7 @@ export class PlayFlows {
 			if (!record) throw notFound("Participation");
 			const state = nextParticipationState(record.state, decision);
 			const next = await this.commit(tx, messages, record, { state, ...(decision === "reinstate" ? { flagTimes: [] } : {}) }, new Date(this.ports.now()));
+			await this.progress(messages, hunt, next, decision === "reinstate" ? "reinstated" : "disqualified", new Date(this.ports.now()));
 			await writeAuditFactFrom(messages, origin, {
 				action: "gameplay.reviewed",
 				subject: { type: "participation", id },
@@ -473,6 +526,13 @@ export class PlayFlows {
 		this.played.delete(key);
 		this.played.set(key, { hunt, loadedAt: this.ports.now() });
 		if (this.played.size > PLAYED_HUNTS_KEPT) this.played.delete(this.played.keys().next().value!);
+		hunt.then(
+			loaded => {
+				if (this.titles.size >= OWNERS_KEPT) this.titles.clear();
+				this.titles.set(key, loaded.playbook.title);
+			},
+			() => undefined,
+		);
 	}
 }
 

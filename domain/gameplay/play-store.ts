@@ -195,11 +195,19 @@ export class PlayStore {
 	 * A new participation, unless the player already has one in this hunt or its seats are taken.
 	 * The seat count is one row updated under its lock, so joins racing for the last seat get it once.
 	 */
-	async join(huntId: string, playerId: string, capacity: number | null, now: Date, closing: { at: Date; by: ClosedBy }): Promise<JoinResult> {
+	/** `transaction` runs the join's work in the caller's transaction, where what announces it is written too. */
+	async join(
+		huntId: string,
+		playerId: string,
+		capacity: number | null,
+		now: Date,
+		closing: { at: Date; by: ClosedBy },
+		transaction: (work: (tx: SqlExecutor) => Promise<JoinResult>) => Promise<JoinResult> = work => this.db.transaction(work),
+	): Promise<JoinResult> {
 		const existing = await this.idOf(this.db, huntId, playerId);
 		if (existing) return { kind: "already", id: existing };
 		try {
-			return await this.db.transaction(async tx => {
+			return await transaction(async tx => {
 				if (capacity !== null) {
 					await tx.query(`insert into ${this.seats} (hunt_id, taken) values ($1, 0) on conflict (hunt_id) do nothing`, [huntId]);
 					const seat = await tx.query(`update ${this.seats} set taken = taken + 1 where hunt_id = $1 and taken < $2 returning taken`, [huntId, capacity]);
@@ -320,6 +328,39 @@ export class PlayStore {
 		return found.rows.map(row => ({ participationId: row.id, playerId: row.player_id, state: row.state, score: row.score, completedAt: row.completed_at, version: row.version }));
 	}
 
+	/**
+	 * Where one player stands in a hunt, counted here rather than by sending every participation to
+	 * the caller: their participation, how many finished before them (earlier finish, the same
+	 * instant by participation id) and how many rank above them (higher score, then an earlier finish
+	 * in whole seconds, a finisher before one who did not), disqualified players counting in neither.
+	 * The definitions are domain/rewards/eligibility.ts's `standingAmong`, which the spec holds this to.
+	 */
+	async standingOf(
+		huntId: string,
+		playerId: string,
+	): Promise<{ mine: { participationId: string; playerId: string; state: ParticipationState; score: number; completedAt: Date | null }; finishedAhead: number; rankedAhead: number } | undefined> {
+		const found = await this.db.query<{ id: string; state: ParticipationState; score: number; completed_at: Date | null; finished_ahead: number; ranked_ahead: number }>(
+			`with mine as (select id, state, score, completed_at from ${this.participations} where hunt_id = $1 and player_id = $2),
+			 others as (select id, state, score, completed_at from ${this.participations} where hunt_id = $1 and player_id <> $2 and state <> 'disqualified')
+			 select m.id, m.state, m.score, m.completed_at,
+				case when m.state = 'completed' and m.completed_at is not null then
+					(select count(*)::int from others o where o.state = 'completed' and o.completed_at is not null
+						and (o.completed_at < m.completed_at or (o.completed_at = m.completed_at and o.id < m.id)))
+				else 0 end as finished_ahead,
+				(select count(*)::int from others o where o.score > m.score or (o.score = m.score and
+					coalesce(floor(extract(epoch from o.completed_at)), 'Infinity'::float8) < coalesce(floor(extract(epoch from m.completed_at)), 'Infinity'::float8))) as ranked_ahead
+			 from mine m`,
+			[huntId, playerId],
+		);
+		const row = found.rows[0];
+		if (!row) return undefined;
+		return {
+			mine: { participationId: row.id, playerId, state: row.state, score: row.score, completedAt: row.completed_at },
+			finishedAhead: row.finished_ahead,
+			rankedAhead: row.ranked_ahead,
+		};
+	}
+
 	/** Participations in `state`, the longest waiting first: the admins' review queue. */
 	async idsInState(state: ParticipationState, limit: number): Promise<string[]> {
 		const found = await this.db.query<{ id: string }>(
@@ -364,15 +405,23 @@ export class PlayStore {
 	 * Active participations whose time is up (the player's limit or the hunt's end), closed, at most
 	 * `limit` per call. Rows another node is closing are skipped, not waited for.
 	 */
-	async closeDue(tx: SqlExecutor, now: Date, limit: number): Promise<Array<{ id: string; huntId: string; playerId: string; score: number; closedBy: ClosedBy; version: number }>> {
-		const closed = await tx.query<{ id: string; hunt_id: string; player_id: string; score: number; closed_by: ClosedBy; version: number }>(
+	async closeDue(tx: SqlExecutor, now: Date, limit: number): Promise<Array<{ id: string; huntId: string; playerId: string; score: number; closedBy: ClosedBy; version: number; startedAt: Date }>> {
+		const closed = await tx.query<{ id: string; hunt_id: string; player_id: string; score: number; closed_by: ClosedBy; version: number; started_at: Date }>(
 			`update ${this.participations} p set state = 'completed', closed_by = p.closes_by, version = p.version + 1
 			 from (select id from ${this.participations} where state = 'active' and closes_at <= $1 order by closes_at limit $2 for update skip locked) due
 			 where p.id = due.id
-			 returning p.id, p.hunt_id, p.player_id, p.score, p.closed_by, p.version`,
+			 returning p.id, p.hunt_id, p.player_id, p.score, p.closed_by, p.version, p.started_at`,
 			[now, limit],
 		);
-		return closed.rows.map(row => ({ id: row.id, huntId: row.hunt_id, playerId: row.player_id, score: row.score, closedBy: row.closed_by, version: row.version }));
+		return closed.rows.map(row => ({
+			id: row.id,
+			huntId: row.hunt_id,
+			playerId: row.player_id,
+			score: row.score,
+			closedBy: row.closed_by,
+			version: row.version,
+			startedAt: new Date(row.started_at),
+		}));
 	}
 
 	async apply(tx: SqlExecutor, id: string, changes: ParticipationChanges, now: Date): Promise<void> {

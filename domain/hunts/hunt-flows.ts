@@ -96,6 +96,8 @@ export class HuntFlows {
 		const [clues, paths] = await Promise.all([this.hunts.clues(id), this.hunts.paths(id)]);
 		return {
 			id: hunt.id,
+			partnerId: hunt.partnerId,
+			title: hunt.title,
 			status: hunt.status,
 			partnerSuspended: hunt.partnerSuspended,
 			startsAt: hunt.startsAt,

@@ -54,5 +54,24 @@ onEverySqlEngine((engine, open) => {
 			expect(await inbox.unread(owner)).toBe(1);
 			expect((await inbox.page(owner, undefined, 10)).map(n => n.readAt !== null)).toEqual([true, false, true]);
 		});
+		it("finds what an event stored, keeps each user's push choices, and forgets a closed account entirely", async () => {
+			const [user, other] = [randomUUID(), randomUUID()];
+			const sourceId = randomUUID();
+			expect(await inbox.lastSeq(user)).toBe(0);
+			const stored = await inbox.add(note(user, sourceId), new Date());
+			await inbox.add(note(other, sourceId), new Date());
+			expect(await inbox.bySource(user, sourceId)).toEqual(stored);
+			expect(await inbox.bySource(user, randomUUID())).toBeUndefined();
+			expect(await inbox.lastSeq(user)).toBe(1);
+			await inbox.setPushPreferences(user, { clue_discovered: false, reward_won: true, hunt_completed: undefined });
+			await inbox.setPushPreferences(user, { reward_won: false });
+			expect(await inbox.pushPreferences(user)).toEqual({ clue_discovered: false, reward_won: false });
+			expect(await inbox.pushPreferences(other)).toEqual({});
+			await inbox.forget(user);
+			expect(await inbox.after(user, 0, 10)).toEqual([]);
+			expect(await inbox.pushPreferences(user)).toEqual({});
+			expect(await inbox.lastSeq(user)).toBe(0);
+			expect(await inbox.after(other, 0, 10)).toHaveLength(1);
+		});
 	});
 });

@@ -35,6 +35,18 @@ export const NOTIFICATIONS_MIGRATIONS: readonly Migration[] = [
 			create index notifications_unread on notifications (user_id) where read_at is null;
 		`,
 	},
+	{
+		version: 2,
+		name: "what each user has pushed live",
+		up: `
+			create table push_preferences (
+				user_id uuid not null,
+				kind text not null,
+				push boolean not null,
+				primary key (user_id, kind)
+			);
+		`,
+	},
 ];
 
 export interface NewNotification {
@@ -62,6 +74,7 @@ type NotificationRow = { seq: string | number; kind: string; title: string; body
 export class InboxStore {
 	private readonly sequences: string;
 	private readonly notifications: string;
+	private readonly preferences: string;
 
 	constructor(
 		readonly db: SqlClient,
@@ -69,6 +82,7 @@ export class InboxStore {
 	) {
 		this.sequences = `"${schema}".inbox_sequences`;
 		this.notifications = `"${schema}".notifications`;
+		this.preferences = `"${schema}".push_preferences`;
 	}
 
 	/** Stores the notification under the user's next number; undefined when its event was stored already. */
@@ -118,6 +132,40 @@ export class InboxStore {
 			[userId, before ?? Number.MAX_SAFE_INTEGER, limit],
 		);
 		return found.rows.map(notificationOf);
+	}
+
+	/** The notification an event made for the user, if it was stored. */
+	async bySource(userId: string, sourceId: string): Promise<StoredNotification | undefined> {
+		const found = await this.db.query<NotificationRow>(`select seq, kind, title, body, data, created_at, read_at from ${this.notifications} where user_id = $1 and source_id = $2`, [userId, sourceId]);
+		return found.rows[0] && notificationOf(found.rows[0]);
+	}
+
+	/** The user's newest number (0 before their first notification). */
+	async lastSeq(userId: string): Promise<number> {
+		const found = await this.db.query<{ last_seq: string | number }>(`select last_seq from ${this.sequences} where user_id = $1`, [userId]);
+		return Number(found.rows[0]?.last_seq ?? 0);
+	}
+
+	/** Per kind, whether the user has it pushed live; kinds they never set are absent. */
+	async pushPreferences(userId: string): Promise<Record<string, boolean>> {
+		const found = await this.db.query<{ kind: string; push: boolean }>(`select kind, push from ${this.preferences} where user_id = $1`, [userId]);
+		return Object.fromEntries(found.rows.map(row => [row.kind, row.push]));
+	}
+
+	async setPushPreferences(userId: string, push: Partial<Record<string, boolean>>): Promise<void> {
+		await this.db.transaction(async tx => {
+			for (const [kind, on] of Object.entries(push)) {
+				if (on === undefined) continue;
+				await tx.query(`insert into ${this.preferences} (user_id, kind, push) values ($1, $2, $3) on conflict (user_id, kind) do update set push = excluded.push`, [userId, kind, on]);
+			}
+		});
+	}
+
+	/** A closed account: everything held about the user goes (its numbers too: the id is never reused). */
+	async forget(userId: string): Promise<void> {
+		await this.db.transaction(async tx => {
+			for (const table of [this.notifications, this.preferences, this.sequences]) await tx.query(`delete from ${table} where user_id = $1`, [userId]);
+		});
 	}
 
 	async unread(userId: string): Promise<number> {

@@ -26,24 +26,47 @@ export type Ineligibility = "NOT_PLAYING" | "NOT_FINISHED" | "NOT_AMONG_FIRST" |
 
 export type Eligibility = { eligible: true } | { eligible: false; because: Ineligibility };
 
-export function eligibility(rule: RewardRule, playerId: string, participations: readonly RankedParticipation[], hunt: { endsAt: number }, now: number): Eligibility {
+/**
+ * Where a player stands among a hunt's participations, as much as any rule needs: their own
+ * participation, how many finished before them (`finishOrder`) and how many rank above them on the
+ * leaderboard (`rankOrder`), disqualified players counting in neither. The gameplay service counts
+ * these in SQL (`gameplay.standingOf`) to the same definitions, held to `standingAmong` by its spec.
+ */
+export interface PlayerStanding {
+	mine: RankedParticipation;
+	finishedAhead: number;
+	rankedAhead: number;
+}
+
+export function standingAmong(participations: readonly RankedParticipation[], playerId: string): PlayerStanding | undefined {
 	const mine = participations.find(participation => participation.playerId === playerId);
-	if (!mine) return { eligible: false, because: "NOT_PLAYING" };
+	if (!mine) return undefined;
+	const others = participations.filter(other => other !== mine && other.state !== "disqualified");
+	return {
+		mine,
+		finishedAhead: finished(mine) ? others.filter(other => finished(other) && finishOrder(other, mine) < 0).length : 0,
+		rankedAhead: others.filter(other => rankOrder(other, mine) < 0).length,
+	};
+}
+
+export function eligibility(rule: RewardRule, playerId: string, participations: readonly RankedParticipation[], hunt: { endsAt: number }, now: number): Eligibility {
+	return eligibilityOf(rule, standingAmong(participations, playerId), hunt, now);
+}
+
+export function eligibilityOf(rule: RewardRule, standing: PlayerStanding | undefined, hunt: { endsAt: number }, now: number): Eligibility {
+	if (!standing) return { eligible: false, because: "NOT_PLAYING" };
+	const { mine } = standing;
 	if (mine.state === "disqualified") return { eligible: false, because: "DISQUALIFIED" };
 	if (mine.state === "suspended") return { eligible: false, because: "UNDER_REVIEW" };
 	switch (rule.kind) {
 		case "all_finishers":
 			return finished(mine) ? { eligible: true } : { eligible: false, because: "NOT_FINISHED" };
-		case "first_finishers": {
+		case "first_finishers":
 			if (!finished(mine)) return { eligible: false, because: "NOT_FINISHED" };
-			const ahead = participations.filter(other => other !== mine && other.state !== "disqualified" && finished(other) && finishOrder(other, mine) < 0).length;
-			return ahead < rule.n ? { eligible: true } : { eligible: false, because: "NOT_AMONG_FIRST" };
-		}
-		case "top": {
+			return standing.finishedAhead < rule.n ? { eligible: true } : { eligible: false, because: "NOT_AMONG_FIRST" };
+		case "top":
 			if (now < hunt.endsAt) return { eligible: false, because: "HUNT_NOT_OVER" };
-			const better = participations.filter(other => other.state !== "disqualified" && rankOrder(other, mine) < 0).length;
-			return better + 1 <= rule.n ? { eligible: true } : { eligible: false, because: "NOT_IN_TOP" };
-		}
+			return standing.rankedAhead + 1 <= rule.n ? { eligible: true } : { eligible: false, because: "NOT_IN_TOP" };
 	}
 }
 

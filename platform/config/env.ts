@@ -113,6 +113,11 @@ const ENV_SPEC = {
 		desc: "Serve requests to fixed-path action routes without moleculer-web's per-request routing (same features, less CPU); false sends every request its way",
 	}),
 
+	LIVE_HEARTBEAT_SECONDS: positiveInt({ default: 15, desc: "Seconds between heartbeats on live notification connections (an SSE comment, a WebSocket ping a client must answer)" }),
+	LIVE_MAX_CONNECTIONS_PER_USER: positiveInt({ default: 5, desc: "Live notification connections one user may hold on one gateway node; one more is refused with 429 TOO_MANY_CONNECTIONS" }),
+	LIVE_MAX_CONNECTIONS: positiveInt({ default: 20_000, desc: "Live notification connections one gateway node holds at most; one more is refused with 503 LIVE_CAPACITY_REACHED" }),
+	LIVE_SESSION_CHECK_SECONDS: positiveInt({ default: 5, desc: "How often each gateway node checks its live connections' sessions against the revoked ones and their tokens' expiry" }),
+
 	PLAY_CLOSING_SWEEP_SECONDS: positiveInt({
 		default: 30,
 		desc: "How often each gameplay node closes participations whose time ran out while idle (those that play are closed at once); 0: never",
@@ -171,6 +176,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env) {
 		problems.STORE_URL = "must be a shared redis:// store (or set REDIS_URL) in a production cluster: revocations and rate limits would otherwise be per node";
 	}
 	if (Boolean(env.ADMIN_EMAIL) !== Boolean(env.ADMIN_PASSWORD)) problems[env.ADMIN_EMAIL ? "ADMIN_PASSWORD" : "ADMIN_EMAIL"] = "ADMIN_EMAIL and ADMIN_PASSWORD go together";
+	for (const name of ["LIVE_HEARTBEAT_SECONDS", "LIVE_MAX_CONNECTIONS_PER_USER", "LIVE_SESSION_CHECK_SECONDS"] as const) if (env[name] < 1) problems[name] = "must be at least 1";
 	if (!(env.TRACING_SAMPLE_RATE >= 0 && env.TRACING_SAMPLE_RATE <= 1)) problems.TRACING_SAMPLE_RATE = "must be between 0 and 1";
 	if (env.ACCESS_TOKEN_TTL_SECONDS < 30 || env.ACCESS_TOKEN_TTL_SECONDS > 3600) problems.ACCESS_TOKEN_TTL_SECONDS = "must be between 30 and 3600 seconds";
 	if (Object.keys(problems).length) throw new ConfigError(problems);
@@ -222,6 +228,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env) {
 			leanRoutes: env.GATEWAY_LEAN_ROUTES,
 		},
 		rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
+		live: {
+			heartbeatMs: env.LIVE_HEARTBEAT_SECONDS * 1000,
+			maxPerUser: env.LIVE_MAX_CONNECTIONS_PER_USER,
+			maxConnections: env.LIVE_MAX_CONNECTIONS,
+			sessionCheckMs: env.LIVE_SESSION_CHECK_SECONDS * 1000,
+		},
 		play: { closingSweepMs: env.PLAY_CLOSING_SWEEP_SECONDS * 1000 },
 		auth: {
 			/** Empty in development: the auth service keeps generated keys under DATA_DIR/keys. */

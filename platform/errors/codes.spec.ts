@@ -38,6 +38,10 @@ describe("error code registry", () => {
 		expect(ERROR_CODES.NOT_ELIGIBLE.status).toBe(403);
 		expect(ERROR_CODES.ALREADY_REDEEMED.status).toBe(409);
 		expect(ERROR_CODES.CODE_UNKNOWN.status).toBe(404);
+		// The live notifications stream and WebSocket (README, "Live notifications").
+		expect(ERROR_CODES.INVALID_LAST_EVENT_ID.status).toBe(400);
+		expect(ERROR_CODES.TOO_MANY_CONNECTIONS.status).toBe(429);
+		expect(ERROR_CODES.LIVE_CAPACITY_REACHED.status).toBe(503);
 	});
 
 	it("builds AppErrors that carry code, status and details", () => {

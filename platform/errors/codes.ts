@@ -8,6 +8,7 @@ export const ERROR_CODES = {
 	MALFORMED_JSON: { status: 400, message: "The request body is not valid JSON" },
 	INPUT_TOO_DEEP: { status: 400, message: "The request nests structures too deeply" },
 	BODY_UNREADABLE: { status: 400, message: "The request body could not be decompressed" },
+	INVALID_LAST_EVENT_ID: { status: 400, message: "Last-Event-ID (or lastEventId) must be a notification number: a non-negative integer" },
 	INVALID_IDEMPOTENCY_KEY: { status: 400, message: "The Idempotency-Key header must be 1 to 255 visible ASCII characters" },
 	UNAUTHENTICATED: { status: 401, message: "Authentication is required" },
 	INVALID_CREDENTIALS: { status: 401, message: "Email or password is wrong" },
@@ -49,9 +50,11 @@ export const ERROR_CODES = {
 	HEADERS_TOO_LARGE: { status: 431, message: "The request's headers (or URL) are too large" },
 	LOGIN_THROTTLED: { status: 429, message: "Too many failed attempts; wait before trying again" },
 	REFRESH_THROTTLED: { status: 429, message: "Too many invalid refresh tokens from here; wait before trying again" },
+	TOO_MANY_CONNECTIONS: { status: 429, message: "You have as many live connections open as allowed; close one first" },
 	OVERLOADED: { status: 429, message: "The service is busy, retry shortly" },
 	INTERNAL_ERROR: { status: 500, message: "Something went wrong on our side" },
 	SERVICE_UNAVAILABLE: { status: 503, message: "The service is temporarily unavailable" },
+	LIVE_CAPACITY_REACHED: { status: 503, message: "This server holds as many live connections as it can; retry shortly" },
 	UPSTREAM_TIMEOUT: { status: 504, message: "The service took too long to answer" },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -41,7 +41,7 @@ it("publishes each declared event and channel with its payload schema, publisher
 	for (const { name, payload, publishers, delivery } of declared) {
 		expect(messages[asyncApiId(name)]).toMatchObject({ name, payload: JSON.parse(JSON.stringify(payload)), "x-publishers": publishers, "x-delivery": delivery });
 	}
-	expect(messages[asyncApiId("audit.facts")]["x-publishers"]).toEqual(["auth", "users", "partners", "hunts", "gameplay"]);
+	expect(messages[asyncApiId("audit.facts")]["x-publishers"]).toEqual(["auth", "users", "partners", "hunts", "gameplay", "rewards"]);
 });
 
 it("names the cluster a subscriber joins: transporter servers, namespace, serializer; credentials never", () => {
