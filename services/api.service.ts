@@ -79,6 +79,7 @@ const OPENAPI_TAGS: Record<string, string> = {
 	hunts: "Hunts partners design (drafts, clues, paths, publishing) and players find.",
 	play: "Joining a hunt and playing it: positions, answers, hints; the server decides what was found.",
 	notifications: "Each user's inbox, and its live push (server-sent events, WebSocket).",
+	rewards: "Rewards partners sponsor on hunts: claims, codes and their redemption.",
 	admin: "Operations reserved to platform admins.",
 	audit: "The append-only, hash-chained audit log.",
 	system: "Reachability and the server clock.",

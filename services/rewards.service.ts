@@ -4,15 +4,16 @@
  * the gameplay service's participations, the hunt from the hunts service, membership from the
  * partners service, each called as this service.
  */
-import type { Context } from "moleculer";
+import type { Context, ServiceBroker } from "moleculer";
 import type { ActionResult } from "../contracts";
 import { rewardsContract } from "../contracts/rewards";
 import { SharedAnswers } from "../platform/cache/shared-answers";
-import { RewardFlows } from "../domain/rewards/reward-flows";
+import { RewardFlows, type Viewer } from "../domain/rewards/reward-flows";
 import { REWARDS_MIGRATIONS, RewardStore } from "../domain/rewards/reward-store";
 import { UUID_PATTERN } from "../contracts/identity";
 import { changeOriginOf } from "../platform/moleculer/audit";
-import { userOf } from "../platform/moleculer/authorization";
+import { callerOf, userOf } from "../platform/moleculer/authorization";
+import { isAdmin } from "../platform/identity/access";
 import { defineService } from "../platform/moleculer/define-service";
 import { created } from "../platform/moleculer/responses";
 import { callAsService } from "../platform/moleculer/service-identity";
@@ -35,16 +36,17 @@ export function createRewardsService({ backends }: ServiceDeps) {
 	let playbooks: SharedAnswers<ActionResult<"hunts.playbook">> | undefined;
 
 	const isUuid = (value: unknown): value is string => typeof value === "string" && UUID_PATTERN.test(value);
-	/** The partner owning the hunt in `id` (drafts included): who may sponsor on it. */
-	const partnerOfHunt = async (params: Record<string, unknown>, ctx: Context) => {
-		if (!isUuid(params.id)) return undefined;
+	/** The partner owning the hunt (drafts included): who may sponsor on it; undefined for no such hunt. */
+	const huntPartner = async (broker: ServiceBroker, huntId: string, ctx?: Context) => {
 		try {
-			return (await callAsService(ctx.broker, "rewards", "hunts.ownerOf", { id: params.id }, ctx)).partnerId;
+			return (await callAsService(broker, "rewards", "hunts.ownerOf", { id: huntId }, ctx)).partnerId;
 		} catch (err) {
 			if (isAppError(err, "NOT_FOUND")) return undefined;
 			throw err;
 		}
 	};
+	const partnerOfHunt = (params: Record<string, unknown>, ctx: Context) => (isUuid(params.id) ? huntPartner(ctx.broker, params.id, ctx) : undefined);
+	const viewerOf = (ctx: Context): Viewer => ({ userId: userOf(ctx).userId, admin: isAdmin(callerOf(ctx)) });
 	const partnerOfReward = (params: Record<string, unknown>) => (isUuid(params.id) ? flows.partnerOf(params.id) : undefined);
 
 	return defineService(rewardsContract, {
@@ -64,7 +66,7 @@ export function createRewardsService({ backends }: ServiceDeps) {
 				},
 				async handler(ctx) {
 					const { id: huntId, ...fields } = ctx.params;
-					const partnerId = (await partnerOfHunt({ id: huntId }, ctx))!;
+					const partnerId = (await huntPartner(ctx.broker, huntId, ctx))!;
 					const reward = await flows.create(huntId.toLowerCase(), partnerId, fields, changeOriginOf(ctx));
 					return created(ctx, `/api/rewards/${reward.id}`, reward);
 				},
@@ -75,7 +77,7 @@ export function createRewardsService({ backends }: ServiceDeps) {
 				access: "user",
 				openapi: { summary: "The rewards sponsored on a hunt, with what remains of each", tags: ["rewards"] },
 				handler(ctx) {
-					return flows.forHunt(ctx.params.id.toLowerCase());
+					return flows.forHunt(ctx.params.id.toLowerCase(), viewerOf(ctx));
 				},
 			},
 
@@ -84,7 +86,7 @@ export function createRewardsService({ backends }: ServiceDeps) {
 				access: "user",
 				openapi: { summary: "A reward, with what remains of it", tags: ["rewards"] },
 				handler(ctx) {
-					return flows.get(ctx.params.id);
+					return flows.get(ctx.params.id, viewerOf(ctx));
 				},
 			},
 
@@ -154,6 +156,7 @@ export function createRewardsService({ backends }: ServiceDeps) {
 				{
 					playbook: huntId => kept.get(huntId.toLowerCase()),
 					standing: async (huntId, playerId) => (await callAsService(broker, "rewards", "gameplay.standingOf", { huntId, playerId })).standing ?? undefined,
+					huntPartner: huntId => huntPartner(broker, huntId),
 					isMember: async (userId, partnerId) => Object.hasOwn(await callAsService(broker, "rewards", "partners.membershipsOf", { userId }), partnerId),
 					now: Date.now,
 				},

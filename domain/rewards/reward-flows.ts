@@ -29,11 +29,18 @@ export interface RewardPorts {
 	standing(huntId: string, playerId: string): Promise<PlayerStanding | undefined>;
 	/** Whether the user is a member of the partner now. */
 	isMember(userId: string, partnerId: string): Promise<boolean>;
+	/** The partner owning the hunt (a draft's too); undefined for no such hunt. */
+	huntPartner(huntId: string): Promise<string | undefined>;
 	now(): number;
 }
 
 /** A reservation older than this belongs to a claim whose process died between its steps: its stock goes back. */
 export const RESERVATION_LAPSE_MS = 60_000;
+
+export interface Viewer {
+	userId: string;
+	admin: boolean;
+}
 
 interface ClaimContext {
 	reward: Reward;
@@ -59,12 +66,31 @@ export class RewardFlows {
 		return viewOf(reward);
 	}
 
-	async get(id: string): Promise<RewardView> {
-		return viewOf(await this.existing(id));
+	async get(id: string, viewer: Viewer): Promise<RewardView> {
+		const reward = await this.existing(id);
+		if (!(await this.mayView(reward.huntId, reward.partnerId, viewer))) throw notFound("Reward");
+		return viewOf(reward);
 	}
 
-	async forHunt(huntId: string): Promise<{ items: RewardView[] }> {
-		return { items: (await this.store.forHunt(huntId)).map(viewOf) };
+	async forHunt(huntId: string, viewer: Viewer): Promise<{ items: RewardView[] }> {
+		const rewards = await this.store.forHunt(huntId);
+		if (!(await this.mayView(huntId, rewards[0]?.partnerId ?? (await this.ports.huntPartner(huntId)), viewer))) throw notFound("Hunt");
+		return { items: rewards.map(viewOf) };
+	}
+
+	/**
+	 * A hunt's rewards are seen by players once it is played (published or archived, its partner not
+	 * suspended), and always by the partner's members and admins: a draft's plans are the partner's own.
+	 */
+	private async mayView(huntId: string, partnerId: string | undefined, viewer: Viewer): Promise<boolean> {
+		if (viewer.admin) return true;
+		if (partnerId !== undefined && (await this.ports.isMember(viewer.userId, partnerId))) return true;
+		try {
+			return !(await this.ports.playbook(huntId)).partnerSuspended;
+		} catch (err) {
+			if (isAppError(err, "NOT_FOUND")) return false;
+			throw err;
+		}
 	}
 
 	/** The reward's partner, for partner-scoped access; undefined for an unknown reward. */

@@ -15,6 +15,7 @@ import { RESERVATION_LAPSE_MS, RewardFlows, type RewardPorts } from "./reward-fl
 import { REWARDS_MIGRATIONS, RewardStore } from "./reward-store";
 
 const ORIGIN = { actor: { type: "user" as const, id: randomUUID() } };
+const ADMIN_VIEWER = { userId: randomUUID(), admin: true };
 const HUNT_ENDS = "2030-01-01T00:00:00.000Z";
 
 onEverySqlEngine((engine, open) => {
@@ -29,6 +30,7 @@ onEverySqlEngine((engine, open) => {
 			playbook: async huntId => ({ id: huntId, partnerId: randomUUID(), status: "published", endsAt: HUNT_ENDS, partnerSuspended: false }),
 			standing: async (huntId, playerId) => standingAmong(finishers.get(huntId) ?? [], playerId),
 			isMember: async (userId, partnerId) => members.has(`${userId}:${partnerId}`),
+			huntPartner: async () => undefined,
 			now: () => now,
 		};
 		let flows: RewardFlows;
@@ -76,20 +78,40 @@ onEverySqlEngine((engine, open) => {
 		}, 120_000);
 
 		it("never gives one player two codes, however many times they claim at once", async () => {
-			const player = randomUUID();
-			const { id } = await reward(10, [player]);
-			const results = await Promise.all(Array.from({ length: 30 }, () => outcome(flows.claim(id, player, ORIGIN))));
-			const codes = results.flatMap(result => ("code" in result ? [result.code] : []));
-			expect(codes).toHaveLength(1);
-			expect(results.filter(result => "error" in result).every(result => "error" in result && result.error === "ALREADY_CLAIMED")).toBe(true);
-			expect(await flows.inspect(id, 10)).toMatchObject({ claimed: 1, reserved: 0, reward: { remaining: 9 } });
-			expect(await claimedMessages(id)).toHaveLength(1);
+			// Several players, each claiming many times at once: a claim racing another one of the same
+			// player that is issuing its code meets that code, never a second one (nor an error).
+			const players = Array.from({ length: 6 }, () => randomUUID());
+			const { id } = await reward(10, players);
+			const results = await Promise.all(players.flatMap(player => Array.from({ length: 25 }, () => outcome(flows.claim(id, player, ORIGIN)).then(result => ({ player, result })))));
+			for (const player of players) {
+				const mine = results.filter(entry => entry.player === player).map(entry => entry.result);
+				expect(mine.filter(result => "code" in result)).toHaveLength(1);
+				expect(mine.filter(result => !("code" in result)).every(result => "error" in result && result.error === "ALREADY_CLAIMED")).toBe(true);
+			}
+			expect(await flows.inspect(id, 10)).toMatchObject({ claimed: 6, reserved: 0, reward: { remaining: 4 } });
+			expect(await claimedMessages(id)).toHaveLength(6);
 		}, 60_000);
+
+		it("answers a claim that waited for the same player's code being issued with that code", async () => {
+			const player = randomUUID();
+			const { id } = await reward(5, [player]);
+			expect(await store.reserve(id, player, new Date(now))).toEqual({ kind: "reserved" });
+			let second: Promise<unknown> | undefined;
+			const code = await db.client.transaction(async tx => {
+				const issued = await store.issue(tx, id, player, new Date(now));
+				// The reservation row is deleted but not committed yet: the second claim's insert waits for it.
+				second = store.reserve(id, player, new Date(now));
+				await new Promise(resolve => setTimeout(resolve, 200));
+				return issued;
+			});
+			expect(await second).toEqual({ kind: "already", code });
+			expect(await flows.inspect(id, 10)).toMatchObject({ claimed: 1, reserved: 0, reward: { remaining: 4 } });
+		});
 
 		it("refuses a player who is not eligible, and takes nothing from the stock", async () => {
 			const { id } = await reward(3, [randomUUID()]);
 			await expect(flows.claim(id, randomUUID(), ORIGIN)).rejects.toMatchObject({ type: "NOT_ELIGIBLE", data: { because: "NOT_PLAYING" } });
-			expect((await flows.get(id)).remaining).toBe(3);
+			expect((await flows.get(id, ADMIN_VIEWER)).remaining).toBe(3);
 		});
 
 		it("tells a player who holds a code so (with it), even once the stock ran out, and serves again after a top-up", async () => {
@@ -127,7 +149,7 @@ onEverySqlEngine((engine, open) => {
 			expect(await store.reserve(id, player, new Date(now))).toEqual({ kind: "reserved" });
 			await expect(flows.claim(id, randomUUID(), ORIGIN)).rejects.toMatchObject({ type: "NOT_ELIGIBLE" });
 			expect(await flows.sweepLapsed()).toBe(0);
-			expect((await flows.get(id)).remaining).toBe(0);
+			expect((await flows.get(id, ADMIN_VIEWER)).remaining).toBe(0);
 			now += RESERVATION_LAPSE_MS + 1;
 			expect(await flows.sweepLapsed()).toBeGreaterThanOrEqual(1);
 			expect(await flows.inspect(id, 10)).toMatchObject({ reserved: 0, reward: { remaining: 1 } });

@@ -118,9 +118,14 @@ export class RewardStore {
 	 */
 	async reserve(rewardId: string, playerId: string, now: Date): Promise<ReserveResult> {
 		return this.db.transaction(async tx => {
-			const code = await this.codeOf(tx, rewardId, playerId);
-			if (code) return { kind: "already" as const, code };
 			const held = await tx.query(`insert into ${this.reservations} (reward_id, player_id, reserved_at) values ($1, $2, $3) on conflict do nothing`, [rewardId, playerId, now]);
+			// Looked for after taking the reservation, not before: an insert that waited for another claim
+			// of theirs to finish issuing (it deleted its reservation) sees that claim's code here.
+			const code = await this.codeOf(tx, rewardId, playerId);
+			if (code) {
+				if (held.rowCount === 1) await tx.query(`delete from ${this.reservations} where reward_id = $1 and player_id = $2`, [rewardId, playerId]);
+				return { kind: "already" as const, code };
+			}
 			if (held.rowCount !== 1) return { kind: "pending" as const };
 			const taken = await tx.query(`update ${this.rewards} set remaining = remaining - 1 where id = $1 and remaining > 0`, [rewardId]);
 			if (taken.rowCount === 1) return { kind: "reserved" as const };

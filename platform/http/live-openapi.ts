@@ -39,7 +39,8 @@ export function livePaths(): Record<string, unknown> {
 					"200": {
 						description: "The stream; it stays open.",
 						headers: requestId,
-						content: { "text/event-stream": { schema: { type: "string" }, itemSchema: notification } },
+						// OpenAPI 3.2's `itemSchema`, as an extension: the document is 3.1, which has no word for one event's shape.
+						content: { "text/event-stream": { schema: { type: "string" }, "x-itemSchema": notification } },
 					},
 					"400": { $ref: "#/components/responses/BadRequest" },
 					...errors({ "401": "Unauthorized", "403": "Forbidden", "429": "TooManyRequests", "503": "ServiceUnavailable" }),

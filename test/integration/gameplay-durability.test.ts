@@ -21,6 +21,7 @@ import net from "node:net";
 import { randomUUID } from "node:crypto";
 import Redis from "ioredis";
 import type { Service, ServiceBroker } from "moleculer";
+import { STANDINGS_CHANNEL } from "../../contracts/gameplay";
 import { destination, type LatLon } from "../../domain/hunts/geo";
 import { Outbox } from "../../platform/outbox/outbox";
 import { embeddedDatabaseDir, type SqlClient } from "../../platform/sql";
@@ -390,7 +391,8 @@ function durabilitySuite(channels: ChannelsUnderTest, database: (typeof database
 			// was; one the kill cut short may have been.
 			const { committed, pendingAtKill } = await withDatabase(db.env, async client => ({
 				committed: await committedScores(client, huntId),
-				pendingAtKill: (await new Outbox(client, "gameplay").backlog()).pending,
+				// Standings only: each discovery also tells its progress (gameplay.progress) in the same transaction.
+				pendingAtKill: (await client.query<{ n: number }>(`select count(*)::int as n from gameplay.outbox where channel = $1`, [STANDINGS_CHANNEL])).rows[0].n,
 			}));
 			for (const player of answered.keys()) expect(committed.get(player)).toBe(10);
 			// One standing per committed discovery: no more can have been left unsent.

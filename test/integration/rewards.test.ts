@@ -64,6 +64,22 @@ it("lets the partner's people sponsor a reward on their hunt, and no one else", 
 	expect(made.body).toMatchObject({ huntId, partnerId, title: "Free coffee", stock: 2, remaining: 2, rule: { kind: "first_finishers", n: 5 } });
 	const listed = await http.get(`/api/hunts/${huntId}/rewards`, { token: stranger.token });
 	expect(listed.body.items.map((reward: { id: string }) => reward.id)).toContain(made.body.id);
+	expect((await http.get(`/api/rewards/${made.body.id}`, { token: stranger.token })).body).toMatchObject({ id: made.body.id, remaining: 2 });
+
+	// A draft's rewards are the partner's plans: its members and admins see them, players do not.
+	const draft = await http.post(
+		"/api/hunts",
+		{ partnerId, title: "Next season", description: "Not yet", tags: [], area: { ...AT, radiusM: 1000 }, startsAt: "2026-01-01T00:00:00Z", endsAt: "2099-01-01T00:00:00Z", visibility: "public" },
+		{ token: owner.token },
+	);
+	expect((await http.get(`/api/hunts/${draft.body.id}/rewards`, { token: owner.token })).body).toEqual({ items: [] });
+	const planned = await http.post(`/api/hunts/${draft.body.id}/rewards`, { title: "Season pass", stock: 1, rule: { kind: "top", n: 1 } }, { token: owner.token });
+	expect(planned.status).toBe(201);
+	expectError(await http.get(`/api/hunts/${draft.body.id}/rewards`, { token: stranger.token }), 404, "NOT_FOUND");
+	expectError(await http.get(`/api/rewards/${planned.body.id}`, { token: stranger.token }), 404, "NOT_FOUND");
+	expectError(await http.get(`/api/hunts/${randomUUID()}/rewards`, { token: stranger.token }), 404, "NOT_FOUND");
+	expect((await http.get(`/api/rewards/${planned.body.id}`, { token: adminToken })).status).toBe(200);
+	expect((await http.get(`/api/hunts/${draft.body.id}/rewards`, { token: owner.token })).body.items).toHaveLength(1);
 });
 
 it("gives each eligible finisher one code until the stock runs out, and the partner redeems each once", async () => {
