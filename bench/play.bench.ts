@@ -29,12 +29,24 @@ import type { ChildProcess } from "node:child_process";
 import { destination } from "../domain/hunts/geo";
 import { readOrCreateKeyRing } from "../platform/identity/key-store";
 import { signAccessToken, type KeyRing } from "../platform/identity/tokens";
-import { acquireDatabase } from "../platform/sql";
 import { probeBackend, TEST_BACKEND_URLS } from "../test/backends/probes";
-import { deleteNatsStreams } from "../test/support/nats";
-import { freePort, median, startEmbeddedNode, startProcess, stopProcess, tempDataDir, waitForHttp, waitForRoute } from "./support";
+import {
+	BENCH_ADMIN,
+	cleanUpNamespace,
+	createScratchDatabase,
+	createVerifiedPartner,
+	freePort,
+	json,
+	median,
+	publishHunt,
+	startEmbeddedNode,
+	startProcess,
+	stopProcess,
+	tempDataDir,
+	waitForHttp,
+	waitForRoute,
+} from "./support";
 
-const ADMIN = { email: "bench-admin@lootopia.example", password: "bench admin passphrase 1" };
 const START = { lat: 45.764, lon: 4.8357 };
 const CLUE_SPACING_M = 20;
 const CLUES = 40;
@@ -114,12 +126,6 @@ async function drive(seconds: number, concurrency: number, next: () => Promise<s
 	return { round, outcomes, errors };
 }
 
-async function json(url: string, init: RequestInit & { token?: string; body?: string } = {}): Promise<{ status: number; body: Record<string, unknown> }> {
-	const headers: Record<string, string> = { "Content-Type": "application/json", ...(init.token ? { Authorization: `Bearer ${init.token}` } : {}) };
-	const res = await fetch(url, { ...init, headers });
-	return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
-
 /** CPU ticks (user + system, 1/100 s) a process has used so far. */
 function cpuTicks(pid: number): number {
 	const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
@@ -171,7 +177,7 @@ async function servedCallsSettled(metricsUrl: string, action: string): Promise<n
 }
 
 async function startEmbedded(): Promise<System> {
-	const node = await startEmbeddedNode({ ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password });
+	const node = await startEmbeddedNode({ ADMIN_EMAIL: BENCH_ADMIN.email, ADMIN_PASSWORD: BENCH_ADMIN.password });
 	return {
 		mode: "embedded",
 		setup: "one node, every service, PGlite, channels on its SQL log",
@@ -193,42 +199,22 @@ async function clusterUnavailable(): Promise<string | undefined> {
 	return undefined;
 }
 
-/** Removes what the run left on the shared Redis (store, cache and channel keys all start with the namespace). */
-async function deleteRedisKeys(url: string, namespace: string): Promise<void> {
-	const { Redis } = await import("ioredis");
-	const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-	try {
-		await client.connect();
-		const keys: string[] = [];
-		for await (const batch of client.scanStream({ match: `${namespace}*`, count: 1000 })) keys.push(...(batch as string[]));
-		for (let i = 0; i < keys.length; i += 1000) await client.del(...keys.slice(i, i + 1000));
-	} finally {
-		client.disconnect();
-	}
-}
-
 const GATEWAY_SERVICES = "api,auth,users,partners,audit,hunts,geo,leaderboards";
 
 async function startCluster(): Promise<System> {
 	const urls = { postgres: TEST_BACKEND_URLS.postgres, redis: TEST_BACKEND_URLS.redis, nats: TEST_BACKEND_URLS.nats };
 	const channelsOn = process.env.BENCH_PLAY_CHANNELS === "redis" ? "redis" : "nats";
 	const namespace = `ltbenchplay${randomUUID().replace(/-/g, "").slice(0, 8)}`;
-	const databaseName = `lootopia_bench_${randomUUID().replace(/-/g, "").slice(0, 12)}`;
-	const admin = await acquireDatabase({ url: urls.postgres, poolSize: 1 });
+	const database = await createScratchDatabase(urls.postgres, "play bench");
 	const dataDirs: string[] = [];
 	const nodes: SystemNode[] = [];
 	const stop = async () => {
 		await Promise.all(nodes.map(node => stopProcess(node.child)));
 		for (const dir of dataDirs) fs.rmSync(dir, { recursive: true, force: true });
-		await admin.client.query(`drop database if exists "${databaseName}" with (force)`).catch(err => console.error(`play bench: could not drop ${databaseName}: ${(err as Error).message}`));
-		await admin.release();
-		await deleteRedisKeys(urls.redis, namespace).catch(err => console.error(`play bench: could not delete the ${namespace}* Redis keys: ${(err as Error).message}`));
-		if (channelsOn === "nats") await deleteNatsStreams(urls.nats, namespace).catch(err => console.error(`play bench: could not delete the ${namespace}_* streams: ${(err as Error).message}`));
+		await database.drop();
+		await cleanUpNamespace(namespace, { redis: urls.redis, nats: channelsOn === "nats" ? urls.nats : undefined }, "play bench");
 	};
 	try {
-		await admin.client.query(`create database "${databaseName}"`);
-		const databaseUrl = new URL(urls.postgres);
-		databaseUrl.pathname = `/${databaseName}`;
 		const keysDir = tempDataDir();
 		dataDirs.push(keysDir);
 		const keysFile = path.join(keysDir, "signing-keys.json");
@@ -237,7 +223,7 @@ async function startCluster(): Promise<System> {
 			NODE_ENV: "production",
 			NAMESPACE: namespace,
 			TRANSPORTER: urls.nats,
-			DATABASE_URL: databaseUrl.toString(),
+			DATABASE_URL: database.url,
 			REDIS_URL: urls.redis,
 			CHANNELS_URL: channelsOn === "redis" ? urls.redis : urls.nats,
 			LOG_LEVEL: "warn",
@@ -256,8 +242,8 @@ async function startCluster(): Promise<System> {
 				HOST: "127.0.0.1",
 				DATA_DIR: gatewayDir,
 				AUTH_KEYS_FILE: keysFile,
-				ADMIN_EMAIL: ADMIN.email,
-				ADMIN_PASSWORD: ADMIN.password,
+				ADMIN_EMAIL: BENCH_ADMIN.email,
+				ADMIN_PASSWORD: BENCH_ADMIN.password,
 				// Every simulated player comes from this one address.
 				RATE_LIMIT_PER_MINUTE: "0",
 				REGISTRATIONS_PER_HOUR: "0",
@@ -309,38 +295,14 @@ async function startCluster(): Promise<System> {
 async function measure(system: System, players: number, concurrency: number, duration: number, rounds: number): Promise<PlayBenchResult> {
 	const { base, ring } = system;
 	const gameplayNodes = system.nodes.filter(node => node.metricsUrl);
-	const admin = (await json(`${base}/api/auth/login`, { method: "POST", body: JSON.stringify(ADMIN) })).body.accessToken as string;
-	const owner = (await json(`${base}/api/auth/register`, { method: "POST", body: JSON.stringify({ email: `${randomUUID()}@bench.example`, password: ADMIN.password, displayName: "Bench partner" }) }))
-		.body.accessToken as string;
-	const partnerId = (await json(`${base}/api/partners`, { method: "POST", token: owner, body: JSON.stringify({ name: "Bench partner" }) })).body.id as string;
-	await json(`${base}/api/partners/${partnerId}/verify`, { method: "POST", token: admin, body: "{}" });
-	const hunt = await json(`${base}/api/hunts`, {
-		method: "POST",
-		token: owner,
-		body: JSON.stringify({
-			partnerId,
-			title: "Bench trail",
-			description: "A jog",
-			tags: [],
-			area: { ...START, radiusM: 5000 },
-			startsAt: "2026-01-01T00:00:00Z",
-			endsAt: "2099-01-01T00:00:00Z",
-			visibility: "public",
-		}),
+	const { owner, partnerId } = await createVerifiedPartner(base);
+	const area = { ...START, radiusM: 5000 };
+	const { huntId } = await publishHunt(base, owner, partnerId, {
+		title: "Bench trail",
+		area,
+		clues: Array.from({ length: CLUES }, (_, i) => ({ title: `Clue ${i}`, position: destination(START, i * CLUE_SPACING_M, Math.PI / 2), radiusM: 8 })),
+		trail: true,
 	});
-	const huntId = hunt.body.id as string;
-	const clueIds: string[] = [];
-	for (let i = 0; i < CLUES; i++) {
-		const clue = await json(`${base}/api/hunts/${huntId}/clues`, {
-			method: "POST",
-			token: owner,
-			body: JSON.stringify({ title: `Clue ${i}`, position: destination(START, i * CLUE_SPACING_M, Math.PI / 2), radiusM: 8, content: `Clue ${i}`, points: 10 }),
-		});
-		clueIds.push(clue.body.id as string);
-	}
-	await json(`${base}/api/hunts/${huntId}/paths`, { method: "PUT", token: owner, body: JSON.stringify({ paths: clueIds.slice(1).map((to, i) => ({ from: clueIds[i], to })) }) });
-	const published = await json(`${base}/api/hunts/${huntId}/publish`, { method: "POST", token: owner, body: "{}" });
-	if (published.status !== 200) throw new Error(`publish answered ${published.status}: ${JSON.stringify(published.body)}`);
 
 	// Players sign in with tokens made from the node's key ring (registration hashes a password: minutes for a thousand).
 	const settings = { issuer: "lootopia", audience: "lootopia-api", accessTtlSeconds: 900 };
@@ -431,23 +393,7 @@ async function measure(system: System, players: number, concurrency: number, dur
 
 	// Discovery to leaderboard, under load: probe players each find the one clue of a hunt of their
 	// own (so they top its board) while the report load runs, and the board is polled until it shows them.
-	const probeHunt = await json(`${base}/api/hunts`, {
-		method: "POST",
-		token: owner,
-		body: JSON.stringify({
-			partnerId,
-			title: "Probe",
-			description: "One clue",
-			tags: [],
-			area: { ...START, radiusM: 5000 },
-			startsAt: "2026-01-01T00:00:00Z",
-			endsAt: "2099-01-01T00:00:00Z",
-			visibility: "public",
-		}),
-	});
-	const probeHuntId = probeHunt.body.id as string;
-	await json(`${base}/api/hunts/${probeHuntId}/clues`, { method: "POST", token: owner, body: JSON.stringify({ title: "Probe", position: START, radiusM: 20, content: "Found", points: 10 }) });
-	await json(`${base}/api/hunts/${probeHuntId}/publish`, { method: "POST", token: owner, body: "{}" });
+	const { huntId: probeHuntId } = await publishHunt(base, owner, partnerId, { title: "Probe", area, clues: [{ title: "Probe", position: START, radiusM: 20 }] });
 	const latencies: number[] = [];
 	const probes = async () => {
 		for (let i = 0; i < PROBES; i++) {

@@ -154,7 +154,7 @@ async function main(): Promise<void> {
 	if (!only || only === "live") {
 		const live = await benchLive({ clients: Number(process.env.BENCH_LIVE_CLIENTS ?? 10_000), rate: Number(process.env.BENCH_LIVE_RATE ?? 1_000), seconds: Number(process.env.BENCH_DURATION ?? 10) });
 		results.live = live;
-		if (live.skipped) console.log(`live notifications: skipped, ${live.skipped} (npm run backends -- up nats redis)`);
+		if (live.skipped) console.log(`live notifications: skipped, ${live.skipped} (npm run backends -- up nats redis postgres)`);
 		else {
 			const d = live.delivery!;
 			console.log(
@@ -163,6 +163,10 @@ async function main(): Promise<void> {
 			);
 			console.log(
 				`  ${d.rate} notifications/s for ${d.seconds} s: ${d.sent} sent, ${d.received} received, ${d.lost} lost, ${d.duplicates} duplicates; broadcast to client p50 ${d.p50Ms} ms, p99 ${d.p99Ms} ms, max ${d.maxMs} ms`,
+			);
+			const lag = live.discoveryToNotification!;
+			console.log(
+				`  discovery to notification under that load (${lag.probes} probes, half SSE, half WebSocket; a core node with every other service on PostgreSQL): ${lag.samples} arrived, ${lag.lost} lost; p50 ${lag.p50Ms} ms, p99 ${lag.p99Ms} ms, max ${lag.maxMs} ms`,
 			);
 		}
 	}

@@ -1,10 +1,13 @@
 import { ChildProcess, fork } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { readOrCreateKeyRing, writePublicKeys } from "../platform/identity/key-store";
 import type { KeyRing } from "../platform/identity/tokens";
+import { acquireDatabase } from "../platform/sql";
+import { deleteNatsStreams } from "../test/support/nats";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 
@@ -157,4 +160,121 @@ export async function startEmbeddedNode(env: Record<string, string>): Promise<Em
 		throw err;
 	}
 	return { base, ring, child, stop };
+}
+
+export interface ScratchDatabase {
+	/** Its DATABASE_URL. */
+	url: string;
+	/** Drops it (ending connections still open), reporting rather than throwing what fails. */
+	drop(): Promise<void>;
+}
+
+/** A database of the run's own on the PostgreSQL server at `serverUrl`; `label` names the bench in what `drop` reports. */
+export async function createScratchDatabase(serverUrl: string, label: string): Promise<ScratchDatabase> {
+	const name = `lootopia_bench_${randomUUID().replace(/-/g, "").slice(0, 12)}`;
+	const admin = await acquireDatabase({ url: serverUrl, poolSize: 1 });
+	try {
+		await admin.client.query(`create database "${name}"`);
+	} catch (err) {
+		await admin.release();
+		throw err;
+	}
+	const url = new URL(serverUrl);
+	url.pathname = `/${name}`;
+	return {
+		url: url.toString(),
+		async drop() {
+			await admin.client.query(`drop database if exists "${name}" with (force)`).catch(err => console.error(`${label}: could not drop ${name}: ${(err as Error).message}`));
+			await admin.release();
+		},
+	};
+}
+
+/** Removes what the run left on the shared Redis (store, cache and channel keys all start with the namespace). */
+async function deleteRedisKeys(url: string, namespace: string): Promise<void> {
+	const { Redis } = await import("ioredis");
+	const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+	try {
+		await client.connect();
+		const keys: string[] = [];
+		for await (const batch of client.scanStream({ match: `${namespace}*`, count: 1000 })) keys.push(...(batch as string[]));
+		for (let i = 0; i < keys.length; i += 1000) await client.del(...keys.slice(i, i + 1000));
+	} finally {
+		client.disconnect();
+	}
+}
+
+/**
+ * Removes what a run in `namespace` left on the shared servers: its Redis keys, and its JetStream
+ * streams when its channels were on NATS (`nats`); reports rather than throws what fails.
+ */
+export async function cleanUpNamespace(namespace: string, servers: { redis: string; nats?: string }, label: string): Promise<void> {
+	await deleteRedisKeys(servers.redis, namespace).catch(err => console.error(`${label}: could not delete the ${namespace}* Redis keys: ${(err as Error).message}`));
+	if (servers.nats) await deleteNatsStreams(servers.nats, namespace).catch(err => console.error(`${label}: could not delete the ${namespace}_* streams: ${(err as Error).message}`));
+}
+
+/** JSON over HTTP: `init.token` as the bearer token, `init.body` already a JSON string. */
+export async function json(url: string, init: RequestInit & { token?: string; body?: string } = {}): Promise<{ status: number; body: Record<string, unknown> }> {
+	const headers: Record<string, string> = { "Content-Type": "application/json", ...(init.token ? { Authorization: `Bearer ${init.token}` } : {}) };
+	const res = await fetch(url, { ...init, headers });
+	return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+/** The admin a bench starts its auth node with (ADMIN_EMAIL, ADMIN_PASSWORD), to verify its partner. */
+export const BENCH_ADMIN = { email: "bench-admin@lootopia.example", password: "bench admin passphrase 1" };
+
+/** Through the gateway at `base`: a partner verified by BENCH_ADMIN, and the token of its owner (registered: one password hash). */
+export async function createVerifiedPartner(base: string): Promise<{ owner: string; partnerId: string }> {
+	const admin = (await json(`${base}/api/auth/login`, { method: "POST", body: JSON.stringify(BENCH_ADMIN) })).body.accessToken as string;
+	const registered = await json(`${base}/api/auth/register`, {
+		method: "POST",
+		body: JSON.stringify({ email: `${randomUUID()}@bench.example`, password: BENCH_ADMIN.password, displayName: "Bench partner" }),
+	});
+	const owner = registered.body.accessToken as string;
+	const partnerId = (await json(`${base}/api/partners`, { method: "POST", token: owner, body: JSON.stringify({ name: "Bench partner" }) })).body.id as string;
+	const verified = await json(`${base}/api/partners/${partnerId}/verify`, { method: "POST", token: admin, body: "{}" });
+	if (verified.status !== 200) throw new Error(`partner verification answered ${verified.status}: ${JSON.stringify(verified.body)}`);
+	return { owner, partnerId };
+}
+
+export interface BenchHunt {
+	title: string;
+	area: { lat: number; lon: number; radiusM: number };
+	/** Each worth 10 points, its content its title. */
+	clues: Array<{ title: string; position: { lat: number; lon: number }; radiusM: number }>;
+	/** Chains the clues in order into one trail (else they can be found in any order). */
+	trail?: boolean;
+}
+
+/** Through the gateway at `base`: `hunt`, public and running from 2026 to 2099, created by the partner's owner and published. */
+export async function publishHunt(base: string, owner: string, partnerId: string, hunt: BenchHunt): Promise<{ huntId: string; clueIds: string[] }> {
+	const created = await json(`${base}/api/hunts`, {
+		method: "POST",
+		token: owner,
+		body: JSON.stringify({
+			partnerId,
+			title: hunt.title,
+			description: hunt.title,
+			tags: [],
+			area: hunt.area,
+			startsAt: "2026-01-01T00:00:00Z",
+			endsAt: "2099-01-01T00:00:00Z",
+			visibility: "public",
+		}),
+	});
+	if (created.status !== 201) throw new Error(`creating a hunt answered ${created.status}: ${JSON.stringify(created.body)}`);
+	const huntId = created.body.id as string;
+	const clueIds: string[] = [];
+	for (const clue of hunt.clues) {
+		const added = await json(`${base}/api/hunts/${huntId}/clues`, { method: "POST", token: owner, body: JSON.stringify({ ...clue, content: clue.title, points: 10 }) });
+		if (added.status !== 201) throw new Error(`adding a clue answered ${added.status}: ${JSON.stringify(added.body)}`);
+		clueIds.push(added.body.id as string);
+	}
+	if (hunt.trail) {
+		const paths = await json(`${base}/api/hunts/${huntId}/paths`, { method: "PUT", token: owner, body: JSON.stringify({ paths: clueIds.slice(1).map((to, i) => ({ from: clueIds[i], to })) }) });
+		if (paths.status !== 200) throw new Error(`setting the paths answered ${paths.status}: ${JSON.stringify(paths.body)}`);
+	}
+	const published = await json(`${base}/api/hunts/${huntId}/publish`, { method: "POST", token: owner, body: "{}" });
+	if (published.status !== 200) throw new Error(`publish answered ${published.status}: ${JSON.stringify(published.body)}`);
+	return { huntId, clueIds };
 }
