@@ -11,8 +11,7 @@
  */
 import type { ProgressMessage } from "../../contracts/gameplay";
 import type { SqlExecutor } from "../../platform/sql";
-import type { ClosedBy } from "./closing";
-import type { ParticipationState } from "./participation-lifecycle";
+import type { ParticipationRowSummary } from "./play-store";
 
 type Kind = ProgressMessage["kind"];
 type FlagCode = NonNullable<ProgressMessage["flags"]>[number];
@@ -29,18 +28,6 @@ const SENT_ORDER: Record<Kind, number> = {
 	closed: 7,
 	reinstated: 8,
 	disqualified: 9,
-};
-
-type ParticipationRow = {
-	id: string;
-	hunt_id: string;
-	player_id: string;
-	state: ParticipationState;
-	score: number;
-	started_at: Date;
-	completed_at: Date | null;
-	closes_at: Date | null;
-	closed_by: ClosedBy | null;
 };
 
 export interface HistoryNames {
@@ -73,7 +60,7 @@ export class PlayHistory {
 	 * participation's oldest first; `next` names where the following page starts.
 	 */
 	async page(huntId: string, after: string | undefined, limit: number, names: HistoryNames): Promise<{ items: ProgressMessage[]; next?: string }> {
-		const found = await this.db.query<ParticipationRow>(
+		const found = await this.db.query<ParticipationRowSummary>(
 			`select id, hunt_id, player_id, state, score, started_at, completed_at, closes_at, closed_by from ${this.participations}
 			 where hunt_id = $1 and ($2::uuid is null or id > $2::uuid) order by id limit $3`,
 			[huntId, after ?? null, limit],

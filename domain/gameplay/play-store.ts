@@ -111,7 +111,8 @@ export interface ParticipationRecord {
 	hintsTaken: Map<string, number[]>;
 }
 
-type ParticipationRow = {
+/** A participations row as SQL returns it, without the play's memory (what the history reads). */
+export type ParticipationRowSummary = {
 	id: string;
 	hunt_id: string;
 	player_id: string;
@@ -121,6 +122,9 @@ type ParticipationRow = {
 	completed_at: Date | null;
 	closes_at: Date | null;
 	closed_by: ClosedBy | null;
+};
+
+type ParticipationRow = ParticipationRowSummary & {
 	version: number;
 	fix_history: FixHistory;
 	flag_times: number[];

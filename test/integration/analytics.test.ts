@@ -13,7 +13,7 @@ import type { ServiceDatabase } from "../../mixins/database.mixin";
 import { analyticsReplCommands, analyticsRows } from "../../services/analytics.repl";
 import { expectError, httpClient, type HttpClient } from "../support/http";
 import { eventually, startTestNode, type TestNode } from "../support/node";
-import { HUNT_TEST_ENV, signInAdmin, signUp, verifiedPartner } from "../support/hunts";
+import { HUNT_TEST_ENV, publishedTrail, signInAdmin, signUp, TRAIL_ANSWER, verifiedPartner } from "../support/hunts";
 
 let node: TestNode;
 let http: HttpClient;
@@ -23,7 +23,6 @@ let partnerId: string;
 
 const START: LatLon = { lat: 45.764, lon: 4.8357 };
 const east = (metres: number) => destination(START, metres, Math.PI / 2);
-const ANSWER = "Fourvière Basilica";
 
 beforeAll(async () => {
 	node = await startTestNode(HUNT_TEST_ENV);
@@ -34,43 +33,8 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => node?.stop());
 
-/** A published trail east of START: Hill (a challenge and a hint) at 0 m, Bridge at 300 m, Square (the finish) at 600 m. */
-async function trail(): Promise<{ huntId: string; clueIds: string[] }> {
-	const hunt = await http.post(
-		"/api/hunts",
-		{
-			partnerId,
-			title: "Lyon trail",
-			description: "Three places",
-			tags: [],
-			area: { ...START, radiusM: 2000 },
-			startsAt: "2026-01-01T00:00:00Z",
-			endsAt: "2099-01-01T00:00:00Z",
-			visibility: "public",
-		},
-		{ token: owner.token },
-	);
-	const clues = [
-		{ title: "Hill", position: east(0), radiusM: 25, content: "Climb", challenge: { question: "Which basilica?", answer: ANSWER }, hints: [{ text: "It overlooks the city", cost: 4 }], points: 10 },
-		{ title: "Bridge", position: east(300), radiusM: 25, content: "Cross the river", points: 20 },
-		{ title: "Square", position: east(600), radiusM: 25, content: "The end", points: 30 },
-	];
-	const clueIds: string[] = [];
-	for (const clue of clues) clueIds.push((await http.post(`/api/hunts/${hunt.body.id}/clues`, clue, { token: owner.token })).body.id);
-	await http.put(
-		`/api/hunts/${hunt.body.id}/paths`,
-		{
-			paths: [
-				{ from: clueIds[0], to: clueIds[1] },
-				{ from: clueIds[1], to: clueIds[2] },
-			],
-		},
-		{ token: owner.token },
-	);
-	const published = await http.post(`/api/hunts/${hunt.body.id}/publish`, {}, { token: owner.token });
-	if (published.status !== 200) throw new Error(`publish answered ${published.status}: ${published.text}`);
-	return { huntId: hunt.body.id, clueIds };
-}
+/** The three-clue trail east of START (test/support/hunts.ts): Hill (a challenge and a hint), Bridge, Square (the finish). */
+const trail = () => publishedTrail(http, owner, partnerId, START);
 
 /** A player in the hunt, reporting fixes stamped a minute apart in the past (a walk, never a teleport unless asked). */
 async function player(huntId: string, name: string) {
@@ -119,7 +83,7 @@ it("counts a scripted play exactly, for the partner's members and admins only, a
 	expect((await ana.hint(hill)).hint.cost).toBe(4);
 	expect((await ana.answer(hill, "Notre-Dame")).correct).toBe(false);
 	expect((await ana.answer(hill, "Saint-Jean")).correct).toBe(false);
-	expect((await ana.answer(hill, ANSWER)).correct).toBe(true);
+	expect((await ana.answer(hill, TRAIL_ANSWER)).correct).toBe(true);
 	expect((await ana.report(east(150))).outcome).toBe("nothing");
 	expect((await ana.report(east(300))).outcome).toBe("discovered");
 	expect((await ana.report(east(450))).outcome).toBe("nothing");

@@ -35,7 +35,7 @@ import { eventually, freePort, startTestNode } from "../support/node";
 import { startScript, type NodeProcess } from "../support/node-process";
 import { openTestPostgres } from "../support/sql";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy";
-import { exclusively } from "../support/exclusive";
+import { exclusively, KAFKA_LOCK } from "../support/exclusive";
 import { channelsUnderTest, databasesUnderTest, type ChannelsUnderTest, type DatabaseUnderTest } from "../support/channel-outages";
 
 jest.setTimeout(240_000);
@@ -108,7 +108,7 @@ async function notDue(db: SqlClient, seconds = 0): Promise<{ claimed: number; he
  * too: one test file at a time holds it (released by the proxy's close).
  */
 async function startProxy(proxied: NonNullable<ChannelsUnderTest["proxied"]>): Promise<TcpProxy> {
-	const release = proxied.listenPort ? await exclusively("kafka-proxied-listener") : () => undefined;
+	const release = proxied.listenPort ? await exclusively(KAFKA_LOCK) : () => undefined;
 	try {
 		const proxy = await startTcpProxy({ host: proxied.host, port: proxied.port }, proxied.listenPort);
 		return {

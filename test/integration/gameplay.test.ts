@@ -12,7 +12,7 @@ import { nodeBackends } from "../../platform/runtime/node-backends";
 import { leaderboardRows } from "../../services/leaderboards.repl";
 import { huntPlayReport, participationReport, reviewRows } from "../../services/gameplay.repl";
 import { asOperator } from "../../platform/runtime/repl-kit";
-import { HUNT_TEST_ENV, publishedHunt, signInAdmin, signUp, verifiedPartner } from "../support/hunts";
+import { HUNT_TEST_ENV, publishedHunt, publishedTrail, signInAdmin, signUp, verifiedPartner } from "../support/hunts";
 
 let node: TestNode;
 let http: HttpClient;
@@ -34,54 +34,8 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => node?.stop());
 
-/** A three-clue trail east of START: a challenge with a hint at 0 m, then 300 m, then the finish at 600 m. */
-async function trail(extra: Record<string, unknown> = {}): Promise<{ huntId: string; clueIds: string[]; answer: string }> {
-	const answer = "Fourvière Basilica";
-	const hunt = await http.post(
-		"/api/hunts",
-		{
-			partnerId,
-			title: "Lyon trail",
-			description: "Three places",
-			tags: [],
-			area: { ...START, radiusM: 2000 },
-			startsAt: "2026-01-01T00:00:00Z",
-			endsAt: "2099-01-01T00:00:00Z",
-			visibility: "public",
-			timeLimitMinutes: 240,
-			...extra,
-		},
-		{ token: owner.token },
-	);
-	const clueIds: string[] = [];
-	const clues = [
-		{
-			title: "Hill",
-			position: east(0),
-			radiusM: 25,
-			content: "Climb to the basilica",
-			challenge: { question: "Which basilica?", answer },
-			hints: [{ text: "It overlooks the city", cost: 4 }],
-			points: 10,
-		},
-		{ title: "Bridge", position: east(300), radiusM: 25, content: "Cross the river", points: 20 },
-		{ title: "Square", position: east(600), radiusM: 25, content: "The end", points: 30 },
-	];
-	for (const clue of clues) clueIds.push((await http.post(`/api/hunts/${hunt.body.id}/clues`, clue, { token: owner.token })).body.id);
-	await http.put(
-		`/api/hunts/${hunt.body.id}/paths`,
-		{
-			paths: [
-				{ from: clueIds[0], to: clueIds[1] },
-				{ from: clueIds[1], to: clueIds[2] },
-			],
-		},
-		{ token: owner.token },
-	);
-	const published = await http.post(`/api/hunts/${hunt.body.id}/publish`, {}, { token: owner.token });
-	if (published.status !== 200) throw new Error(`publish answered ${published.status}: ${published.text}`);
-	return { huntId: hunt.body.id, clueIds, answer };
-}
+/** The three-clue trail east of START (test/support/hunts.ts). */
+const trail = (extra: Record<string, unknown> = {}) => publishedTrail(http, owner, partnerId, START, extra);
 
 /** Fixes stamped in the past, a minute apart: a walk, never a teleport, never from the future. */
 function walker(startMinutesAgo = 60) {

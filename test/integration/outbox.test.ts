@@ -25,7 +25,7 @@ import { eventually, freePort, startTestNode, type TestNode } from "../support/n
 import { startScript, type NodeProcess } from "../support/node-process";
 import { openTestPostgres } from "../support/sql";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy";
-import { exclusively } from "../support/exclusive";
+import { exclusively, KAFKA_LOCK } from "../support/exclusive";
 import { channelsUnderTest, databasesUnderTest, type ChannelsUnderTest, type DatabaseUnderTest } from "../support/channel-outages";
 
 jest.setTimeout(120_000);
@@ -111,7 +111,7 @@ function outboxSuite(channels: ChannelsUnderTest, database: (typeof databases)[n
 		db = await database.open();
 		if (channels.proxied) {
 			// Kafka's advertised proxied port is fixed: one test file at a time holds it.
-			if (channels.proxied.listenPort) releaseListenPort = await exclusively("kafka-proxied-listener");
+			if (channels.proxied.listenPort) releaseListenPort = await exclusively(KAFKA_LOCK);
 			proxy = await startTcpProxy({ host: channels.proxied.host, port: channels.proxied.port }, channels.proxied.listenPort);
 			channelsUrl = proxy.url(channels.proxied.scheme);
 		} else {
@@ -222,7 +222,7 @@ function outboxSuite(channels: ChannelsUnderTest, database: (typeof databases)[n
 		try {
 			const sessionId = randomUUID();
 			await outboxOf(node.broker, "auth").transaction(messages => messages.add(SESSIONS_REVOKED_CHANNEL, { sessionIds: [sessionId], at: new Date().toISOString() }));
-			await eventually(async () => expect(await sessionRevocations(node.broker).isRevoked(sessionId)).toBe(true), { timeoutMs: 30_000, intervalMs: 100 });
+			await eventually(async () => expect(await sessionRevocations(node.broker).isRevoked(sessionId)).toBe(true), { timeoutMs: 60_000, intervalMs: 100 });
 		} finally {
 			await node.stop();
 		}

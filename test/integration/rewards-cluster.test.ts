@@ -10,6 +10,7 @@ import { DEV_KEYS_FILE } from "../../platform/identity/key-store";
 import { backend, describeWithBackend } from "../support/backends";
 import { httpClient, type HttpClient } from "../support/http";
 import { HUNT_TEST_ENV, publishedHunt, signInAdmin, signUp, verifiedPartner } from "../support/hunts";
+import { exclusively, KAFKA_LOCK } from "../support/exclusive";
 import { deleteKafkaTopics } from "../support/kafka";
 import { deleteNatsStreams } from "../support/nats";
 import { eventually, startTestNode, type TestNode } from "../support/node";
@@ -30,8 +31,10 @@ describeWithBackend("nats", "rewards and inboxes on two nodes", nats =>
 				let gateway: TestNode;
 				let backendNode: TestNode;
 				let http: HttpClient;
+				let releaseKafka: (() => void) | undefined;
 
 				beforeAll(async () => {
+					if (channels === "kafka") releaseKafka = await exclusively(KAFKA_LOCK);
 					database = await scratchDatabase(postgres.url, "lootopia_rewards");
 					const common = {
 						...HUNT_TEST_ENV,
@@ -56,6 +59,7 @@ describeWithBackend("nats", "rewards and inboxes on two nodes", nats =>
 					await database?.drop();
 					if (channels === "nats") await deleteNatsStreams(nats.url, namespace).catch(() => undefined);
 					if (channels === "kafka") await deleteKafkaTopics(backend("kafka").url, namespace).catch(() => undefined);
+					releaseKafka?.();
 				});
 
 				it("gives no more codes than the stock to finishers claiming at once, and tells each winner in their inbox", async () => {

@@ -50,3 +50,10 @@ function ownerAlive(dir: string): boolean {
 		return (err as NodeJS.ErrnoException).code === "EPERM";
 	}
 }
+
+/**
+ * Kafka, held by one test file at a time where it matters: its advertised proxied port is fixed
+ * (tests that cut a proxy in front of it), and a broker busy with another file's consumer groups
+ * lets new groups join so slowly that a delivery waited for times out.
+ */
+export const KAFKA_LOCK = "kafka";

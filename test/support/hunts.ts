@@ -3,6 +3,7 @@
  * verified partner, a published hunt of one clue.
  */
 import { randomUUID } from "node:crypto";
+import { destination, type LatLon } from "../../domain/hunts/geo";
 import type { HttpClient } from "./http";
 import { eventually } from "./node";
 
@@ -53,4 +54,57 @@ export async function publishedHunt(
 	const published = await http.post(`/api/hunts/${hunt.body.id}/publish`, {}, { token: owner.token });
 	if (published.status !== 200) throw new Error(`publish answered ${published.status}: ${JSON.stringify(published.body)}`);
 	return hunt.body.id;
+}
+
+export const TRAIL_ANSWER = "Fourvière Basilica";
+
+/**
+ * A published three-clue trail heading east from `start`: Hill at 0 m (a challenge answered by
+ * TRAIL_ANSWER, and a hint costing 4), Bridge at 300 m, Square (the finish) at 600 m; 10, 20 and 30
+ * points. `extra` changes the hunt's fields (its window, say).
+ */
+export async function publishedTrail(
+	http: HttpClient,
+	owner: { token: string },
+	partnerId: string,
+	start: LatLon,
+	extra: Record<string, unknown> = {},
+): Promise<{ huntId: string; clueIds: string[]; answer: string }> {
+	const east = (metres: number) => destination(start, metres, Math.PI / 2);
+	const hunt = await http.post(
+		"/api/hunts",
+		{
+			partnerId,
+			title: "Lyon trail",
+			description: "Three places",
+			tags: [],
+			area: { ...start, radiusM: 2000 },
+			startsAt: "2026-01-01T00:00:00Z",
+			endsAt: "2099-01-01T00:00:00Z",
+			visibility: "public",
+			timeLimitMinutes: 240,
+			...extra,
+		},
+		{ token: owner.token },
+	);
+	if (hunt.status !== 201) throw new Error(`hunt creation answered ${hunt.status}: ${hunt.text}`);
+	const clues = [
+		{
+			title: "Hill",
+			position: east(0),
+			radiusM: 25,
+			content: "Climb to the basilica",
+			challenge: { question: "Which basilica?", answer: TRAIL_ANSWER },
+			hints: [{ text: "It overlooks the city", cost: 4 }],
+			points: 10,
+		},
+		{ title: "Bridge", position: east(300), radiusM: 25, content: "Cross the river", points: 20 },
+		{ title: "Square", position: east(600), radiusM: 25, content: "The end", points: 30 },
+	];
+	const clueIds: string[] = [];
+	for (const clue of clues) clueIds.push((await http.post(`/api/hunts/${hunt.body.id}/clues`, clue, { token: owner.token })).body.id);
+	await http.put(`/api/hunts/${hunt.body.id}/paths`, { paths: clueIds.slice(1).map((to, index) => ({ from: clueIds[index], to })) }, { token: owner.token });
+	const published = await http.post(`/api/hunts/${hunt.body.id}/publish`, {}, { token: owner.token });
+	if (published.status !== 200) throw new Error(`publish answered ${published.status}: ${published.text}`);
+	return { huntId: hunt.body.id, clueIds, answer: TRAIL_ANSWER };
 }
