@@ -135,7 +135,8 @@ onEverySqlEngine((engine, open) => {
 			expect(await outbox.backlog()).toEqual({ pending: 1, oldestAgeSeconds: expect.any(Number), failing: 1, lastError: "message too large" });
 			backend.state.refuse.clear();
 			// An operator who fixed the cause need not wait out the backoff (REPL `outbox --retry`).
-			await db.client.query(`update "${db.schema}".outbox set available_at = now() + interval '1 hour' where id = $1`, [poison]);
+			// Once no relay holds it (one may be trying it again right now: a held message is the relay's to settle).
+			await until(async () => (await db.client.query(`update "${db.schema}".outbox set available_at = now() + interval '1 hour' where id = $1 and claimed_by is null`, [poison])).rowCount === 1);
 			expect(await outbox.retryFailedNow()).toBe(1);
 			r.retryNow();
 			await until(() => backend.accepted.some(m => m.id === poison));
